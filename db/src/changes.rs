@@ -1,0 +1,171 @@
+//! Management changes applied in one transaction together with the audit entries that
+//! record them, so that a change is never committed without its audit trail (nor the
+//! other way round). The single home of these statements.
+
+use crate::audit::AuditEntry;
+use crate::error::{insert_error, query_error, Result};
+use crate::pool::on_pool;
+use crate::tokens::NewToken;
+use crate::users::Role;
+use crate::{now_millis, Db};
+
+/// One change to apply.
+#[derive(Debug, Clone)]
+pub enum Change<'a> {
+    CreateUser {
+        name: &'a str,
+        role: Role,
+    },
+    InsertToken(NewToken<'a>),
+    RevokeToken {
+        id: &'a str,
+    },
+    Grant {
+        object_uid: &'a str,
+        identity: &'a str,
+        operation: &'a str,
+        granted_by: &'a str,
+    },
+    RevokeGrant {
+        object_uid: &'a str,
+        identity: &'a str,
+        operation: &'a str,
+    },
+    PutSetting {
+        name: &'a str,
+        value: &'a str,
+    },
+    /// Sets state and attributes if the row is still at `expected_row_version` (0 rows
+    /// affected otherwise: read again and retry).
+    UpdateObject {
+        uid: &'a str,
+        expected_row_version: i64,
+        state: &'a str,
+        attributes: &'a str,
+    },
+}
+
+impl Change<'_> {
+    pub(crate) fn describe(&self) -> (&'static str, String) {
+        match self {
+            Change::CreateUser { name, .. } => ("create a user", format!("user {name:?}")),
+            Change::InsertToken(token) => ("store a token", format!("token {}", token.id)),
+            Change::RevokeToken { id } => ("revoke a token", format!("token {id}")),
+            Change::Grant { .. } => ("store a grant", "grant".into()),
+            Change::RevokeGrant { .. } => ("remove a grant", "grant".into()),
+            Change::PutSetting { name, .. } => ("store a setting", format!("setting {name}")),
+            Change::UpdateObject { uid, .. } => ("update an object", format!("object {uid}")),
+        }
+    }
+}
+
+/// Runs one change inside the transaction `tx`; evaluates to its affected rows.
+macro_rules! run_change {
+    ($tx:expr, $change:expr, $now:expr) => {{
+        let (context, what) = $change.describe();
+        let query = match $change {
+            Change::CreateUser { name, role } => {
+                sqlx::query("INSERT INTO users (name, role, created_at) VALUES ($1, $2, $3)")
+                    .bind(*name)
+                    .bind(role.as_str())
+                    .bind($now)
+            }
+            Change::InsertToken(token) => sqlx::query(
+                "INSERT INTO tokens (id, user_name, secret_hash, label, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(token.id)
+            .bind(token.user_name)
+            .bind(token.secret_hash)
+            .bind(token.label)
+            .bind($now)
+            .bind(token.expires_at),
+            Change::RevokeToken { id } => {
+                sqlx::query("UPDATE tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1")
+                    .bind(*id)
+                    .bind($now)
+            }
+            Change::Grant { object_uid, identity, operation, granted_by } => sqlx::query(
+                "INSERT INTO grants (object_uid, identity, operation, granted_by, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (object_uid, identity, operation) DO NOTHING",
+            )
+            .bind(*object_uid)
+            .bind(*identity)
+            .bind(*operation)
+            .bind(*granted_by)
+            .bind($now),
+            Change::RevokeGrant { object_uid, identity, operation } => {
+                sqlx::query("DELETE FROM grants WHERE object_uid = $1 AND identity = $2 AND operation = $3")
+                    .bind(*object_uid)
+                    .bind(*identity)
+                    .bind(*operation)
+            }
+            Change::PutSetting { name, value } => sqlx::query(
+                "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            )
+            .bind(*name)
+            .bind(*value)
+            .bind($now),
+            Change::UpdateObject { uid, expected_row_version, state, attributes } => sqlx::query(
+                "UPDATE objects SET state = $3, attributes = $4, row_version = row_version + 1, \
+                 updated_at = $5 WHERE uid = $1 AND row_version = $2",
+            )
+            .bind(*uid)
+            .bind(*expected_row_version)
+            .bind(*state)
+            .bind(*attributes)
+            .bind($now),
+        };
+        query.execute(&mut *$tx).await.map(|done| done.rows_affected()).map_err(insert_error(context, what))
+    }};
+}
+
+pub(crate) use run_change;
+
+/// Appends audit entries inside the transaction `tx`.
+macro_rules! insert_audit {
+    ($tx:expr, $entries:expr) => {
+        for entry in $entries {
+            sqlx::query(
+                "INSERT INTO audit_entries (node, seq, at, caller, operation, object_uid, result, \
+                 request_id, details, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&entry.node)
+            .bind(entry.seq)
+            .bind(entry.at)
+            .bind(&entry.caller)
+            .bind(&entry.operation)
+            .bind(&entry.object_uid)
+            .bind(&entry.result)
+            .bind(&entry.request_id)
+            .bind(&entry.details)
+            .bind(&entry.mac)
+            .execute(&mut *$tx)
+            .await
+            .map_err($crate::error::query_error("append to the audit log"))?;
+        }
+    };
+}
+pub(crate) use insert_audit;
+
+impl Db {
+    /// Applies `changes` and appends `audit` in one transaction; returns the rows each
+    /// change affected. Nothing is applied when anything fails.
+    pub async fn apply(&self, changes: &[Change<'_>], audit: &[AuditEntry]) -> Result<Vec<u64>> {
+        let now = now_millis();
+        on_pool!(self, |pool| {
+            let mut tx = pool
+                .begin()
+                .await
+                .map_err(query_error("begin a transaction"))?;
+            let mut affected = Vec::with_capacity(changes.len());
+            for change in changes {
+                affected.push(run_change!(tx, change, now)?);
+            }
+            insert_audit!(tx, audit);
+            tx.commit().await.map_err(query_error("commit a change"))?;
+            Ok(affected)
+        })
+    }
+}

@@ -1,0 +1,188 @@
+//! Opening the database: engine choice from the URL, durable SQLite settings, pool
+//! sizing, migrations and the liveness probe used by `/health`.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::error::{query_error, Error, Result};
+use crate::pool::{on_pool, Pool};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Which engine a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// How to open the pool.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A handle on hyok's database; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pub(crate) pool: std::sync::Arc<Pool>,
+    engine: Engine,
+}
+
+impl Db {
+    /// Opens `url` (`sqlite://PATH` or `postgres://…`). A SQLite file is created when
+    /// missing and runs in WAL mode with `synchronous = FULL`, so a commit that returned
+    /// survives a crash or power loss.
+    pub async fn connect(url: &str, options: &DbOptions) -> Result<Db> {
+        let connect_error = |source| Error::Connect {
+            url: redact_password(url),
+            source,
+        };
+        let (pool, engine) = if url.starts_with("sqlite:") {
+            let connect = SqliteConnectOptions::from_str(url)
+                .map_err(connect_error)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(options.max_connections)
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(connect)
+                .await
+                .map_err(connect_error)?;
+            (Pool::Sqlite(pool), Engine::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = PgPoolOptions::new()
+                .max_connections(options.max_connections)
+                .acquire_timeout(options.acquire_timeout)
+                .connect(url)
+                .await
+                .map_err(connect_error)?;
+            (Pool::Postgres(pool), Engine::Postgres)
+        } else {
+            return Err(connect_error(sqlx::Error::Configuration(
+                "the URL must start with sqlite:// or postgres://".into(),
+            )));
+        };
+        Ok(Db {
+            pool: std::sync::Arc::new(pool),
+            engine,
+        })
+    }
+
+    /// Applies the pending migrations of this engine; running it again is a no-op.
+    pub async fn migrate(&self) -> Result<()> {
+        match &*self.pool {
+            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// One round trip to the database, for health checks.
+    pub async fn ping(&self) -> Result<()> {
+        on_pool!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
+        .map(|_| ())
+        .map_err(query_error("check the database connection"))
+    }
+
+    /// A one-line description of the engine and its durability settings, for the
+    /// start-up log (read back from the database, not from our own intentions).
+    pub async fn describe(&self) -> Result<String> {
+        match &*self.pool {
+            Pool::Sqlite(pool) => {
+                let mut conn = pool
+                    .acquire()
+                    .await
+                    .map_err(query_error("open a connection"))?;
+                let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(query_error("read the journal mode"))?;
+                let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(query_error("read the synchronous mode"))?;
+                let synchronous = match synchronous {
+                    0 => "OFF",
+                    1 => "NORMAL",
+                    2 => "FULL",
+                    _ => "EXTRA",
+                };
+                Ok(format!(
+                    "sqlite (journal_mode={journal}, synchronous={synchronous})"
+                ))
+            }
+            Pool::Postgres(pool) => {
+                let version: String = sqlx::query_scalar("SHOW server_version")
+                    .fetch_one(pool)
+                    .await
+                    .map_err(query_error("read the server version"))?;
+                Ok(format!("postgresql {version}"))
+            }
+        }
+    }
+
+    /// Waits for the connections to finish their work and closes them.
+    pub async fn close(&self) {
+        on_pool!(self, |pool| pool.close().await)
+    }
+}
+
+/// The URL with any password replaced by `***`, safe for messages and logs.
+pub fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((credentials, host)) = rest.split_once('@') else {
+        return url.to_string();
+    };
+    match credentials.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_password;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact_password("postgres://hyok:s3cret@db:5432/hyok"),
+            "postgres://hyok:***@db:5432/hyok"
+        );
+        assert_eq!(
+            redact_password("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres@127.0.0.1/x"
+        );
+        assert_eq!(
+            redact_password("sqlite://./hyok-data/hyok.db"),
+            "sqlite://./hyok-data/hyok.db"
+        );
+    }
+}

@@ -1,0 +1,44 @@
+//! The storage error type: what failed, in words an operator can act on.
+
+/// Errors returned by hyok-db.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot open database {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error while trying to {context}: {source}")]
+    Query {
+        context: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0} was changed concurrently; retry")]
+    Conflict(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Attaches what was being attempted to a sqlx error.
+pub(crate) fn query_error(context: &'static str) -> impl FnOnce(sqlx::Error) -> Error {
+    move |source| Error::Query { context, source }
+}
+
+/// Maps a unique-constraint violation to `AlreadyExists(what)`, anything else to `Query`.
+pub(crate) fn insert_error(
+    context: &'static str,
+    what: impl Into<String>,
+) -> impl FnOnce(sqlx::Error) -> Error {
+    move |source| match &source {
+        sqlx::Error::Database(db) if db.is_unique_violation() => Error::AlreadyExists(what.into()),
+        _ => Error::Query { context, source },
+    }
+}

@@ -1,0 +1,278 @@
+//! Managed objects: identity, type, lifecycle state, owner, wrapped material, attributes
+//! (JSON), names and tags, their place in a ReKey chain, and a row version that makes
+//! concurrent updates safe.
+
+use serde::Serialize;
+
+use crate::audit::AuditEntry;
+use crate::changes::{insert_audit, run_change, Change};
+use crate::error::{insert_error, query_error, Error, Result};
+use crate::pool::on_pool;
+use crate::{now_millis, Db};
+
+/// An object to store. `wrapped` is material already wrapped by the master key.
+#[derive(Debug, Clone)]
+pub struct NewObject<'a> {
+    pub uid: &'a str,
+    pub object_type: &'a str,
+    pub state: &'a str,
+    pub owner: &'a str,
+    pub wrapped: Option<&'a [u8]>,
+    pub attributes: &'a serde_json::Value,
+    /// The first object of the ReKey chain this one belongs to (itself for a new key).
+    pub chain_id: &'a str,
+    pub chain_version: i64,
+    /// The master key version that wrapped `wrapped`.
+    pub wrap_key_version: i64,
+    pub names: &'a [String],
+    pub tags: &'a [String],
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct ObjectRecord {
+    pub uid: String,
+    pub object_type: String,
+    pub state: String,
+    pub owner: String,
+    #[serde(skip)]
+    pub wrapped: Option<Vec<u8>>,
+    #[sqlx(rename = "attributes")]
+    #[serde(skip)]
+    pub attributes_json: String,
+    pub chain_id: String,
+    pub chain_version: i64,
+    pub row_version: i64,
+    pub wrap_key_version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl ObjectRecord {
+    pub fn attributes(&self) -> serde_json::Value {
+        serde_json::from_str(&self.attributes_json).unwrap_or_default()
+    }
+}
+
+const SELECT_OBJECT: &str =
+    "SELECT uid, object_type, state, owner, wrapped, attributes, chain_id, \
+     chain_version, row_version, wrap_key_version, created_at, updated_at FROM objects";
+
+impl Db {
+    /// Stores an object with its names and tags in one transaction.
+    pub async fn insert_object(&self, object: &NewObject<'_>) -> Result<()> {
+        self.insert_object_audited(object, &[], &[]).await
+    }
+
+    /// Stores an object, applies `changes` and appends the audit entries that record
+    /// them, in one transaction.
+    pub async fn insert_object_audited(
+        &self,
+        object: &NewObject<'_>,
+        changes: &[Change<'_>],
+        audit: &[AuditEntry],
+    ) -> Result<()> {
+        let now = now_millis();
+        let attributes = object.attributes.to_string();
+        let what = format!("object {}", object.uid);
+        on_pool!(self, |pool| {
+            let mut tx = pool
+                .begin()
+                .await
+                .map_err(query_error("begin a transaction"))?;
+            sqlx::query(
+                "INSERT INTO objects (uid, object_type, state, owner, wrapped, attributes, \
+                 chain_id, chain_version, created_at, updated_at, wrap_key_version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
+            )
+            .bind(object.uid)
+            .bind(object.object_type)
+            .bind(object.state)
+            .bind(object.owner)
+            .bind(object.wrapped)
+            .bind(&attributes)
+            .bind(object.chain_id)
+            .bind(object.chain_version)
+            .bind(now)
+            .bind(object.wrap_key_version)
+            .execute(&mut *tx)
+            .await
+            .map_err(insert_error("store an object", what))?;
+            for name in object.names {
+                sqlx::query("INSERT INTO object_names (uid, name) VALUES ($1, $2)")
+                    .bind(object.uid)
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query_error("store an object name"))?;
+            }
+            for tag in object.tags {
+                sqlx::query("INSERT INTO object_tags (uid, tag) VALUES ($1, $2)")
+                    .bind(object.uid)
+                    .bind(tag)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query_error("store an object tag"))?;
+            }
+            for change in changes {
+                run_change!(tx, change, now)?;
+            }
+            insert_audit!(tx, audit);
+            tx.commit()
+                .await
+                .map_err(query_error("commit a new object"))
+        })
+    }
+
+    pub async fn object(&self, uid: &str) -> Result<Option<ObjectRecord>> {
+        let sql = format!("{SELECT_OBJECT} WHERE uid = $1");
+        on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(uid)
+            .fetch_optional(pool)
+            .await)
+        .map_err(query_error("read an object"))
+    }
+
+    /// The uids of the objects carrying `name`, oldest first.
+    pub async fn objects_named(&self, name: &str) -> Result<Vec<String>> {
+        on_pool!(self, |pool| sqlx::query_scalar(
+            "SELECT n.uid FROM object_names n JOIN objects o ON o.uid = n.uid \
+             WHERE n.name = $1 ORDER BY o.created_at, o.uid"
+        )
+        .bind(name)
+        .fetch_all(pool)
+        .await)
+        .map_err(query_error("find objects by name"))
+    }
+
+    pub async fn objects_tagged(&self, tag: &str) -> Result<Vec<String>> {
+        on_pool!(self, |pool| sqlx::query_scalar(
+            "SELECT t.uid FROM object_tags t JOIN objects o ON o.uid = t.uid \
+             WHERE t.tag = $1 ORDER BY o.created_at, o.uid"
+        )
+        .bind(tag)
+        .fetch_all(pool)
+        .await)
+        .map_err(query_error("find objects by tag"))
+    }
+
+    /// The objects `owner` owns, oldest first, at most `limit`.
+    pub async fn objects_owned_by(&self, owner: &str, limit: i64) -> Result<Vec<ObjectRecord>> {
+        let sql = format!("{SELECT_OBJECT} WHERE owner = $1 ORDER BY created_at, uid LIMIT $2");
+        on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(owner)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)
+        .map_err(query_error("list an owner's objects"))
+    }
+
+    /// The members of a ReKey chain, oldest version first.
+    pub async fn chain(&self, chain_id: &str) -> Result<Vec<ObjectRecord>> {
+        let sql = format!("{SELECT_OBJECT} WHERE chain_id = $1 ORDER BY chain_version");
+        on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(chain_id)
+            .fetch_all(pool)
+            .await)
+        .map_err(query_error("read a key's versions"))
+    }
+
+    /// Sets state and attributes if the row is still at `expected_row_version`;
+    /// `Conflict` when someone else changed it first, `NotFound` when it is gone.
+    pub async fn update_object(
+        &self,
+        uid: &str,
+        expected_row_version: i64,
+        state: &str,
+        attributes: &serde_json::Value,
+    ) -> Result<i64> {
+        let attributes = attributes.to_string();
+        let change = Change::UpdateObject {
+            uid,
+            expected_row_version,
+            state,
+            attributes: &attributes,
+        };
+        let updated = self
+            .apply(&[change], &[])
+            .await?
+            .first()
+            .copied()
+            .unwrap_or(0);
+        if updated == 1 {
+            return Ok(expected_row_version + 1);
+        }
+        match self.object(uid).await? {
+            Some(_) => Err(Error::Conflict(format!("object {uid}"))),
+            None => Err(Error::NotFound(format!("object {uid}"))),
+        }
+    }
+
+    /// Up to `limit` objects with material wrapped by a master key version below
+    /// `version`, in uid order after `after_uid` (pass "" to start).
+    pub async fn objects_wrapped_before(
+        &self,
+        version: i64,
+        after_uid: &str,
+        limit: i64,
+    ) -> Result<Vec<ObjectRecord>> {
+        let sql = format!(
+            "{SELECT_OBJECT} WHERE wrapped IS NOT NULL AND wrap_key_version < $1 AND uid > $2 \
+             ORDER BY uid LIMIT $3"
+        );
+        on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(version)
+            .bind(after_uid)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)
+        .map_err(query_error("find objects to re-wrap"))
+    }
+
+    /// Replaces an object's wrapped material if the row is still at `expected_row_version`
+    /// (false when it changed meanwhile: read it again and retry).
+    pub async fn rewrap_object(
+        &self,
+        uid: &str,
+        expected_row_version: i64,
+        wrapped: &[u8],
+        wrap_key_version: i64,
+    ) -> Result<bool> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+            "UPDATE objects SET wrapped = $3, wrap_key_version = $4, row_version = row_version + 1 \
+             WHERE uid = $1 AND row_version = $2"
+        )
+        .bind(uid)
+        .bind(expected_row_version)
+        .bind(wrapped)
+        .bind(wrap_key_version)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected() == 1)
+        })
+        .map_err(query_error("re-wrap an object"))
+    }
+
+    /// (master key version, number of objects it wraps), by version.
+    pub async fn wrap_key_version_counts(&self) -> Result<Vec<(i64, i64)>> {
+        on_pool!(self, |pool| sqlx::query_as(
+            "SELECT wrap_key_version, COUNT(*) FROM objects WHERE wrapped IS NOT NULL \
+             GROUP BY wrap_key_version ORDER BY wrap_key_version"
+        )
+        .fetch_all(pool)
+        .await)
+        .map_err(query_error("count objects by master key version"))
+    }
+
+    /// Removes an object with its names and tags; true when it existed.
+    pub async fn delete_object(&self, uid: &str) -> Result<bool> {
+        on_pool!(self, |pool| sqlx::query(
+            "DELETE FROM objects WHERE uid = $1"
+        )
+        .bind(uid)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected() == 1))
+        .map_err(query_error("delete an object"))
+    }
+}

@@ -1,0 +1,46 @@
+//! Settings: small named values the cluster agrees on (for example the master key's
+//! check value, which stops a node from starting with the wrong master key).
+
+use crate::changes::Change;
+use crate::error::{query_error, Result};
+use crate::pool::on_pool;
+use crate::{now_millis, Db};
+
+impl Db {
+    pub async fn setting(&self, name: &str) -> Result<Option<String>> {
+        on_pool!(self, |pool| sqlx::query_scalar(
+            "SELECT value FROM settings WHERE name = $1"
+        )
+        .bind(name)
+        .fetch_optional(pool)
+        .await)
+        .map_err(query_error("read a setting"))
+    }
+
+    /// Stores `value` unless the setting exists; returns the value now stored, so
+    /// concurrent first starts agree on one value.
+    pub async fn setting_or_insert(&self, name: &str, value: &str) -> Result<String> {
+        on_pool!(self, |pool| sqlx::query(
+            "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING"
+        )
+        .bind(name)
+        .bind(value)
+        .bind(now_millis())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))
+        .map_err(query_error("store a setting"))?;
+        Ok(self
+            .setting(name)
+            .await?
+            .unwrap_or_else(|| value.to_string()))
+    }
+
+    /// Sets a setting, replacing any value.
+    pub async fn put_setting(&self, name: &str, value: &str) -> Result<()> {
+        self.apply(&[Change::PutSetting { name, value }], &[])
+            .await
+            .map(|_| ())
+    }
+}

@@ -1,0 +1,490 @@
+//! The storage contract, run against SQLite and PostgreSQL alike.
+
+use hyok_db::testing::TestDatabase;
+use hyok_db::{AuditEntry, Change, Db, Error, NewObject, NewToken, Role};
+use serde_json::json;
+
+/// Runs `scenario` on a fresh SQLite database and a fresh PostgreSQL database.
+macro_rules! on_both_engines {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                let database = hyok_db::testing::TestDatabase::sqlite();
+                super::$name(&database.open().await).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(database) = hyok_db::testing::TestDatabase::postgres().await {
+                    let db = database.open().await;
+                    super::$name(&db).await;
+                    db.close().await;
+                }
+            }
+        }
+    };
+}
+
+on_both_engines!(migrations_are_idempotent);
+async fn migrations_are_idempotent(db: &Db) {
+    db.create_user("alice", Role::User).await.unwrap();
+    db.migrate().await.expect("a second run changes nothing");
+    db.migrate().await.expect("nor does a third");
+    assert_eq!(
+        db.count_users().await.unwrap(),
+        1,
+        "data survives re-running migrations"
+    );
+}
+
+on_both_engines!(users);
+async fn users(db: &Db) {
+    assert_eq!(db.count_users().await.unwrap(), 0);
+    db.create_user("bob", Role::User).await.unwrap();
+    db.create_user("alice", Role::Admin).await.unwrap();
+    let duplicate = db.create_user("bob", Role::Admin).await;
+    assert!(
+        matches!(duplicate, Err(Error::AlreadyExists(_))),
+        "{duplicate:?}"
+    );
+    let names: Vec<_> = db
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.name, u.role))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("alice".to_string(), Role::Admin),
+            ("bob".to_string(), Role::User)
+        ]
+    );
+    assert_eq!(
+        db.user("bob").await.unwrap().unwrap().role,
+        Role::User,
+        "duplicate changed nothing"
+    );
+    assert!(db.user("carol").await.unwrap().is_none());
+}
+
+on_both_engines!(tokens);
+async fn tokens(db: &Db) {
+    db.create_user("alice", Role::Admin).await.unwrap();
+    db.create_user("bob", Role::User).await.unwrap();
+    let token = NewToken {
+        id: "t1",
+        user_name: "alice",
+        secret_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+        label: Some("ci"),
+        expires_at: Some(4_102_444_800_000),
+    };
+    db.insert_token(&token).await.unwrap();
+    db.insert_token(&NewToken {
+        id: "t2",
+        user_name: "bob",
+        label: None,
+        expires_at: None,
+        ..token.clone()
+    })
+    .await
+    .unwrap();
+    assert!(matches!(
+        db.insert_token(&token).await,
+        Err(Error::AlreadyExists(_))
+    ));
+    let unknown_user = NewToken {
+        id: "t3",
+        user_name: "nobody",
+        ..token.clone()
+    };
+    assert!(
+        db.insert_token(&unknown_user).await.is_err(),
+        "a token needs an existing user"
+    );
+
+    let stored = db.token("t1").await.unwrap().expect("stored");
+    assert_eq!(
+        (stored.user_name.as_str(), stored.role()),
+        ("alice", Role::Admin)
+    );
+    assert_eq!(stored.secret_hash, token.secret_hash);
+    assert_eq!(stored.expires_at, Some(4_102_444_800_000));
+    assert_eq!((stored.revoked_at, stored.last_used_at), (None, None));
+
+    db.touch_token("t1", 1234).await.unwrap();
+    db.revoke_token("t1").await.unwrap();
+    let revoked = db.token("t1").await.unwrap().unwrap();
+    assert_eq!(revoked.last_used_at, Some(1234));
+    let first_revocation = revoked.revoked_at.expect("revoked");
+    db.revoke_token("t1").await.unwrap();
+    assert_eq!(
+        db.token("t1").await.unwrap().unwrap().revoked_at,
+        Some(first_revocation)
+    );
+    assert!(matches!(
+        db.revoke_token("nope").await,
+        Err(Error::NotFound(_))
+    ));
+
+    assert_eq!(db.tokens(None).await.unwrap().len(), 2);
+    let bobs: Vec<_> = db
+        .tokens(Some("bob"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(bobs, ["t2"]);
+    assert!(db.token("t3").await.unwrap().is_none());
+}
+
+on_both_engines!(objects);
+async fn objects(db: &Db) {
+    let attributes = json!({"CryptographicAlgorithm": "AES", "CryptographicLength": 256});
+    let names = ["payroll".to_string()];
+    let tags = ["finance".to_string(), "eu".to_string()];
+    let wrapped = [7u8, 0, 255, 1];
+    let first = NewObject {
+        uid: "k1",
+        object_type: "SymmetricKey",
+        state: "PreActive",
+        owner: "alice",
+        wrapped: Some(&wrapped),
+        attributes: &attributes,
+        chain_id: "k1",
+        chain_version: 1,
+        wrap_key_version: 1,
+        names: &names,
+        tags: &tags,
+    };
+    db.insert_object(&first).await.unwrap();
+    assert!(matches!(
+        db.insert_object(&first).await,
+        Err(Error::AlreadyExists(_))
+    ));
+    let second = NewObject {
+        uid: "k2",
+        chain_version: 2,
+        names: &[],
+        tags: &tags[..1],
+        ..first.clone()
+    };
+    db.insert_object(&second).await.unwrap();
+    let same_version = NewObject {
+        uid: "k3",
+        names: &[],
+        tags: &[],
+        ..second.clone()
+    };
+    assert!(
+        db.insert_object(&same_version).await.is_err(),
+        "one object per chain version"
+    );
+    assert!(
+        db.object("k3").await.unwrap().is_none(),
+        "the failed insert left nothing"
+    );
+
+    let stored = db.object("k1").await.unwrap().expect("stored");
+    assert_eq!(stored.wrapped.as_deref(), Some(&wrapped[..]));
+    assert_eq!(stored.attributes(), attributes);
+    assert_eq!(
+        (
+            stored.state.as_str(),
+            stored.owner.as_str(),
+            stored.row_version
+        ),
+        ("PreActive", "alice", 1)
+    );
+    assert_eq!(db.objects_named("payroll").await.unwrap(), ["k1"]);
+    assert_eq!(db.objects_tagged("finance").await.unwrap(), ["k1", "k2"]);
+    assert_eq!(db.objects_tagged("eu").await.unwrap(), ["k1"]);
+    let chain: Vec<_> = db
+        .chain("k1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.uid)
+        .collect();
+    assert_eq!(chain, ["k1", "k2"]);
+
+    let active = json!({"CryptographicAlgorithm": "AES", "ActivationDate": 1});
+    let version = db.update_object("k1", 1, "Active", &active).await.unwrap();
+    assert_eq!(version, 2);
+    let stale = db.update_object("k1", 1, "Deactivated", &active).await;
+    assert!(matches!(stale, Err(Error::Conflict(_))), "{stale:?}");
+    assert!(matches!(
+        db.update_object("zz", 1, "Active", &active).await,
+        Err(Error::NotFound(_))
+    ));
+    let updated = db.object("k1").await.unwrap().unwrap();
+    assert_eq!(
+        (updated.state.as_str(), updated.attributes()),
+        ("Active", active)
+    );
+
+    let counts = db.wrap_key_version_counts().await.unwrap();
+    assert_eq!(counts, [(1, 2)]);
+    let stale_wraps: Vec<_> = db
+        .objects_wrapped_before(2, "", 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.uid)
+        .collect();
+    assert_eq!(stale_wraps, ["k1", "k2"]);
+    let after_k1: Vec<_> = db
+        .objects_wrapped_before(2, "k1", 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.uid)
+        .collect();
+    assert_eq!(after_k1, ["k2"], "pages by uid");
+    assert!(db.rewrap_object("k1", 2, &[9, 9], 2).await.unwrap());
+    assert!(
+        !db.rewrap_object("k1", 2, &[8, 8], 2).await.unwrap(),
+        "stale row version: refused"
+    );
+    let rewrapped = db.object("k1").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            rewrapped.wrapped.as_deref(),
+            rewrapped.wrap_key_version,
+            rewrapped.row_version
+        ),
+        (Some(&[9u8, 9][..]), 2, 3)
+    );
+    assert_eq!(
+        db.wrap_key_version_counts().await.unwrap(),
+        [(1, 1), (2, 1)]
+    );
+    assert_eq!(db.objects_wrapped_before(2, "", 10).await.unwrap().len(), 1);
+
+    let owned: Vec<_> = db
+        .objects_owned_by("alice", 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.uid)
+        .collect();
+    assert_eq!(owned, ["k1", "k2"]);
+    assert!(db.objects_owned_by("bob", 10).await.unwrap().is_empty());
+
+    assert!(db.delete_object("k1").await.unwrap());
+    assert!(!db.delete_object("k1").await.unwrap());
+    assert!(
+        db.objects_named("payroll").await.unwrap().is_empty(),
+        "names go with the object"
+    );
+    assert_eq!(db.objects_tagged("finance").await.unwrap(), ["k2"]);
+}
+
+on_both_engines!(grants);
+async fn grants(db: &Db) {
+    db.grant("k1", "bob", "encrypt", "alice").await.unwrap();
+    db.grant("k1", "bob", "encrypt", "alice")
+        .await
+        .expect("granting twice is harmless");
+    db.grant("*", "auditor", "get-attributes", "admin")
+        .await
+        .unwrap();
+    db.grant("k2", "*", "decrypt", "alice").await.unwrap();
+
+    assert!(db.is_granted("k1", &["bob"], "encrypt").await.unwrap());
+    assert!(!db.is_granted("k1", &["bob"], "decrypt").await.unwrap());
+    assert!(!db.is_granted("k2", &["bob"], "encrypt").await.unwrap());
+    assert!(
+        db.is_granted("k9", &["carol", "auditor"], "get-attributes")
+            .await
+            .unwrap(),
+        "object *"
+    );
+    assert!(
+        db.is_granted("k2", &["anyone"], "decrypt").await.unwrap(),
+        "identity *"
+    );
+    assert!(!db.is_granted("k1", &[], "decrypt").await.unwrap());
+
+    let to_auditor: Vec<_> = db
+        .grants_to(&["auditor"])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| (g.object_uid, g.operation))
+        .collect();
+    assert_eq!(
+        to_auditor,
+        [
+            ("*".to_string(), "get-attributes".to_string()),
+            ("k2".to_string(), "decrypt".to_string())
+        ],
+        "own grants, then grants to *"
+    );
+    let on_k1 = db.grants_on("k1").await.unwrap();
+    assert_eq!(on_k1.len(), 1);
+    assert_eq!(
+        (on_k1[0].identity.as_str(), on_k1[0].granted_by.as_str()),
+        ("bob", "alice")
+    );
+    assert!(db.revoke_grant("k1", "bob", "encrypt").await.unwrap());
+    assert!(!db.revoke_grant("k1", "bob", "encrypt").await.unwrap());
+    assert!(!db.is_granted("k1", &["bob"], "encrypt").await.unwrap());
+}
+
+on_both_engines!(audit_entries);
+async fn audit_entries(db: &Db) {
+    let entry = |node: &str, seq: i64, operation: &str| AuditEntry {
+        id: 0,
+        node: node.into(),
+        seq,
+        at: 1000 + seq,
+        caller: "alice".into(),
+        operation: operation.into(),
+        object_uid: Some("k1".into()),
+        result: "ok".into(),
+        request_id: Some("r1".into()),
+        details: r#"{"reason":"test"}"#.into(),
+        mac: format!("mac-{seq}"),
+    };
+    db.append_audit(&[entry("a", 1, "create"), entry("a", 2, "activate")])
+        .await
+        .unwrap();
+    db.append_audit(&[entry("b", 1, "create"), entry("a", 3, "destroy")])
+        .await
+        .unwrap();
+    let duplicate = db
+        .append_audit(&[entry("a", 4, "x"), entry("a", 3, "again")])
+        .await;
+    assert!(duplicate.is_err(), "a chain position is written once");
+    assert_eq!(
+        db.audit_after(0, 100).await.unwrap().len(),
+        4,
+        "the failed batch left nothing"
+    );
+
+    let all = db.audit_after(0, 10).await.unwrap();
+    let operations: Vec<_> = all.iter().map(|e| e.operation.as_str()).collect();
+    assert_eq!(operations, ["create", "activate", "create", "destroy"]);
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(
+        (all[0].details.as_str(), all[0].mac.as_str()),
+        (r#"{"reason":"test"}"#, "mac-1")
+    );
+    assert_eq!(db.audit_after(all[1].id, 10).await.unwrap().len(), 2);
+    let chain_a: Vec<_> = db
+        .audit_chain("a", 1, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(chain_a, [2, 3]);
+    assert_eq!(db.audit_nodes().await.unwrap(), ["a", "b"]);
+    assert_eq!(db.audit_since(1003, 0, 10).await.unwrap().len(), 1);
+}
+
+on_both_engines!(changes_and_their_audit_commit_together);
+async fn changes_and_their_audit_commit_together(db: &Db) {
+    let entry = |seq: i64| AuditEntry {
+        id: 0,
+        node: "n".into(),
+        seq,
+        at: 1,
+        caller: "root".into(),
+        operation: "create-user".into(),
+        object_uid: None,
+        result: "ok".into(),
+        request_id: None,
+        details: "{}".into(),
+        mac: String::new(),
+    };
+    let changes = [
+        Change::CreateUser {
+            name: "x",
+            role: Role::User,
+        },
+        Change::CreateUser {
+            name: "x",
+            role: Role::Admin,
+        },
+    ];
+    let failed = db.apply(&changes, &[entry(1)]).await;
+    assert!(matches!(failed, Err(Error::AlreadyExists(_))), "{failed:?}");
+    assert!(db.user("x").await.unwrap().is_none(), "nothing applied");
+    assert!(
+        db.audit_after(0, 10).await.unwrap().is_empty(),
+        "nor audited"
+    );
+    db.create_user_audited("x", Role::User, &[entry(1)])
+        .await
+        .unwrap();
+    assert_eq!(db.audit_after(0, 10).await.unwrap().len(), 1);
+    let affected = db
+        .apply(
+            &[Change::Grant {
+                object_uid: "k",
+                identity: "x",
+                operation: "get",
+                granted_by: "root",
+            }],
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(affected, [1]);
+}
+
+on_both_engines!(settings);
+async fn settings(db: &Db) {
+    assert_eq!(db.setting("master_kcv").await.unwrap(), None);
+    assert_eq!(
+        db.setting_or_insert("master_kcv", "aa").await.unwrap(),
+        "aa"
+    );
+    assert_eq!(
+        db.setting_or_insert("master_kcv", "bb").await.unwrap(),
+        "aa",
+        "first value wins"
+    );
+    assert_eq!(
+        db.setting("master_kcv").await.unwrap().as_deref(),
+        Some("aa")
+    );
+}
+
+#[tokio::test]
+async fn sqlite_commits_are_durable() {
+    let database = TestDatabase::sqlite();
+    let description = database.open().await.describe().await.unwrap();
+    assert_eq!(description, "sqlite (journal_mode=wal, synchronous=FULL)");
+}
+
+#[tokio::test]
+async fn data_survives_reopening() {
+    let database = TestDatabase::sqlite();
+    let db = database.open().await;
+    db.create_user("alice", Role::Admin).await.unwrap();
+    db.close().await;
+    let reopened = database.open().await;
+    assert_eq!(
+        reopened.user("alice").await.unwrap().map(|u| u.role),
+        Some(Role::Admin)
+    );
+}
+
+on_both_engines!(node_registry);
+async fn node_registry(db: &Db) {
+    let before = hyok_db::now_millis();
+    db.heartbeat("a").await.unwrap();
+    db.heartbeat("b").await.unwrap();
+    db.heartbeat("a").await.unwrap();
+    assert_eq!(db.live_nodes(before).await.unwrap(), 2);
+    assert_eq!(
+        db.live_nodes(hyok_db::now_millis() + 1000).await.unwrap(),
+        0
+    );
+}

@@ -1,0 +1,134 @@
+//! The access decision: owner, or a grant on the object's key chain (or `*`) to one of
+//! the caller's identities (or `*`); and who may create objects. A denial says what was
+//! missing, so that it can be shown to the caller and written to the audit log.
+
+use std::sync::Arc;
+
+use hyok_db::{Db, ObjectRecord};
+
+use super::identities::Identities;
+use super::operation::Operation;
+use crate::audit::AuditLog;
+use crate::auth::Caller;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Allowed { reason: String },
+    Denied { reason: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error("object {0} not found")]
+    NotFound(String),
+    #[error("access denied: {0}")]
+    Denied(String),
+    #[error(transparent)]
+    Storage(#[from] hyok_db::Error),
+}
+
+pub struct Access {
+    db: Db,
+    creators: Option<Vec<String>>,
+    audit: Option<Arc<AuditLog>>,
+}
+
+impl Access {
+    /// `creators`: `[auth] creators` (who may create objects; `None`: every user).
+    pub fn new(db: Db, creators: Option<Vec<String>>) -> Access {
+        Access {
+            db,
+            creators,
+            audit: None,
+        }
+    }
+
+    /// Records grant changes in `audit`, in the same transaction.
+    pub fn with_audit(mut self, audit: Arc<AuditLog>) -> Access {
+        self.audit = Some(audit);
+        self
+    }
+
+    pub(super) fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub(super) fn audit(&self) -> Option<&AuditLog> {
+        self.audit.as_deref()
+    }
+
+    /// Whether `identities` may perform `operation` on the object `uid`, and why.
+    pub async fn decide(
+        &self,
+        identities: &Identities,
+        uid: &str,
+        operation: Operation,
+    ) -> Result<Decision, AccessError> {
+        let object = self
+            .db
+            .object(uid)
+            .await?
+            .ok_or_else(|| AccessError::NotFound(uid.to_string()))?;
+        self.decide_for(identities, &object, operation).await
+    }
+
+    /// [`Access::decide`] for an object already read.
+    pub async fn decide_for(
+        &self,
+        identities: &Identities,
+        object: &ObjectRecord,
+        operation: Operation,
+    ) -> Result<Decision, AccessError> {
+        let uid = object.uid.as_str();
+        if identities.contains(&object.owner) {
+            return Ok(Decision::Allowed {
+                reason: format!("{} owns {uid}", object.owner),
+            });
+        }
+        if self
+            .db
+            .is_granted(&object.chain_id, &identities.as_strs(), operation.as_str())
+            .await?
+        {
+            return Ok(Decision::Allowed {
+                reason: format!("granted {operation} on {} or *", object.chain_id),
+            });
+        }
+        let key = if object.chain_id == uid {
+            String::new()
+        } else {
+            format!(" (key {})", object.chain_id)
+        };
+        Ok(Decision::Denied {
+            reason: format!(
+                "{operation} on {uid}{key} needs a grant of {operation} on it (or on *) to one of [{identities}] (or to *); none exists"
+            ),
+        })
+    }
+
+    /// Like [`Access::decide`], with a denial as an error.
+    pub async fn require(
+        &self,
+        identities: &Identities,
+        uid: &str,
+        operation: Operation,
+    ) -> Result<(), AccessError> {
+        match self.decide(identities, uid, operation).await? {
+            Decision::Allowed { .. } => Ok(()),
+            Decision::Denied { reason } => Err(AccessError::Denied(reason)),
+        }
+    }
+
+    /// Whether `caller` may create or register objects (`[auth] creators`).
+    pub fn may_create(&self, caller: &Caller) -> Result<(), AccessError> {
+        match &self.creators {
+            _ if caller.is_admin() => Ok(()),
+            None => Ok(()),
+            Some(creators) if creators.contains(&caller.user) => Ok(()),
+            Some(_) => Err(AccessError::Denied(format!(
+                "user {:?} may not create objects: [auth] creators lists who may",
+                caller.user
+            ))),
+        }
+    }
+}

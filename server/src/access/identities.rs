@@ -1,0 +1,91 @@
+//! The identities a request carries: a user's name, or — for AWS XKS calls — the key
+//! store (`xks:<name>`), the AWS principal and the AWS service acting for it.
+
+use serde::Serialize;
+
+use crate::auth::Caller;
+
+/// Identities in the order they are tried; `*` grants match any of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Identities(Vec<String>);
+
+impl Identities {
+    /// A user authenticated by token or client certificate.
+    pub fn of_caller(caller: &Caller) -> Identities {
+        Identities(vec![caller.user.clone()])
+    }
+
+    /// An XKS request: the key store, the `awsPrincipalArn`, and `kmsViaService` as
+    /// `<service>.amazonaws.com` (for example `dynamodb.amazonaws.com`).
+    pub fn of_xks_request(
+        store_name: &str,
+        principal_arn: &str,
+        kms_via_service: Option<&str>,
+    ) -> Identities {
+        let mut identities = vec![format!("xks:{store_name}")];
+        if !principal_arn.is_empty() {
+            identities.push(principal_arn.to_string());
+        }
+        if let Some(service) = kms_via_service.filter(|s| !s.is_empty()) {
+            identities.push(if service.ends_with(".amazonaws.com") {
+                service.to_string()
+            } else {
+                format!("{service}.amazonaws.com")
+            });
+        }
+        Identities(identities)
+    }
+
+    pub fn as_strs(&self) -> Vec<&str> {
+        self.0.iter().map(String::as_str).collect()
+    }
+
+    pub fn contains(&self, identity: &str) -> bool {
+        self.0.iter().any(|own| own == identity)
+    }
+}
+
+impl std::fmt::Display for Identities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Identities;
+
+    #[test]
+    fn xks_requests_carry_store_principal_and_service() {
+        let ids = Identities::of_xks_request(
+            "aws",
+            "arn:aws:iam::123456789012:role/app",
+            Some("dynamodb"),
+        );
+        assert_eq!(
+            ids.as_strs(),
+            [
+                "xks:aws",
+                "arn:aws:iam::123456789012:role/app",
+                "dynamodb.amazonaws.com"
+            ]
+        );
+        let ids = Identities::of_xks_request(
+            "prod",
+            "dynamodb.amazonaws.com",
+            Some("dynamodb.amazonaws.com"),
+        );
+        assert_eq!(
+            ids.as_strs(),
+            [
+                "xks:prod",
+                "dynamodb.amazonaws.com",
+                "dynamodb.amazonaws.com"
+            ]
+        );
+        assert_eq!(
+            Identities::of_xks_request("aws", "", None).as_strs(),
+            ["xks:aws"]
+        );
+    }
+}

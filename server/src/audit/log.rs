@@ -1,0 +1,158 @@
+//! The node's audit log: sealing events into its chain, committing management events
+//! with their change, queueing key-use events for the group-commit writer, flushing.
+
+use std::sync::Arc;
+
+use hyok_db::{AuditEntry, Change, Db, NewObject};
+use tokio::sync::{mpsc, oneshot, Mutex};
+use zeroize::Zeroizing;
+
+use super::chain::{entry_mac, head_setting, head_value};
+use super::event::Event;
+use super::key;
+use super::writer::{self, Message, QUEUE_CAPACITY};
+use crate::keystore::KeystoreHandle;
+
+/// The last position of this node's chain.
+pub(super) struct Head {
+    pub seq: i64,
+    pub mac: String,
+}
+
+pub struct AuditLog {
+    node: String,
+    key: Zeroizing<[u8; 32]>,
+    pub(super) head: Mutex<Head>,
+    pub(super) db: Db,
+    queue: mpsc::Sender<Message>,
+}
+
+impl AuditLog {
+    /// Opens the audit log of a new node (this server run) and starts its writer.
+    pub async fn start(db: Db, keystore: &KeystoreHandle) -> Result<Arc<AuditLog>, String> {
+        let key = key::load_or_create(&db, keystore).await?;
+        let mut suffix = [0u8; 4];
+        getrandom::getrandom(&mut suffix).map_err(|e| e.to_string())?;
+        let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+        let host = host.trim();
+        let node = format!(
+            "{}-{}",
+            if host.is_empty() { "hyok" } else { host },
+            hex::encode(suffix)
+        );
+        let (queue, inbox) = mpsc::channel(QUEUE_CAPACITY);
+        let log = Arc::new(AuditLog {
+            node,
+            key,
+            head: Mutex::new(Head {
+                seq: 0,
+                mac: String::new(),
+            }),
+            db,
+            queue,
+        });
+        actix_web::rt::spawn(writer::run(log.clone(), inbox));
+        tracing::info!(node = %log.node, "audit chain started");
+        Ok(log)
+    }
+
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    pub(super) fn key(&self) -> &[u8; 32] {
+        &self.key
+    }
+
+    /// Applies `changes` and records `events` in one transaction (management events).
+    pub async fn commit(
+        &self,
+        changes: &[Change<'_>],
+        events: &[Event],
+    ) -> Result<Vec<u64>, hyok_db::Error> {
+        let mut head = self.head.lock().await;
+        let (entries, head_record) = self.seal(&head, events);
+        let mut all = changes.to_vec();
+        let name = head_setting(&self.node);
+        if let Some(value) = &head_record {
+            all.push(Change::PutSetting { name: &name, value });
+        }
+        let affected = self.db.apply(&all, &entries).await?;
+        advance(&mut head, &entries);
+        Ok(affected[..changes.len()].to_vec())
+    }
+
+    /// Stores a new object, applies `others` and records `event` in one transaction.
+    pub async fn commit_object(
+        &self,
+        object: &NewObject<'_>,
+        others: &[Change<'_>],
+        event: &Event,
+    ) -> Result<(), hyok_db::Error> {
+        let mut head = self.head.lock().await;
+        let (entries, head_record) = self.seal(&head, std::slice::from_ref(event));
+        let name = head_setting(&self.node);
+        let mut changes = others.to_vec();
+        changes.extend(
+            head_record
+                .as_deref()
+                .map(|value| Change::PutSetting { name: &name, value }),
+        );
+        self.db
+            .insert_object_audited(object, &changes, &entries)
+            .await?;
+        advance(&mut head, &entries);
+        Ok(())
+    }
+
+    /// Queues a key-use event; it is committed within the group-commit window. Waits
+    /// (never drops) when the queue is full.
+    pub async fn record(&self, event: Event) {
+        if self.queue.send(Message::Event(event)).await.is_err() {
+            tracing::error!("the audit writer has stopped; an event was not recorded");
+        }
+    }
+
+    /// Commits everything queued so far (on graceful shutdown).
+    pub async fn flush(&self) {
+        let (done, flushed) = oneshot::channel();
+        if self.queue.send(Message::Flush(done)).await.is_ok() {
+            let _ = flushed.await;
+        }
+    }
+
+    /// Seals `events` after `head`: the entries and the new head record.
+    pub(super) fn seal(&self, head: &Head, events: &[Event]) -> (Vec<AuditEntry>, Option<String>) {
+        let mut previous = head.mac.clone();
+        let mut entries = Vec::with_capacity(events.len());
+        for (offset, event) in events.iter().enumerate() {
+            let mut entry = AuditEntry {
+                id: 0,
+                node: self.node.clone(),
+                seq: head.seq + 1 + offset as i64,
+                at: hyok_db::now_millis(),
+                caller: event.caller.clone(),
+                operation: event.operation.clone(),
+                object_uid: event.object_uid.clone(),
+                result: event.result.clone(),
+                request_id: event.request_id.clone(),
+                details: event.details.to_string(),
+                mac: String::new(),
+            };
+            entry.mac = entry_mac(&self.key, &previous, &entry);
+            previous = entry.mac.clone();
+            entries.push(entry);
+        }
+        let head_record = entries
+            .last()
+            .map(|last| head_value(&self.key, &self.node, last.seq, &last.mac));
+        (entries, head_record)
+    }
+}
+
+pub(super) fn advance(head: &mut Head, entries: &[AuditEntry]) {
+    if let Some(last) = entries.last() {
+        head.seq = last.seq;
+        head.mac = last.mac.clone();
+    }
+}

@@ -1,0 +1,77 @@
+//! The group-commit writer: key-use events wait at most 50 ms (or until 1000 are
+//! queued) and are committed in one transaction with the chain head. A failed commit is
+//! retried, never dropped; the queue is bounded, so a stuck database slows callers down
+//! instead of growing memory.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hyok_db::Change;
+use tokio::sync::{mpsc, oneshot};
+
+use super::chain::head_setting;
+use super::event::Event;
+use super::log::{advance, AuditLog};
+
+pub const QUEUE_CAPACITY: usize = 100_000;
+const WINDOW: Duration = Duration::from_millis(50);
+const MAX_BATCH: usize = 1000;
+const RETRY: Duration = Duration::from_secs(1);
+
+pub enum Message {
+    Event(Event),
+    Flush(oneshot::Sender<()>),
+}
+
+pub async fn run(log: Arc<AuditLog>, mut inbox: mpsc::Receiver<Message>) {
+    let mut batch = Vec::new();
+    let mut flushes = Vec::new();
+    while let Some(first) = inbox.recv().await {
+        collect(first, &mut batch, &mut flushes);
+        let deadline = Instant::now() + WINDOW;
+        while flushes.is_empty() && batch.len() < MAX_BATCH {
+            match tokio::time::timeout_at(deadline.into(), inbox.recv()).await {
+                Ok(Some(message)) => collect(message, &mut batch, &mut flushes),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        commit(&log, std::mem::take(&mut batch)).await;
+        for done in flushes.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}
+
+fn collect(message: Message, batch: &mut Vec<Event>, flushes: &mut Vec<oneshot::Sender<()>>) {
+    match message {
+        Message::Event(event) => batch.push(event),
+        Message::Flush(done) => flushes.push(done),
+    }
+}
+
+async fn commit(log: &AuditLog, events: Vec<Event>) {
+    if events.is_empty() {
+        return;
+    }
+    loop {
+        let mut head = log.head.lock().await;
+        let (entries, head_record) = log.seal(&head, &events);
+        let name = head_setting(log.node());
+        let changes: Vec<Change<'_>> = head_record
+            .as_deref()
+            .map(|value| Change::PutSetting { name: &name, value })
+            .into_iter()
+            .collect();
+        match log.db.apply(&changes, &entries).await {
+            Ok(_) => {
+                advance(&mut head, &entries);
+                return;
+            }
+            Err(error) => {
+                drop(head);
+                tracing::error!(%error, events = events.len(), "cannot commit audit events; retrying");
+                tokio::time::sleep(RETRY).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! Who is calling: API tokens (`hyok_<id>_<secret>`, argon2id-hashed, cached once
+//! verified) and TLS client certificates (subject CN), resolved to a user and role.
+
+mod caller;
+mod middleware;
+mod token_format;
+mod verifier;
+
+pub use caller::{Caller, Credential};
+pub use middleware::require_caller;
+pub use verifier::{AuthError, TokenVerifier};

@@ -1,0 +1,277 @@
+//! `hyok bench`: load for any XKS proxy (hyok or another), with real SigV4 signatures
+//! made fresh for every request, closed-loop (each connection sends as fast as answers
+//! come) or at a fixed rate; prints requests/s, errors by kind and latency percentiles.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use clap::{Args, Subcommand, ValueEnum};
+use hyok_xks::sigv4::{sign, Credential};
+use serde_json::{json, Value};
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// AWS XKS metadata, encrypt or decrypt calls.
+    Xks(XksBench),
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum XksOperation {
+    Metadata,
+    Encrypt,
+    Decrypt,
+}
+
+#[derive(Args)]
+pub struct XksBench {
+    /// The proxy's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:9998")]
+    url: String,
+    /// The proxy's URI prefix (before /kms/xks/v1).
+    #[arg(long, default_value = "/aws")]
+    prefix: String,
+    /// External key ids, comma separated; requests cycle through them.
+    #[arg(long, value_delimiter = ',', required = true)]
+    keys: Vec<String>,
+    #[arg(long, value_enum, default_value = "encrypt")]
+    operation: XksOperation,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    /// Seconds to run.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Plaintext bytes per encrypt.
+    #[arg(long, default_value_t = 32)]
+    payload_bytes: usize,
+    /// Total requests per second (fixed-rate mode); absent: closed loop.
+    #[arg(long)]
+    rate: Option<u32>,
+    #[arg(long, env = "HYOK_XKS_ACCESS_KEY_ID")]
+    access_key_id: String,
+    #[arg(long, env = "HYOK_XKS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    secret_access_key: String,
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    #[arg(long, default_value = hyok_xks::SIGV4_SERVICE)]
+    service: String,
+    /// Print the results as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What one connection saw.
+#[derive(Default)]
+struct Tally {
+    latencies_us: Vec<u32>,
+    errors: BTreeMap<String, u64>,
+}
+
+impl BenchCommand {
+    pub fn run(self) -> Result<(), String> {
+        let BenchCommand::Xks(bench) = self;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime.block_on(bench.run())
+    }
+}
+
+impl XksBench {
+    async fn run(self) -> Result<(), String> {
+        let url = reqwest::Url::parse(&self.url).map_err(|e| format!("--url: {e}"))?;
+        let host = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_string(),
+        };
+        let bench = Arc::new(self);
+        let bodies = Arc::new(bench.bodies(&host).await?);
+        let deadline = Instant::now() + Duration::from_secs(bench.duration);
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..bench.connections.max(1))
+            .map(|connection| {
+                let (bench, bodies, host) = (bench.clone(), bodies.clone(), host.clone());
+                tokio::spawn(
+                    async move { bench.connection(connection, &host, &bodies, deadline).await },
+                )
+            })
+            .collect();
+        let mut total = Tally::default();
+        for task in tasks {
+            let tally = task.await.map_err(|e| e.to_string())?;
+            total.latencies_us.extend(tally.latencies_us);
+            for (kind, count) in tally.errors {
+                *total.errors.entry(kind).or_default() += count;
+            }
+        }
+        bench.report(total, started.elapsed());
+        Ok(())
+    }
+
+    /// One request body per key (for decrypt: the ciphertext of one encrypt, made first).
+    async fn bodies(&self, host: &str) -> Result<Vec<(String, Value)>, String> {
+        let client = reqwest::Client::new();
+        let metadata = json!({"awsPrincipalArn": "arn:aws:iam::111122223333:role/bench", "kmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/bench",
+                              "kmsOperation": "Encrypt", "kmsRequestId": "hyok-bench"});
+        let encrypt = json!({"requestMetadata": metadata, "plaintext": BASE64.encode(vec![0x5a; self.payload_bytes]), "encryptionAlgorithm": "AES_GCM"});
+        let mut bodies = Vec::new();
+        for key in &self.keys {
+            let keys = format!("{}/kms/xks/v1/keys/{key}", self.prefix);
+            let body = match self.operation {
+                XksOperation::Metadata => (
+                    format!("{keys}/metadata"),
+                    json!({"requestMetadata": metadata}),
+                ),
+                XksOperation::Encrypt => (format!("{keys}/encrypt"), encrypt.clone()),
+                XksOperation::Decrypt => {
+                    let (status, sealed) = self
+                        .send(
+                            &client,
+                            host,
+                            &format!("{keys}/encrypt"),
+                            &encrypt.to_string(),
+                        )
+                        .await?;
+                    if status != 200 {
+                        return Err(format!(
+                            "preparing decrypt: encrypt with {key} answered {status}"
+                        ));
+                    }
+                    let sealed: Value = serde_json::from_str(&sealed).map_err(|e| e.to_string())?;
+                    let decrypt = json!({"requestMetadata": metadata, "encryptionAlgorithm": "AES_GCM", "ciphertext": sealed["ciphertext"],
+                                         "initializationVector": sealed["initializationVector"], "authenticationTag": sealed["authenticationTag"],
+                                         "ciphertextMetadata": sealed["ciphertextMetadata"]});
+                    (format!("{keys}/decrypt"), decrypt)
+                }
+            };
+            bodies.push(body);
+        }
+        Ok(bodies)
+    }
+
+    async fn connection(
+        &self,
+        connection: usize,
+        host: &str,
+        bodies: &[(String, Value)],
+        deadline: Instant,
+    ) -> Tally {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .build()
+            .unwrap_or_default();
+        let interval = self.rate.map(|rate| {
+            Duration::from_secs_f64(self.connections.max(1) as f64 / f64::from(rate.max(1)))
+        });
+        let mut next = Instant::now();
+        let mut tally = Tally::default();
+        let mut index = connection;
+        while Instant::now() < deadline {
+            if let Some(interval) = interval {
+                tokio::time::sleep_until(next.into()).await;
+                next += interval;
+            }
+            let (path, body) = &bodies[index % bodies.len()];
+            index += 1;
+            let started = Instant::now();
+            match self.send(&client, host, path, &body.to_string()).await {
+                Ok((200, _)) => {}
+                Ok((status, answer)) => {
+                    let name = serde_json::from_str::<Value>(&answer)
+                        .ok()
+                        .and_then(|v| v["errorName"].as_str().map(str::to_string));
+                    *tally
+                        .errors
+                        .entry(format!("{status} {}", name.unwrap_or_default()))
+                        .or_default() += 1;
+                }
+                Err(error) => {
+                    *tally
+                        .errors
+                        .entry(format!("transport: {error}"))
+                        .or_default() += 1
+                }
+            }
+            tally
+                .latencies_us
+                .push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
+        }
+        tally
+    }
+
+    async fn send(
+        &self,
+        client: &reqwest::Client,
+        host: &str,
+        path: &str,
+        body: &str,
+    ) -> Result<(u16, String), String> {
+        let credential = Credential::new(&self.access_key_id, &self.secret_access_key);
+        let headers = sign(
+            &credential,
+            &self.region,
+            &self.service,
+            host,
+            path,
+            body.as_bytes(),
+            SystemTime::now(),
+        );
+        let mut request = client
+            .post(format!("{}{path}", self.url.trim_end_matches('/')))
+            .header("content-type", "application/json");
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let response = request
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        Ok((status, response.text().await.map_err(|e| e.to_string())?))
+    }
+
+    fn report(&self, mut total: Tally, elapsed: Duration) {
+        total.latencies_us.sort_unstable();
+        let count = total.latencies_us.len();
+        let percentile = |p: f64| -> f64 {
+            if count == 0 {
+                return 0.0;
+            }
+            let index = ((count as f64 * p).ceil() as usize).clamp(1, count) - 1;
+            f64::from(total.latencies_us[index]) / 1000.0
+        };
+        let failed: u64 = total.errors.values().sum();
+        let rps = count as f64 / elapsed.as_secs_f64();
+        let results = json!({
+            "operation": match self.operation { XksOperation::Metadata => "metadata", XksOperation::Encrypt => "encrypt", XksOperation::Decrypt => "decrypt" },
+            "connections": self.connections, "seconds": elapsed.as_secs_f64(), "requests": count, "failed": failed,
+            "requests_per_second": rps,
+            "latency_ms": { "p50": percentile(0.50), "p99": percentile(0.99), "p99.9": percentile(0.999), "max": percentile(1.0) },
+            "errors": total.errors,
+        });
+        if self.json {
+            println!("{results}");
+            return;
+        }
+        println!(
+            "{count} requests in {:.1} s over {} connections: {rps:.0} requests/s, {failed} failed",
+            elapsed.as_secs_f64(),
+            self.connections
+        );
+        println!(
+            "latency ms: p50 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}",
+            percentile(0.50),
+            percentile(0.99),
+            percentile(0.999),
+            percentile(1.0)
+        );
+        for (kind, n) in &total.errors {
+            println!("  {n} × {kind}");
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The `hyok` command line: `serve`, configuration helpers, development certificates,
+//! and the admin commands, which are clients of a running server.
+
+mod access;
+mod audit;
+mod bench;
+mod client;
+mod config_commands;
+mod dev_certs;
+mod keystore;
+mod tokens;
+mod users;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "hyok",
+    version,
+    about = "hyok: hold-your-own-key key management server (KMIP, AWS XKS)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the server (embedded defaults without a configuration file).
+    Serve {
+        /// The configuration file.
+        #[arg(long, env = "HYOK_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Check or print configuration.
+    #[command(subcommand)]
+    Config(config_commands::ConfigCommand),
+    /// Manage users (admin).
+    #[command(subcommand)]
+    User(users::UserCommand),
+    /// Manage API tokens (admin).
+    #[command(subcommand)]
+    Token(tokens::TokenCommand),
+    /// The master key: status and rotation (admin).
+    #[command(subcommand)]
+    Keystore(keystore::KeystoreCommand),
+    /// Grants: who may do what with which object.
+    #[command(subcommand)]
+    Access(access::AccessCommand),
+    /// The audit log: verify, tail, export.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Load generation and measurement.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+    /// TLS helpers.
+    #[command(subcommand)]
+    Tls(dev_certs::TlsCommand),
+}
+
+/// Exit status 2: the configuration or the command line is wrong.
+pub const USAGE_ERROR: u8 = 2;
+
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Serve { config } => return serve(config),
+        Command::Config(command) => return command.run(),
+        Command::User(command) => command.run(),
+        Command::Token(command) => command.run(),
+        Command::Tls(command) => command.run(),
+        Command::Keystore(command) => command.run(),
+        Command::Access(command) => command.run(),
+        Command::Audit(command) => command.run(),
+        Command::Bench(command) => command.run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("hyok: error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: Option<PathBuf>) -> ExitCode {
+    let loaded = match crate::config::load(config.as_deref()) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            eprintln!("hyok: invalid configuration:\n{error}");
+            return ExitCode::from(USAGE_ERROR);
+        }
+    };
+    crate::logging::init(&loaded.config.logging);
+    match actix_web::rt::System::new().block_on(crate::serve::run(loaded, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("cannot start: {error}");
+            eprintln!("hyok: error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

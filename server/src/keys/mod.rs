@@ -1,0 +1,15 @@
+//! Managed keys and their material: creating keys (material wrapped by the master key
+//! before it reaches the database), unwrapping them on use through a bounded cache, and
+//! re-wrapping them all after a master key rotation.
+//! KMIP and XKS operations reach key material only through this service.
+
+mod cache;
+mod lifecycle;
+mod rekey;
+mod rewrap;
+mod service;
+
+pub use cache::{CacheLimits, KeyCache, Material};
+pub use lifecycle::BLOCKED;
+pub use rewrap::RewrapReport;
+pub use service::{KeyError, KeyService, NewSymmetricKey};

@@ -1,0 +1,93 @@
+//! ReKey: a new version of a key, with new material, as a new object at the end of the
+//! key's chain, linked both ways (Replaced / Replacement). The chain is one key for
+//! grants and XKS: encryption moves to the newest Active version, older versions still
+//! decrypt.
+
+use std::sync::Arc;
+
+use hyok_db::{Change, NewObject};
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::service::{KeyError, KeyService};
+use crate::audit::Actor;
+use crate::keystore::KeystoreError;
+
+impl KeyService {
+    /// Creates the next version of the key `uid` belongs to; returns the new uid.
+    pub async fn rekey(&self, uid: &str, actor: &Actor) -> Result<String, KeyError> {
+        let object = self
+            .db()
+            .object(uid)
+            .await?
+            .ok_or_else(|| KeyError::NotFound(uid.to_string()))?;
+        let chain = self.db().chain(&object.chain_id).await?;
+        let newest = chain
+            .last()
+            .ok_or_else(|| KeyError::NotFound(uid.to_string()))?;
+        if newest.object_type != "SymmetricKey" {
+            return Err(KeyError::Invalid(format!("{uid} is not a symmetric key")));
+        }
+        let length = newest
+            .attributes()
+            .get("CryptographicLength")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(256);
+        let new_uid = uuid::Uuid::new_v4().to_string();
+        let version = newest.chain_version + 1;
+        let mut material = Zeroizing::new(vec![0u8; usize::try_from(length / 8).unwrap_or(32)]);
+        getrandom::getrandom(&mut material)
+            .map_err(|_| KeystoreError::Crypto("random generator"))?;
+        let material = Arc::new(material);
+        let wrap_version = u64::try_from(version).unwrap_or_default();
+        let (wrapped, key_version) = self
+            .keystore()
+            .wrap(&new_uid, wrap_version, Zeroizing::new(material.to_vec()))
+            .await?;
+
+        let mut attributes = newest.attributes();
+        attributes["Links"] = json!({ "ReplacedObjectLink": newest.uid });
+        let (state, activation) = match newest.state.as_str() {
+            "Active" => ("Active", Some(hyok_db::now_millis())),
+            _ => ("PreActive", None),
+        };
+        if let Some(at) = activation {
+            attributes["ActivationDate"] = json!(at);
+        }
+        let mut old_attributes = newest.attributes();
+        old_attributes["Links"]["ReplacementObjectLink"] = json!(new_uid);
+        let old_text = old_attributes.to_string();
+        let link_old = Change::UpdateObject {
+            uid: &newest.uid,
+            expected_row_version: newest.row_version,
+            state: &newest.state,
+            attributes: &old_text,
+        };
+        let object = NewObject {
+            uid: &new_uid,
+            object_type: "SymmetricKey",
+            state,
+            owner: &newest.owner,
+            wrapped: Some(&wrapped),
+            attributes: &attributes,
+            chain_id: &newest.chain_id,
+            chain_version: version,
+            wrap_key_version: i64::from(key_version),
+            names: &[],
+            tags: &[],
+        };
+        let details = json!({ "key": newest.chain_id, "replaced": newest.uid, "version": version });
+        let event = actor.event("rekey").object(&new_uid).details(details);
+        match self.audit() {
+            Some(audit) => audit.commit_object(&object, &[link_old], &event).await?,
+            None => {
+                self.db()
+                    .insert_object_audited(&object, &[link_old], &[])
+                    .await?
+            }
+        }
+        self.invalidate(&newest.uid);
+        self.cache().insert(&new_uid, material);
+        Ok(new_uid)
+    }
+}

@@ -1,0 +1,155 @@
+//! The key service: create a key (random material from the OS generator, wrapped by the
+//! master key for its unique id and version, then stored), and fetch a key's material
+//! (cache first, else one keystore unwrap).
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use hyok_db::{Db, NewObject};
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::cache::{KeyCache, Material};
+use crate::audit::{AuditLog, Event};
+use crate::keystore::{KeystoreError, KeystoreHandle};
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("object {0} not found")]
+    NotFound(String),
+    #[error("object {0} holds no key material")]
+    NoMaterial(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Keystore(#[from] KeystoreError),
+    #[error(transparent)]
+    Storage(#[from] hyok_db::Error),
+}
+
+/// A symmetric key to create.
+pub struct NewSymmetricKey<'a> {
+    pub owner: &'a str,
+    /// 128, 192 or 256.
+    pub bits: u32,
+    pub names: &'a [String],
+}
+
+pub struct KeyService {
+    db: Db,
+    keystore: KeystoreHandle,
+    cache: KeyCache,
+    rewrapping: AtomicBool,
+    audit: Option<Arc<AuditLog>>,
+}
+
+impl KeyService {
+    pub fn new(db: Db, keystore: KeystoreHandle, cache: KeyCache) -> KeyService {
+        KeyService {
+            db,
+            keystore,
+            cache,
+            rewrapping: AtomicBool::new(false),
+            audit: None,
+        }
+    }
+
+    /// Records key creation in `audit`, in the same transaction.
+    pub fn with_audit(mut self, audit: Arc<AuditLog>) -> KeyService {
+        self.audit = Some(audit);
+        self
+    }
+
+    pub(super) fn audit(&self) -> Option<&AuditLog> {
+        self.audit.as_deref()
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Set while a re-wrap after rotation runs in this process.
+    pub fn rewrapping(&self) -> &AtomicBool {
+        &self.rewrapping
+    }
+
+    pub fn keystore(&self) -> &KeystoreHandle {
+        &self.keystore
+    }
+
+    pub fn cache(&self) -> &KeyCache {
+        &self.cache
+    }
+
+    /// Creates an AES key (state PreActive) and returns its unique id.
+    pub async fn create_symmetric(&self, key: &NewSymmetricKey<'_>) -> Result<String, KeyError> {
+        if !matches!(key.bits, 128 | 192 | 256) {
+            return Err(KeyError::Invalid(format!(
+                "AES keys are 128, 192 or 256 bits, not {}",
+                key.bits
+            )));
+        }
+        let uid = uuid::Uuid::new_v4().to_string();
+        let mut material = Zeroizing::new(vec![0u8; key.bits as usize / 8]);
+        getrandom::getrandom(&mut material)
+            .map_err(|_| KeystoreError::Crypto("random generator"))?;
+        let material: Material = Arc::new(material);
+        let (wrapped, key_version) = self
+            .keystore
+            .wrap(&uid, 1, Zeroizing::new(material.to_vec()))
+            .await?;
+        let attributes = json!({
+            "CryptographicAlgorithm": "AES",
+            "CryptographicLength": key.bits,
+        });
+        let object = NewObject {
+            uid: &uid,
+            object_type: "SymmetricKey",
+            state: "PreActive",
+            owner: key.owner,
+            wrapped: Some(&wrapped),
+            attributes: &attributes,
+            chain_id: &uid,
+            chain_version: 1,
+            wrap_key_version: i64::from(key_version),
+            names: key.names,
+            tags: &[],
+        };
+        match &self.audit {
+            Some(audit) => {
+                let details = json!({ "algorithm": "AES", "length": key.bits, "master_key_version": key_version });
+                let event = Event::new(key.owner, "create", "ok")
+                    .object(&uid)
+                    .details(details);
+                audit.commit_object(&object, &[], &event).await?
+            }
+            None => self.db.insert_object(&object).await?,
+        }
+        self.cache.insert(&uid, material);
+        Ok(uid)
+    }
+
+    /// The unwrapped material of `uid`: from the cache, else unwrapped once and cached.
+    pub async fn material(&self, uid: &str) -> Result<Material, KeyError> {
+        if let Some(material) = self.cache.get(uid) {
+            return Ok(material);
+        }
+        let object = self
+            .db
+            .object(uid)
+            .await?
+            .ok_or_else(|| KeyError::NotFound(uid.to_string()))?;
+        let wrapped = object
+            .wrapped
+            .ok_or_else(|| KeyError::NoMaterial(uid.to_string()))?;
+        let version = u64::try_from(object.chain_version).unwrap_or_default();
+        let material: Material = Arc::new(self.keystore.unwrap(uid, version, wrapped).await?);
+        self.cache.insert(uid, material.clone());
+        Ok(material)
+    }
+
+    /// Forgets any cached material of `uid` (after a state, attribute or grant change).
+    pub fn invalidate(&self, uid: &str) {
+        self.cache.invalidate(uid);
+    }
+}

@@ -1,0 +1,7 @@
+//! The `hyok` binary: the key management server (`hyok serve`) and its admin commands.
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    hyok_server::cli::run(hyok_server::cli::Cli::parse())
+}

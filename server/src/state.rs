@@ -1,0 +1,31 @@
+//! What every request handler shares: configuration, database, keystore, token verifier.
+
+use std::sync::Arc;
+
+use hyok_db::{Db, Engine};
+
+use crate::access::Access;
+use crate::audit::AuditLog;
+use crate::auth::TokenVerifier;
+use crate::config::Config;
+use crate::keys::KeyService;
+
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub keys: KeyService,
+    pub access: Access,
+    pub audit: Arc<AuditLog>,
+    pub tokens: TokenVerifier,
+    /// The AWS XKS facade, when `aws_xks_enable` is true.
+    pub xks: Option<hyok_xks::XksService>,
+}
+
+impl AppState {
+    pub fn db_engine(&self) -> &'static str {
+        match self.db.engine() {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgresql",
+        }
+    }
+}

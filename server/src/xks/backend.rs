@@ -1,0 +1,359 @@
+//! hyok behind the XKS facade: the external key id resolved to a key (its ReKey chain),
+//! authorization of the request's identities, state and usage checks in DESIGN.md's
+//! order, and AES-256-GCM with the cached key material.
+
+use hyok_db::ObjectRecord;
+use hyok_xks::api::{EkmFleetMember, RequestMetadata};
+use hyok_xks::{
+    gcm_aad, Backend, DecryptInput, EncryptInput, EncryptOutput, ErrorKind, HealthReport,
+    KeyMetadata, Requester, XksError,
+};
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use super::gcm;
+use crate::access::{AccessError, Decision, Identities, Operation};
+use crate::keys::{KeyError, Material, BLOCKED};
+use crate::keystore::KeystoreError;
+use crate::state::AppState;
+
+/// A node is live when it heartbeated in the last 30 seconds.
+const LIVE_WINDOW_MS: i64 = 30_000;
+
+// KMIP Cryptographic Usage Mask bits.
+const USAGE: [(i64, &str); 6] = [
+    (0x1, "SIGN"),
+    (0x2, "VERIFY"),
+    (0x4, "ENCRYPT"),
+    (0x8, "DECRYPT"),
+    (0x10, "WRAP"),
+    (0x20, "UNWRAP"),
+];
+const MASK_ENCRYPT: i64 = 0x4;
+const MASK_DECRYPT: i64 = 0x8;
+
+pub struct HyokBackend<'a> {
+    pub state: &'a AppState,
+    pub store: &'a str,
+}
+
+fn error(kind: ErrorKind, message: impl Into<String>) -> XksError {
+    XksError::new(kind, message)
+}
+
+/// A key as XKS sees it: every version, oldest first.
+struct Chain {
+    members: Vec<ObjectRecord>,
+}
+
+impl Chain {
+    fn id(&self) -> &str {
+        &self.members[0].chain_id
+    }
+
+    fn newest(&self) -> &ObjectRecord {
+        &self.members[self.members.len() - 1]
+    }
+
+    fn blocked(&self) -> bool {
+        self.members[0]
+            .attributes()
+            .get(BLOCKED)
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    fn enabled(&self) -> bool {
+        !self.blocked() && self.newest().state == "Active"
+    }
+
+    fn usage_mask(&self) -> i64 {
+        self.newest()
+            .attributes()
+            .get("CryptographicUsageMask")
+            .and_then(Value::as_i64)
+            .unwrap_or(MASK_ENCRYPT | MASK_DECRYPT)
+    }
+}
+
+impl HyokBackend<'_> {
+    fn identities(&self, metadata: &RequestMetadata) -> Identities {
+        Identities::of_xks_request(
+            self.store,
+            metadata.aws_principal_arn.as_deref().unwrap_or_default(),
+            metadata.kms_via_service.as_deref(),
+        )
+    }
+
+    /// The key named by `external_id`: its unique identifier (any version), or a Name
+    /// that exactly one object carries.
+    async fn resolve(&self, external_id: &str) -> Result<Chain, XksError> {
+        let db = &self.state.db;
+        let object = match db.object(external_id).await.map_err(internal)? {
+            Some(object) => object,
+            None => {
+                let named = db.objects_named(external_id).await.map_err(internal)?;
+                let [uid] = named.as_slice() else {
+                    return Err(error(
+                        ErrorKind::KeyNotFound,
+                        format!("no key {external_id}"),
+                    ));
+                };
+                db.object(uid)
+                    .await
+                    .map_err(internal)?
+                    .ok_or_else(|| error(ErrorKind::KeyNotFound, "no such key"))?
+            }
+        };
+        let aes_256 = object.object_type == "SymmetricKey"
+            && object
+                .attributes()
+                .get("CryptographicAlgorithm")
+                .and_then(Value::as_str)
+                == Some("AES")
+            && object
+                .attributes()
+                .get("CryptographicLength")
+                .and_then(Value::as_i64)
+                == Some(256);
+        if !aes_256 {
+            return Err(error(
+                ErrorKind::KeyNotFound,
+                format!("{external_id} is not an AES-256 symmetric key"),
+            ));
+        }
+        let members = db.chain(&object.chain_id).await.map_err(internal)?;
+        if members.is_empty() {
+            return Err(error(
+                ErrorKind::KeyNotFound,
+                format!("no key {external_id}"),
+            ));
+        }
+        Ok(Chain { members })
+    }
+
+    async fn authorize(
+        &self,
+        metadata: &RequestMetadata,
+        chain: &Chain,
+        operations: &[Operation],
+    ) -> Result<(), XksError> {
+        let identities = self.identities(metadata);
+        for operation in operations {
+            match self
+                .state
+                .access
+                .decide_for(&identities, &chain.members[0], *operation)
+                .await
+            {
+                Ok(Decision::Allowed { .. }) => {}
+                Ok(Decision::Denied { reason }) => {
+                    return Err(error(
+                        ErrorKind::AccessDenied,
+                        format!("access denied: {reason}"),
+                    ))
+                }
+                Err(AccessError::Denied(reason)) => {
+                    return Err(error(ErrorKind::AccessDenied, reason))
+                }
+                Err(AccessError::NotFound(uid)) => {
+                    return Err(error(ErrorKind::KeyNotFound, format!("no key {uid}")))
+                }
+                Err(AccessError::Storage(e)) => return Err(internal(e)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn material(&self, object: &ObjectRecord) -> Result<Material, XksError> {
+        self.state
+            .keys
+            .material(&object.uid)
+            .await
+            .map_err(|e| match e {
+                KeyError::Keystore(KeystoreError::Timeout(ms)) => error(
+                    ErrorKind::DependencyTimeout,
+                    format!("the keystore did not answer within {ms} ms"),
+                ),
+                KeyError::Keystore(KeystoreError::Unavailable { .. }) => {
+                    error(ErrorKind::DependencyTimeout, "the HSM is unavailable")
+                }
+                other => internal(other),
+            })
+    }
+}
+
+fn internal(error: impl std::fmt::Display) -> XksError {
+    tracing::error!(%error, "XKS request failed");
+    XksError::new(ErrorKind::Internal, "internal error; see the proxy's log")
+}
+
+impl Backend for HyokBackend<'_> {
+    async fn metadata(
+        &self,
+        requester: &Requester<'_>,
+        key_id: &str,
+    ) -> Result<KeyMetadata, XksError> {
+        let chain = self.resolve(key_id).await?;
+        self.authorize(requester.metadata, &chain, &[Operation::GetAttributes])
+            .await?;
+        let mask = chain.usage_mask();
+        Ok(KeyMetadata {
+            key_spec: "AES_256".into(),
+            key_usage: USAGE
+                .iter()
+                .filter(|(bit, _)| mask & bit != 0)
+                .map(|(_, name)| name.to_string())
+                .collect(),
+            key_status: if chain.enabled() {
+                "ENABLED"
+            } else {
+                "DISABLED"
+            }
+            .into(),
+        })
+    }
+
+    async fn encrypt(
+        &self,
+        requester: &Requester<'_>,
+        key_id: &str,
+        input: EncryptInput,
+    ) -> Result<EncryptOutput, XksError> {
+        let chain = self.resolve(key_id).await?;
+        let mut operations = vec![Operation::Encrypt];
+        if input.verify_decrypt {
+            operations.push(Operation::Decrypt);
+        }
+        self.authorize(requester.metadata, &chain, &operations)
+            .await?;
+        if !chain.enabled() {
+            return Err(error(
+                ErrorKind::InvalidState,
+                format!("key {} is disabled (blocked, or not Active)", chain.id()),
+            ));
+        }
+        if chain.usage_mask() & MASK_ENCRYPT == 0 {
+            return Err(error(
+                ErrorKind::InvalidKeyUsage,
+                format!("key {} may not encrypt", chain.id()),
+            ));
+        }
+        let newest = chain.newest();
+        let material = self.material(newest).await?;
+        let metadata = gcm::metadata(u32::try_from(newest.chain_version).unwrap_or(u32::MAX));
+        let aad = gcm_aad(&input.aad, Some(&metadata)).ok_or_else(|| {
+            error(
+                ErrorKind::Validation,
+                "additionalAuthenticatedData is too long",
+            )
+        })?;
+        let (ciphertext, iv, tag) = gcm::encrypt(&material, &aad, &input.plaintext)
+            .ok_or_else(|| internal("AES-GCM encryption failed"))?;
+        if input.verify_decrypt
+            && gcm::decrypt(&material, &aad, &iv, &ciphertext, &tag)
+                .as_deref()
+                .map(Vec::as_slice)
+                != Some(input.plaintext.as_slice())
+        {
+            return Err(internal("the ciphertext did not decrypt back"));
+        }
+        Ok(EncryptOutput {
+            ciphertext,
+            iv,
+            tag,
+            ciphertext_metadata: Some(metadata),
+        })
+    }
+
+    async fn decrypt(
+        &self,
+        requester: &Requester<'_>,
+        key_id: &str,
+        input: DecryptInput,
+    ) -> Result<Zeroizing<Vec<u8>>, XksError> {
+        let chain = self.resolve(key_id).await?;
+        self.authorize(requester.metadata, &chain, &[Operation::Decrypt])
+            .await?;
+        if chain.blocked() {
+            return Err(error(
+                ErrorKind::InvalidState,
+                format!("key {} is blocked", chain.id()),
+            ));
+        }
+        let version = match &input.ciphertext_metadata {
+            Some(metadata) => gcm::version_of(metadata).ok_or_else(|| {
+                error(
+                    ErrorKind::InvalidCiphertext,
+                    "ciphertextMetadata was not made by this key store",
+                )
+            })?,
+            None => 1,
+        };
+        let member = chain
+            .members
+            .iter()
+            .find(|m| m.chain_version == i64::from(version))
+            .ok_or_else(|| {
+                error(
+                    ErrorKind::InvalidCiphertext,
+                    "ciphertextMetadata names no version of this key",
+                )
+            })?;
+        if !matches!(
+            member.state.as_str(),
+            "Active" | "Deactivated" | "Compromised"
+        ) {
+            return Err(error(
+                ErrorKind::InvalidState,
+                format!("key version {version} is {}", member.state),
+            ));
+        }
+        if chain.usage_mask() & MASK_DECRYPT == 0 {
+            return Err(error(
+                ErrorKind::InvalidKeyUsage,
+                format!("key {} may not decrypt", chain.id()),
+            ));
+        }
+        let material = self.material(member).await?;
+        let aad = gcm_aad(&input.aad, input.ciphertext_metadata.as_deref()).ok_or_else(|| {
+            error(
+                ErrorKind::Validation,
+                "additionalAuthenticatedData is too long",
+            )
+        })?;
+        gcm::decrypt(&material, &aad, &input.iv, &input.ciphertext, &input.tag).ok_or_else(|| {
+            error(
+                ErrorKind::InvalidCiphertext,
+                "the ciphertext, IV, tag or AAD does not verify",
+            )
+        })
+    }
+
+    async fn health(&self, _requester: &Requester<'_>) -> Result<HealthReport, XksError> {
+        let keystore = self.state.keys.keystore();
+        let status = match keystore.health().await {
+            Ok(()) => "ACTIVE",
+            Err(error) => {
+                tracing::error!(%error, "XKS health: the keystore failed its round trip");
+                "UNAVAILABLE"
+            }
+        };
+        let since = hyok_db::now_millis() - LIVE_WINDOW_MS;
+        let fleet_size = self.state.db.live_nodes(since).await.map_err(internal)?;
+        let info = keystore.info();
+        let model = info
+            .device
+            .clone()
+            .unwrap_or_else(|| "hyok software keystore".into());
+        Ok(HealthReport {
+            fleet_size: u32::try_from(fleet_size).unwrap_or(u32::MAX).max(1),
+            ekm_vendor: model.split(' ').next().unwrap_or("hyok").to_string(),
+            ekm_fleet: vec![EkmFleetMember {
+                id: info.key_id,
+                model,
+                health_status: status.into(),
+            }],
+        })
+    }
+}

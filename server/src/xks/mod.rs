@@ -1,0 +1,96 @@
+//! The AWS XKS facade on the HTTP(S) listener: the routes under `aws_xks_uri_prefix`
+//! (served only with `aws_xks_enable = true`), hyok-xks's pipeline with hyok's keys,
+//! grants and keystore behind it, and one audit entry per call.
+
+mod backend;
+mod credentials;
+mod gcm;
+
+use std::time::SystemTime;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+pub use credentials::{reload_credentials, service_for};
+
+use crate::audit::Event;
+use crate::http::request_id;
+use crate::state::AppState;
+use backend::HyokBackend;
+
+/// Registers the XKS scope (call only when XKS is enabled).
+pub fn routes(config: &mut web::ServiceConfig, prefix: &str) {
+    config.service(web::scope(prefix).default_service(web::to(handle)));
+}
+
+async fn handle(
+    request: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let Some(xks) = state.xks.as_ref() else {
+        return HttpResponse::NotFound().finish();
+    };
+    let headers: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
+        })
+        .collect();
+    let xks_request = hyok_xks::Request {
+        method: request.method().as_str(),
+        path: request.path(),
+        query: request.query_string(),
+        headers: &headers,
+        body: &body,
+    };
+    let backend = HyokBackend {
+        state: &state,
+        store: &state.config.aws_xks_config.aws_xks_store_name,
+    };
+    let response = xks.handle(&xks_request, &backend, SystemTime::now()).await;
+    record(&state, &request, &response).await;
+    HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(response.status)
+            .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR),
+    )
+    .content_type("application/json")
+    .body(response.body)
+}
+
+/// One audit entry per XKS call (a key-use event, group-committed).
+async fn record(state: &AppState, request: &HttpRequest, response: &hyok_xks::Response) {
+    let operation = request.path().rsplit('/').next().unwrap_or_default();
+    let key_id = request
+        .path()
+        .split("/keys/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next());
+    let (result, caller) = match response.status {
+        200 => (
+            "ok",
+            format!("xks:{}", state.config.aws_xks_config.aws_xks_store_name),
+        ),
+        401 => ("denied", "-".to_string()),
+        403 => (
+            "denied",
+            format!("xks:{}", state.config.aws_xks_config.aws_xks_store_name),
+        ),
+        _ => (
+            "failed",
+            format!("xks:{}", state.config.aws_xks_config.aws_xks_store_name),
+        ),
+    };
+    let mut details = json!({ "kmsRequestId": response.kms_request_id, "status": response.status });
+    if response.status != 200 {
+        details["error"] = serde_json::from_str(&response.body).unwrap_or_default();
+    }
+    let mut event = Event::new(&caller, &format!("xks-{operation}"), result)
+        .request(request_id(request))
+        .details(details);
+    if let Some(key_id) = key_id {
+        event = event.object(key_id);
+    }
+    state.audit.record(event).await;
+}

@@ -1,0 +1,17 @@
+//! End-to-end tests: the real `hyok` binary on loopback sockets, driven as clients and
+//! operators drive it. One test binary, so the server binary is built once.
+
+mod seed;
+mod support;
+
+mod access;
+mod audit;
+mod bench;
+mod cluster;
+mod config;
+mod hsm;
+mod keystore;
+mod lifecycle;
+mod tls;
+mod tokens;
+mod xks;

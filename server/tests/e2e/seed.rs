@@ -1,0 +1,140 @@
+//! Fixtures written straight through the key service (as KMIP operations will), on the
+//! database and master key of a server's directory: keys, activation, blocks, grants.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyok_db::Db;
+use hyok_server::audit::Actor;
+use hyok_server::keys::{CacheLimits, KeyCache, KeyService, NewSymmetricKey};
+use hyok_server::keystore::{KeystoreHandle, SoftwareKeystore};
+
+use crate::support::data_file;
+
+pub struct Seeder {
+    runtime: tokio::runtime::Runtime,
+    db: Db,
+    keys: KeyService,
+}
+
+impl Seeder {
+    /// Opens the data of a server started once in `dir`, whose master key is the one
+    /// `keystore` describes (an HSM, for example), as the server itself opens it.
+    pub fn open_with(dir: &Path, keystore: hyok_server::config::KeystoreConfig) -> Seeder {
+        Seeder::with_keystore(dir, |db| async move {
+            let opener = hyok_server::keystore::MasterKeyOpener::new(keystore, db);
+            let version = opener.current_version().await.unwrap();
+            let (opened, created) = opener.open(version, false).await.unwrap();
+            assert!(!created);
+            KeystoreHandle::new(opened, version, Duration::from_secs(5), 2)
+        })
+    }
+
+    /// Opens the data of a server started once in `dir` (plain software master key).
+    pub fn open(dir: &Path) -> Seeder {
+        let key_file = data_file(dir, "master.key");
+        Seeder::with_keystore(dir, |_| async move {
+            let (keystore, _) =
+                SoftwareKeystore::open_or_create(&key_file, None, Some("existing")).unwrap();
+            KeystoreHandle::new(Arc::new(keystore), 1, Duration::from_secs(5), 2)
+        })
+    }
+
+    fn with_keystore<F, Fut>(dir: &Path, keystore: F) -> Seeder
+    where
+        F: FnOnce(Db) -> Fut,
+        Fut: std::future::Future<Output = KeystoreHandle>,
+    {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let (db, keys) = runtime.block_on(async {
+            let url = format!("sqlite://{}", data_file(dir, "hyok.db").display());
+            let db = Db::connect(&url, &hyok_db::DbOptions::default())
+                .await
+                .unwrap();
+            let handle = keystore(db.clone()).await;
+            let limits = CacheLimits {
+                max_entries: 0,
+                max_bytes: 0,
+                idle: Duration::from_secs(1),
+                max_age: Duration::from_secs(1),
+            };
+            (
+                db.clone(),
+                KeyService::new(db, handle, KeyCache::new(limits)),
+            )
+        });
+        Seeder { runtime, db, keys }
+    }
+
+    /// `count` AES-256 keys owned by `owner` (Pre-Active).
+    pub fn keys(&self, owner: &str, count: usize) -> Vec<String> {
+        self.runtime.block_on(async {
+            let mut uids = Vec::new();
+            for _ in 0..count {
+                let key = NewSymmetricKey {
+                    owner,
+                    bits: 256,
+                    names: &[],
+                };
+                uids.push(self.keys.create_symmetric(&key).await.unwrap());
+            }
+            uids
+        })
+    }
+
+    /// An Active AES-256 key owned by `owner`.
+    pub fn active_key(&self, owner: &str) -> String {
+        let uid = self.keys(owner, 1).remove(0);
+        self.runtime
+            .block_on(self.keys.activate(&uid, &Actor::new(owner, None)))
+            .unwrap();
+        uid
+    }
+
+    /// ReKey: the next version of the key; returns its uid.
+    pub fn rekey(&self, uid: &str) -> String {
+        self.runtime
+            .block_on(self.keys.rekey(uid, &Actor::new("test", None)))
+            .unwrap()
+    }
+
+    pub fn grant(&self, uid: &str, identity: &str, operations: &[&str]) {
+        self.runtime.block_on(async {
+            for operation in operations {
+                self.db
+                    .grant(uid, identity, operation, "test")
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+
+    pub fn block(&self, uid: &str, blocked: bool) {
+        self.runtime
+            .block_on(
+                self.keys
+                    .set_blocked(uid, blocked, &Actor::new("test", None)),
+            )
+            .unwrap();
+    }
+
+    /// Sets the KMIP Cryptographic Usage Mask attribute.
+    pub fn usage_mask(&self, uid: &str, mask: i64) {
+        self.runtime.block_on(async {
+            let object = self.db.object(uid).await.unwrap().unwrap();
+            let mut attributes = object.attributes();
+            attributes["CryptographicUsageMask"] = mask.into();
+            self.db
+                .update_object(uid, object.row_version, &object.state, &attributes)
+                .await
+                .unwrap();
+        });
+    }
+}
+
+impl Drop for Seeder {
+    fn drop(&mut self) {
+        self.runtime.block_on(self.db.close());
+    }
+}

@@ -1,0 +1,308 @@
+//! Driving the real `hyok` binary: start it on a loopback port in a directory of its
+//! own, read what it prints, talk to it over HTTP(S), stop it with a signal.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const HYOK: &str = env!("CARGO_BIN_EXE_hyok");
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A configuration that keeps everything inside `dir` and listens on a free port.
+pub fn config_in(dir: &Path) -> String {
+    format!(
+        "[http]\nport = 0\n\n[db]\nurl = \"sqlite://{0}/data/hyok.db\"\n\n[keystore]\nfile = \"{0}/data/master.key\"\n",
+        dir.display()
+    )
+}
+
+pub struct Hyok {
+    child: Option<Child>,
+    pub url: String,
+    pub admin_token: Option<String>,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+}
+
+/// How a start attempt ended when the server did not come up.
+#[derive(Debug)]
+pub struct Failed {
+    pub status: ExitStatus,
+    pub stderr: String,
+}
+
+pub struct Launch {
+    command: Command,
+}
+
+impl Launch {
+    /// `hyok serve --config DIR/hyok.toml` with `config` written there, run in `dir`.
+    pub fn with_config(dir: &Path, config: &str) -> Launch {
+        let path = dir.join("hyok.toml");
+        std::fs::write(&path, config).expect("write hyok.toml");
+        let mut launch = Launch::in_dir(dir);
+        launch.command.arg("--config").arg(path);
+        launch
+    }
+
+    /// `hyok serve` without a configuration file, run in `dir`.
+    pub fn in_dir(dir: &Path) -> Launch {
+        let mut command = Command::new(HYOK);
+        command
+            .arg("serve")
+            .current_dir(dir)
+            .env_remove("HYOK_CONFIG")
+            .env_remove("HYOK_MASTER_PASSPHRASE")
+            .env_remove("HYOK_DB_URL")
+            .env_remove("HYOK_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        Launch { command }
+    }
+
+    pub fn env(mut self, name: &str, value: &str) -> Launch {
+        self.command.env(name, value);
+        self
+    }
+
+    /// Starts, then stops cleanly: a start whose only purpose is what it leaves behind.
+    pub fn run_once(self) {
+        let status = self.start().stop();
+        assert!(status.success(), "hyok did not stop cleanly: {status}");
+    }
+
+    /// Must not start, saying `expected` on standard error.
+    pub fn refused(self, expected: &str) -> Failed {
+        let failed = match self.try_start() {
+            Ok(hyok) => panic!(
+                "hyok started, but should have refused with {expected:?}:\n{}",
+                hyok.stderr()
+            ),
+            Err(failed) => failed,
+        };
+        assert!(!failed.status.success());
+        assert!(
+            failed.stderr.contains(expected),
+            "expected {expected:?} in:\n{}",
+            failed.stderr
+        );
+        failed
+    }
+
+    pub fn start(self) -> Hyok {
+        match self.try_start() {
+            Ok(hyok) => hyok,
+            Err(failed) => panic!("hyok did not start ({}):\n{}", failed.status, failed.stderr),
+        }
+    }
+
+    /// Starts the server and waits until it listens, or until it exits.
+    pub fn try_start(mut self) -> Result<Hyok, Failed> {
+        let mut child = self.command.spawn().expect("spawn hyok");
+        let stdout = collect(child.stdout.take().expect("stdout"));
+        let stderr = collect(child.stderr.take().expect("stderr"));
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let url = listening_url(&stderr.lock().unwrap());
+            if let Some(url) = url {
+                let admin_token = wait_for_admin_token(&stdout);
+                return Ok(Hyok {
+                    child: Some(child),
+                    url,
+                    admin_token,
+                    stdout,
+                    stderr,
+                });
+            }
+            if let Some(status) = child.try_wait().expect("poll hyok") {
+                std::thread::sleep(Duration::from_millis(100));
+                let stderr = stderr.lock().unwrap().clone();
+                return Err(Failed { status, stderr });
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!(
+                    "hyok did not listen within {START_TIMEOUT:?}:\n{}",
+                    stderr.lock().unwrap()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// The first start prints the token before listening; give the pipe a moment.
+fn wait_for_admin_token(stdout: &Arc<Mutex<String>>) -> Option<String> {
+    std::thread::sleep(Duration::from_millis(50));
+    let text = stdout.lock().unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix("admin token: "))
+        .map(str::to_string)
+}
+
+fn listening_url(stderr: &str) -> Option<String> {
+    stderr.lines().find_map(|line| {
+        let (_, rest) = line.split_once("hyok listening on ")?;
+        // Text logs end the URL with a space, JSON logs with a quote.
+        let url: String = rest
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '"')
+            .collect();
+        (!url.is_empty()).then_some(url)
+    })
+}
+
+fn collect(stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
+    let buffer = Arc::new(Mutex::new(String::new()));
+    let sink = buffer.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            let mut text = sink.lock().unwrap();
+            text.push_str(&line);
+            text.push('\n');
+        }
+    });
+    buffer
+}
+
+impl Hyok {
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    pub fn admin_token(&self) -> String {
+        self.admin_token
+            .clone()
+            .expect("the first start printed an admin token")
+    }
+
+    /// SIGKILL: the process dies at once, as in a crash.
+    pub fn kill(mut self) {
+        let mut child = self.child.take().expect("running");
+        signal(&child, libc::SIGKILL);
+        let _ = child.wait();
+    }
+
+    /// Sends `signal` to the server.
+    pub fn signal(&self, signal_number: libc::c_int) {
+        signal(self.child.as_ref().expect("running"), signal_number);
+    }
+
+    /// Sends SIGTERM without waiting.
+    pub fn terminate(&self) {
+        signal(self.child.as_ref().expect("running"), libc::SIGTERM);
+    }
+
+    /// SIGTERM, then the exit status (within 30 s).
+    pub fn stop(mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        signal(&child, libc::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!(
+                    "hyok did not stop within 30 s of SIGTERM:\n{}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// An HTTP client for this server with `token`.
+    pub fn get(&self, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+        send(
+            reqwest::blocking::Client::new().get(format!("{}{path}", self.url)),
+            token,
+        )
+    }
+
+    pub fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        send(
+            reqwest::blocking::Client::new()
+                .post(format!("{}{path}", self.url))
+                .json(&body),
+            token,
+        )
+    }
+
+    /// Runs a `hyok` client command against this server as `token`.
+    pub fn cli(&self, token: &str, args: &[&str]) -> (bool, String, String) {
+        cli(&[("HYOK_URL", &self.url), ("HYOK_TOKEN", token)], args)
+    }
+}
+
+impl Drop for Hyok {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn signal(child: &Child, signal: libc::c_int) {
+    let pid = libc::pid_t::try_from(child.id()).expect("pid");
+    // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+    unsafe { libc::kill(pid, signal) };
+}
+
+pub fn send(
+    request: reqwest::blocking::RequestBuilder,
+    token: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let request = match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    };
+    let response = request.send().expect("request");
+    let status = response.status().as_u16();
+    let text = response.text().unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
+}
+
+/// Runs `hyok ARGS` with `env`; returns (success, stdout, stderr).
+pub fn cli(env: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
+    let mut command = Command::new(HYOK);
+    command
+        .args(args)
+        .env_remove("HYOK_TOKEN")
+        .env_remove("HYOK_URL")
+        .stdin(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().expect("run hyok");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temporary directory")
+}
+
+pub fn data_file(dir: &Path, name: &str) -> PathBuf {
+    dir.join("data").join(name)
+}
