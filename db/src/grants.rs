@@ -74,11 +74,16 @@ impl Db {
         operation: &str,
     ) -> Result<bool> {
         // One query: `identity IN ($3, …, '*')` with a placeholder per identity.
-        let placeholders: Vec<String> = (0..identities.len()).map(|i| format!("${}", i + 3)).collect();
+        let placeholders: Vec<String> = (0..identities.len())
+            .map(|i| format!("${}", i + 3))
+            .collect();
         let sql = format!(
             "SELECT COUNT(*) FROM grants WHERE object_uid IN ($1, '*') AND operation = $2 \
              AND identity IN ({}'*')",
-            placeholders.iter().map(|p| format!("{p}, ")).collect::<String>()
+            placeholders
+                .iter()
+                .map(|p| format!("{p}, "))
+                .collect::<String>()
         );
         let found: i64 = on_pool!(self, |pool| {
             let mut query = sqlx::query_scalar(&sql).bind(object_uid).bind(operation);

@@ -25,6 +25,8 @@ pub enum Error {
     BadTag(u32),
     #[error("{0} bytes after the message")]
     TrailingBytes(usize),
+    #[error("{0}")]
+    Text(String),
     #[error("over the limit: {0}")]
     Limit(&'static str),
 }

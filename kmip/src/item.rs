@@ -83,4 +83,12 @@ impl Item {
     pub fn new(tag: u32, value: Value) -> Item {
         Item { tag, value }
     }
+
+    /// The children of a structure; `None` for other values.
+    pub fn children(&self) -> Option<&[Item]> {
+        match &self.value {
+            Value::Structure(children) => Some(children),
+            _ => None,
+        }
+    }
 }

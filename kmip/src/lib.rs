@@ -1,12 +1,17 @@
 //! hyok-kmip: the KMIP protocol (1.0 to 2.1) as data, with no I/O and no crypto.
 //!
-//! So far: the TTLV tree ([`Item`], [`Value`]) and its binary encoding, with a total,
-//! bounded decoder ([`decode`], [`Limits`]). The tag registry, the XML/JSON encodings and
-//! typed messages build on these.
+//! - [`Item`], [`Value`]: the TTLV tree every encoding reads into and writes from;
+//! - [`registry`]: tags, enumerations and masks of every version, generated from the
+//!   OASIS specifications;
+//! - [`decode`]/[`encode`]: binary TTLV; [`text`]: XML, JSON and JSON-TTLV.
+//!
+//! Every decoder is total and bounded by [`Limits`].
 
 mod error;
 mod item;
 mod limits;
+pub mod registry;
+pub mod text;
 mod ttlv;
 
 pub use error::Error;
