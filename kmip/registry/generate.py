@@ -20,6 +20,7 @@ directory; only its version annotations are used, as a cross-check of facts.
 """
 
 import html.parser
+import json
 import os
 import re
 import subprocess
@@ -284,6 +285,16 @@ def main():
     lines.append("pub(super) static TAG_ENUMERATIONS: &[(&str, &str)] = &[")
     for tag, target in tag_enumeration:
         lines.append(f'    ("{tag}", "{target}"),')
+    lines.append("];")
+    lines.append("")
+    lines.append("/// Tags as the specification writes them (the 1.x attribute names), by CamelCase name.")
+    lines.append("pub(super) static TAG_TEXTS: &[(&str, &str)] = &[")
+    texts = {}
+    for spec in (v14, v21):  # 2.1's wording wins
+        for text, _ in spec.get("Tag", []):
+            texts[normalize(text)] = text.replace("\ufffd", "-")
+    for name in sorted(tag_names):
+        lines.append(f"    ({json.dumps(name)}, {json.dumps(texts[name], ensure_ascii=False)}),")
     lines.append("];")
     lines.append("")
     lines.append("/// Tag numbers by name, for code that builds or reads messages.")

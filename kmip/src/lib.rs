@@ -12,6 +12,7 @@ mod item;
 mod limits;
 pub mod registry;
 pub mod text;
+pub mod translate;
 mod ttlv;
 
 pub use error::Error;

@@ -119,6 +119,7 @@ struct Index {
     tags_by_value: HashMap<u32, &'static Entry>,
     enumerations: HashMap<&'static str, &'static Enumeration>,
     enumeration_of_tag: HashMap<u32, &'static Enumeration>,
+    tag_texts: HashMap<&'static str, &'static str>,
 }
 
 fn index() -> &'static Index {
@@ -146,6 +147,7 @@ fn index() -> &'static Index {
             })
             .collect();
         Index {
+            tag_texts: tables::TAG_TEXTS.iter().copied().collect(),
             tags_by_name,
             tags_by_value,
             enumerations,
@@ -167,6 +169,12 @@ pub fn tag_entry(tag: u32) -> Option<&'static Entry> {
 /// The name of a tag number.
 pub fn tag_name(tag: u32) -> Option<&'static str> {
     tag_entry(tag).map(|e| e.name)
+}
+
+/// A tag as the specification writes it ("Cryptographic Algorithm"): the attribute names
+/// of KMIP 1.x.
+pub fn tag_text(tag: u32) -> Option<&'static str> {
+    index().tag_texts.get(tag_name(tag)?).copied()
 }
 
 /// Whether a tag number is in the range KMIP reserves for extensions (0x540000–0x54FFFF).

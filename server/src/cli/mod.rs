@@ -9,6 +9,7 @@ mod config_commands;
 mod dev_certs;
 mod keystore;
 mod tokens;
+mod ttlv;
 mod users;
 
 use std::path::PathBuf;
@@ -59,6 +60,9 @@ enum Command {
     /// TLS helpers.
     #[command(subcommand)]
     Tls(dev_certs::TlsCommand),
+    /// KMIP messages: convert between TTLV, hex, XML, JSON and JSON-TTLV.
+    #[command(subcommand)]
+    Ttlv(ttlv::TtlvCommand),
 }
 
 /// Exit status 2: the configuration or the command line is wrong.
@@ -75,6 +79,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Access(command) => command.run(),
         Command::Audit(command) => command.run(),
         Command::Bench(command) => command.run(),
+        Command::Ttlv(command) => command.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,4 +14,5 @@ mod keystore;
 mod lifecycle;
 mod tls;
 mod tokens;
+mod ttlv;
 mod xks;
