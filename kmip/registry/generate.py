@@ -147,7 +147,8 @@ def name_value_rows(rows):
             continue
         name, value = row[0].strip(" *\ufffd"), row[1].replace(" ", "")
         match = HEX.match(value)
-        if not match or not name or name.startswith("(") or name.lower().startswith("extension"):
+        ranged = re.search(r"[0-9A-Fa-f]{6}\W+[0-9A-Fa-f]{6}", row[1])  # "540000 - 54FFFF"
+        if not match or ranged or not name or name.startswith("(") or name == "Extensions":
             continue
         out.append((name, int(match.group(1), 16)))
     return out
@@ -311,6 +312,10 @@ def main():
     with open(OUT, "w") as f:
         f.write("\n".join(lines) + "\n")
     subprocess.run(["rustfmt", "--edition", "2021", OUT], check=True)
+    import payloads  # noqa: E402 (it imports this module)
+
+    operations = payloads.write(spec_dir)
+    print(f"{operations} payloads -> {os.path.relpath(payloads.OUT)}")
     print(f"{len(tags)} tags, {len(enumerations)} enumerations, "
           f"{sum(len(v) for v in enumerations.values())} values -> {os.path.relpath(OUT)}")
 

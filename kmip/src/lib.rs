@@ -10,6 +10,7 @@
 mod error;
 mod item;
 mod limits;
+pub mod message;
 pub mod registry;
 pub mod text;
 pub mod translate;

@@ -236,6 +236,11 @@ pub fn upgrade(operation: u32, payload: &Item) -> Result<Item, TranslateError> {
             _ => out.push(child.clone()),
         }
     }
+    let response = payload.tag == tag::RESPONSE_PAYLOAD;
+    if response && matches!(op, "AddAttribute" | "ModifyAttribute" | "DeleteAttribute") {
+        // 1.x echoes the attribute; 2.x answers with the Unique Identifier alone.
+        loose_at = None;
+    }
     if let Some(at) = loose_at {
         // Locate and Get Attributes gather attributes in one Attributes structure; Add and
         // Modify Attribute name the one they change New Attribute.

@@ -983,6 +983,30 @@ pub(super) static TAGS: &[Entry] = &[
         until: None,
     },
     Entry {
+        name: "ExtensionInformation",
+        value: 0x004200a4,
+        since: V1_1,
+        until: None,
+    },
+    Entry {
+        name: "ExtensionName",
+        value: 0x004200a5,
+        since: V1_1,
+        until: None,
+    },
+    Entry {
+        name: "ExtensionTag",
+        value: 0x004200a6,
+        since: V1_1,
+        until: None,
+    },
+    Entry {
+        name: "ExtensionType",
+        value: 0x004200a7,
+        since: V1_1,
+        until: None,
+    },
+    Entry {
         name: "Fresh",
         value: 0x004200a8,
         since: V1_1,
@@ -1753,6 +1777,30 @@ pub(super) static TAGS: &[Entry] = &[
     Entry {
         name: "PublicKeyAttributes",
         value: 0x00420128,
+        since: V2_0,
+        until: None,
+    },
+    Entry {
+        name: "ExtensionEnumeration",
+        value: 0x00420129,
+        since: V2_0,
+        until: None,
+    },
+    Entry {
+        name: "ExtensionAttribute",
+        value: 0x0042012a,
+        since: V2_0,
+        until: None,
+    },
+    Entry {
+        name: "ExtensionParentStructureTag",
+        value: 0x0042012b,
+        since: V2_0,
+        until: None,
+    },
+    Entry {
+        name: "ExtensionDescription",
+        value: 0x0042012c,
         since: V2_0,
         until: None,
     },
@@ -8463,6 +8511,17 @@ pub(super) static TAG_TEXTS: &[(&str, &str)] = &[
     ("EncryptionKeyInformation", "Encryption Key Information"),
     ("EndpointRole", "Endpoint Role"),
     ("Ephemeral", "Ephemeral"),
+    ("ExtensionAttribute", "Extension Attribute"),
+    ("ExtensionDescription", "Extension Description"),
+    ("ExtensionEnumeration", "Extension Enumeration"),
+    ("ExtensionInformation", "Extension Information"),
+    ("ExtensionName", "Extension Name"),
+    (
+        "ExtensionParentStructureTag",
+        "Extension Parent Structure Tag",
+    ),
+    ("ExtensionTag", "Extension Tag"),
+    ("ExtensionType", "Extension Type"),
     ("Extractable", "Extractable"),
     ("FIPS186Variation", "FIPS186 Variation"),
     ("FinalIndicator", "Final Indicator"),
@@ -8888,6 +8947,10 @@ pub mod tag {
     pub const PASSWORD: u32 = 0x4200a1;
     pub const DEVICE_IDENTIFIER: u32 = 0x4200a2;
     pub const ENCODING_OPTION: u32 = 0x4200a3;
+    pub const EXTENSION_INFORMATION: u32 = 0x4200a4;
+    pub const EXTENSION_NAME: u32 = 0x4200a5;
+    pub const EXTENSION_TAG: u32 = 0x4200a6;
+    pub const EXTENSION_TYPE: u32 = 0x4200a7;
     pub const FRESH: u32 = 0x4200a8;
     pub const MACHINE_IDENTIFIER: u32 = 0x4200a9;
     pub const MEDIA_IDENTIFIER: u32 = 0x4200aa;
@@ -9017,6 +9080,10 @@ pub mod tag {
     pub const COMMON_ATTRIBUTES: u32 = 0x420126;
     pub const PRIVATE_KEY_ATTRIBUTES: u32 = 0x420127;
     pub const PUBLIC_KEY_ATTRIBUTES: u32 = 0x420128;
+    pub const EXTENSION_ENUMERATION: u32 = 0x420129;
+    pub const EXTENSION_ATTRIBUTE: u32 = 0x42012a;
+    pub const EXTENSION_PARENT_STRUCTURE_TAG: u32 = 0x42012b;
+    pub const EXTENSION_DESCRIPTION: u32 = 0x42012c;
     pub const SERVER_NAME: u32 = 0x42012d;
     pub const SERVER_SERIAL_NUMBER: u32 = 0x42012e;
     pub const SERVER_VERSION: u32 = 0x42012f;

@@ -96,6 +96,10 @@ fn element(start: &BytesStart) -> Result<Element, Error> {
     for attribute in start.attributes() {
         let attribute = attribute.map_err(error)?;
         let value = attribute.unescape_value().map_err(error)?.into_owned();
+        if value.contains('\0') {
+            // XML 1.0 has no way to write U+0000, not even as a character reference.
+            return Err(error("U+0000 cannot appear in XML"));
+        }
         match attribute.key.as_ref() {
             b"tag" => element.tag = Some(value),
             b"type" => element.item_type = Some(value),
@@ -183,7 +187,8 @@ pub fn from_xml_document(text: &str, limits: &Limits) -> Result<Vec<Item>, Error
 }
 
 /// Writes an item as indented XML; enumeration and mask names are those of the message's
-/// protocol version when it carries one.
+/// protocol version when it carries one. XML cannot carry U+0000: a Text String holding
+/// one is written as `&#x0;`, which XML readers (this one included) refuse.
 pub fn to_xml(item: &Item) -> String {
     let mut out = String::new();
     write(item, message_version(item), None, 0, &mut out);
