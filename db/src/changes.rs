@@ -43,6 +43,14 @@ pub enum Change<'a> {
         state: &'a str,
         attributes: &'a str,
     },
+    /// Like `UpdateObject`, and erases the wrapped key material (KMIP Destroy keeps the
+    /// object's metadata, never its key).
+    DestroyMaterial {
+        uid: &'a str,
+        expected_row_version: i64,
+        state: &'a str,
+        attributes: &'a str,
+    },
 }
 
 impl Change<'_> {
@@ -55,6 +63,9 @@ impl Change<'_> {
             Change::RevokeGrant { .. } => ("remove a grant", "grant".into()),
             Change::PutSetting { name, .. } => ("store a setting", format!("setting {name}")),
             Change::UpdateObject { uid, .. } => ("update an object", format!("object {uid}")),
+            Change::DestroyMaterial { uid, .. } => {
+                ("destroy an object's key", format!("object {uid}"))
+            }
         }
     }
 }
@@ -110,6 +121,15 @@ macro_rules! run_change {
             Change::UpdateObject { uid, expected_row_version, state, attributes } => sqlx::query(
                 "UPDATE objects SET state = $3, attributes = $4, row_version = row_version + 1, \
                  updated_at = $5 WHERE uid = $1 AND row_version = $2",
+            )
+            .bind(*uid)
+            .bind(*expected_row_version)
+            .bind(*state)
+            .bind(*attributes)
+            .bind($now),
+            Change::DestroyMaterial { uid, expected_row_version, state, attributes } => sqlx::query(
+                "UPDATE objects SET state = $3, attributes = $4, wrapped = NULL, \
+                 row_version = row_version + 1, updated_at = $5 WHERE uid = $1 AND row_version = $2",
             )
             .bind(*uid)
             .bind(*expected_row_version)

@@ -132,6 +132,17 @@ impl Db {
         .map_err(query_error("read an object"))
     }
 
+    /// The names of an object, sorted.
+    pub async fn names_of(&self, uid: &str) -> Result<Vec<String>> {
+        on_pool!(self, |pool| sqlx::query_scalar(
+            "SELECT name FROM object_names WHERE uid = $1 ORDER BY name"
+        )
+        .bind(uid)
+        .fetch_all(pool)
+        .await)
+        .map_err(query_error("read an object's names"))
+    }
+
     /// The uids of the objects carrying `name`, oldest first.
     pub async fn objects_named(&self, name: &str) -> Result<Vec<String>> {
         on_pool!(self, |pool| sqlx::query_scalar(

@@ -84,6 +84,40 @@ impl Item {
         Item { tag, value }
     }
 
+    pub fn structure(tag: u32, children: Vec<Item>) -> Item {
+        Item::new(tag, Value::Structure(children))
+    }
+
+    pub fn text(tag: u32, text: impl Into<String>) -> Item {
+        Item::new(tag, Value::TextString(text.into()))
+    }
+
+    pub fn bytes(tag: u32, bytes: impl Into<Vec<u8>>) -> Item {
+        Item::new(tag, Value::ByteString(bytes.into()))
+    }
+
+    pub fn integer(tag: u32, value: i32) -> Item {
+        Item::new(tag, Value::Integer(value))
+    }
+
+    pub fn enumeration(tag: u32, value: u32) -> Item {
+        Item::new(tag, Value::Enumeration(value))
+    }
+
+    pub fn boolean(tag: u32, value: bool) -> Item {
+        Item::new(tag, Value::Boolean(value))
+    }
+
+    /// A Date-Time, in seconds since the Unix epoch.
+    pub fn date_time(tag: u32, seconds: i64) -> Item {
+        Item::new(tag, Value::DateTime(seconds))
+    }
+
+    /// The first child of a structure with `tag`.
+    pub fn child(&self, tag: u32) -> Option<&Item> {
+        self.children()?.iter().find(|c| c.tag == tag)
+    }
+
     /// The children of a structure; `None` for other values.
     pub fn children(&self) -> Option<&[Item]> {
         match &self.value {

@@ -11,6 +11,7 @@ pub mod config;
 pub mod http;
 pub mod keys;
 pub mod keystore;
+pub mod kmip;
 pub mod listen;
 pub mod logging;
 pub mod maintenance;

@@ -34,6 +34,7 @@ pub fn routes(config: &mut web::ServiceConfig, xks_prefix: &str, xks_enabled: bo
             .configure(admin_keystore::routes)
             .configure(access::routes)
             .configure(admin_audit::routes)
+            .configure(crate::kmip::routes)
             .default_service(web::to(not_found)),
     );
 }

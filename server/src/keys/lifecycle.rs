@@ -1,6 +1,6 @@
-//! Changing a key's state: activation, and the reversible break-glass block
-//! (`x-hyok-blocked`). Each change commits with its audit entry and evicts the key from
-//! the cache at once.
+//! Changing a key's state: activation, revocation, destruction (the key material erased,
+//! the metadata kept), and the reversible break-glass block (`x-hyok-blocked`). Each
+//! change commits with its audit entry and evicts the key from the cache at once.
 
 use hyok_db::Change;
 use serde_json::{json, Value};
@@ -10,16 +10,23 @@ use crate::audit::Actor;
 
 /// The attribute that marks a blocked key.
 pub const BLOCKED: &str = "x-hyok-blocked";
+/// Whether a state change erases the key material.
+#[derive(Clone, Copy)]
+enum Erase {
+    No,
+    Yes,
+}
+
 /// Attempts before giving up on a key that keeps changing underneath.
 const ATTEMPTS: usize = 5;
 
 impl KeyService {
     /// Pre-Active → Active (KMIP Activate).
     pub async fn activate(&self, uid: &str, actor: &Actor) -> Result<(), KeyError> {
-        self.modify(uid, actor, "activate", |state, attributes| {
+        self.modify(uid, actor, "activate", Erase::No, |state, attributes| {
             if state != "PreActive" {
-                return Err(KeyError::Invalid(format!(
-                    "{uid} is {state}, not PreActive"
+                return Err(KeyError::WrongState(format!(
+                    "{uid} is {state}; only a PreActive object can be activated"
                 )));
             }
             attributes["ActivationDate"] = json!(hyok_db::now_millis());
@@ -36,9 +43,60 @@ impl KeyService {
         actor: &Actor,
     ) -> Result<(), KeyError> {
         let operation = if blocked { "block" } else { "unblock" };
-        self.modify(uid, actor, operation, |state, attributes| {
+        self.modify(uid, actor, operation, Erase::No, |state, attributes| {
             attributes[BLOCKED] = json!(blocked);
             Ok(state.to_string())
+        })
+        .await
+    }
+
+    /// KMIP Revoke: Pre-Active or Active → Deactivated; with a compromise, any state
+    /// but destroyed → Compromised (`compromised_at`: when it happened, seconds).
+    pub async fn revoke(
+        &self,
+        uid: &str,
+        compromised_at: Option<Option<i64>>,
+        actor: &Actor,
+    ) -> Result<(), KeyError> {
+        self.modify(uid, actor, "revoke", Erase::No, |state, attributes| {
+            let now = hyok_db::now_millis();
+            match (state, compromised_at) {
+                ("Destroyed" | "DestroyedCompromised", _) => Err(KeyError::WrongState(format!(
+                    "{uid} is {state}; a destroyed object cannot be revoked"
+                ))),
+                (_, Some(occurred)) => {
+                    attributes["CompromiseDate"] = json!(now);
+                    attributes["CompromiseOccurrenceDate"] =
+                        json!(occurred.map_or(now, |seconds| seconds.saturating_mul(1000)));
+                    Ok("Compromised".to_string())
+                }
+                ("PreActive" | "Active", None) => {
+                    attributes["DeactivationDate"] = json!(now);
+                    Ok("Deactivated".to_string())
+                }
+                (_, None) => Err(KeyError::WrongState(format!(
+                    "{uid} is {state}; only a PreActive or Active object can be deactivated"
+                ))),
+            }
+        })
+        .await
+    }
+
+    /// KMIP Destroy: erases the key material and keeps the metadata, state Destroyed (or
+    /// Destroyed Compromised). An Active object must be revoked first.
+    pub async fn destroy(&self, uid: &str, actor: &Actor) -> Result<(), KeyError> {
+        self.modify(uid, actor, "destroy", Erase::Yes, |state, attributes| {
+            let next = match state {
+                "PreActive" | "Deactivated" => "Destroyed",
+                "Compromised" => "DestroyedCompromised",
+                _ => {
+                    return Err(KeyError::WrongState(format!(
+                        "{uid} is {state}; revoke an Active object before destroying it"
+                    )))
+                }
+            };
+            attributes["DestroyDate"] = json!(hyok_db::now_millis());
+            Ok(next.to_string())
         })
         .await
     }
@@ -48,6 +106,7 @@ impl KeyService {
         uid: &str,
         actor: &Actor,
         operation: &str,
+        erase: Erase,
         change: impl Fn(&str, &mut Value) -> Result<String, KeyError>,
     ) -> Result<(), KeyError> {
         for _ in 0..ATTEMPTS {
@@ -62,11 +121,19 @@ impl KeyService {
             }
             let state = change(&object.state, &mut attributes)?;
             let text = attributes.to_string();
-            let update = Change::UpdateObject {
-                uid,
-                expected_row_version: object.row_version,
-                state: &state,
-                attributes: &text,
+            let update = match erase {
+                Erase::No => Change::UpdateObject {
+                    uid,
+                    expected_row_version: object.row_version,
+                    state: &state,
+                    attributes: &text,
+                },
+                Erase::Yes => Change::DestroyMaterial {
+                    uid,
+                    expected_row_version: object.row_version,
+                    state: &state,
+                    attributes: &text,
+                },
             };
             let event = actor
                 .event(operation)

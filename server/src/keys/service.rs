@@ -21,6 +21,8 @@ pub enum KeyError {
     NoMaterial(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("{0}")]
+    WrongState(String),
     #[error(transparent)]
     Keystore(#[from] KeystoreError),
     #[error(transparent)]
@@ -83,6 +85,16 @@ impl KeyService {
 
     /// Creates an AES key (state PreActive) and returns its unique id.
     pub async fn create_symmetric(&self, key: &NewSymmetricKey<'_>) -> Result<String, KeyError> {
+        self.create_symmetric_with(key, serde_json::Map::new())
+            .await
+    }
+
+    /// [`KeyService::create_symmetric`], with more attributes to store (by attribute name).
+    pub async fn create_symmetric_with(
+        &self,
+        key: &NewSymmetricKey<'_>,
+        extra: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<String, KeyError> {
         if !matches!(key.bits, 128 | 192 | 256) {
             return Err(KeyError::Invalid(format!(
                 "AES keys are 128, 192 or 256 bits, not {}",
@@ -98,10 +110,13 @@ impl KeyService {
             .keystore
             .wrap(&uid, 1, Zeroizing::new(material.to_vec()))
             .await?;
-        let attributes = json!({
+        let mut attributes = json!({
             "CryptographicAlgorithm": "AES",
             "CryptographicLength": key.bits,
         });
+        for (name, value) in extra {
+            attributes[name] = value;
+        }
         let object = NewObject {
             uid: &uid,
             object_type: "SymmetricKey",

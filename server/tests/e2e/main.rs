@@ -11,6 +11,7 @@ mod cluster;
 mod config;
 mod hsm;
 mod keystore;
+mod kmip;
 mod lifecycle;
 mod tls;
 mod tokens;

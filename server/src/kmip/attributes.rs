@@ -1,0 +1,221 @@
+//! KMIP attributes (2.x form) and how an object stores them.
+//!
+//! The attributes the server acts on live under their own names in the object's
+//! attribute map (`CryptographicAlgorithm` as its enumeration name, lengths and masks as
+//! numbers, dates in Unix milliseconds, `Links`); names live in the object's name index;
+//! every other attribute a client sets (Description, Object Group, vendor attributes, ...)
+//! is kept as it came, in JSON-TTLV, under `kmip`.
+
+use hyok_db::ObjectRecord;
+use hyok_kmip::registry::tag;
+use hyok_kmip::text::{from_json, to_json_ttlv};
+use hyok_kmip::{Item, Limits, Value};
+use serde_json::{json, Map, Value as Json};
+
+use super::error::KmipError;
+use super::names;
+
+/// The map key of attributes kept as they came.
+const KEPT: &str = "kmip";
+
+/// Dates the server sets, by tag and map key.
+const DATES: [(u32, &str); 5] = [
+    (tag::ACTIVATION_DATE, "ActivationDate"),
+    (tag::DEACTIVATION_DATE, "DeactivationDate"),
+    (tag::COMPROMISE_DATE, "CompromiseDate"),
+    (tag::COMPROMISE_OCCURRENCE_DATE, "CompromiseOccurrenceDate"),
+    (tag::DESTROY_DATE, "DestroyDate"),
+];
+
+/// Attributes only the server sets.
+const SERVER_SET: [u32; 9] = [
+    tag::UNIQUE_IDENTIFIER,
+    tag::STATE,
+    tag::INITIAL_DATE,
+    tag::LAST_CHANGE_DATE,
+    tag::DEACTIVATION_DATE,
+    tag::COMPROMISE_DATE,
+    tag::DESTROY_DATE,
+    tag::DIGEST,
+    tag::ORIGINAL_CREATION_DATE,
+];
+
+/// The attributes of a Create request, sorted into what the server acts on.
+#[derive(Debug, Default)]
+pub struct Requested {
+    pub algorithm: Option<u32>,
+    pub length: Option<i32>,
+    pub names: Vec<String>,
+    /// Seconds.
+    pub activation_date: Option<i64>,
+    /// Stored as they are (usage mask, kept attributes).
+    pub stored: Map<String, Json>,
+}
+
+pub fn requested(attributes: &[Item]) -> Result<Requested, KmipError> {
+    let mut out = Requested::default();
+    let mut kept = Vec::new();
+    for attribute in attributes {
+        let name = hyok_kmip::registry::tag_name(attribute.tag).unwrap_or("an unknown attribute");
+        match (attribute.tag, &attribute.value) {
+            (tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(v)) => out.algorithm = Some(*v),
+            (tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(v)) => out.length = Some(*v),
+            (tag::CRYPTOGRAPHIC_USAGE_MASK, Value::Integer(v)) => {
+                out.stored.insert("CryptographicUsageMask".into(), json!(v));
+            }
+            (tag::NAME, Value::Structure(_)) => match attribute.child(tag::NAME_VALUE) {
+                Some(Item {
+                    value: Value::TextString(text),
+                    ..
+                }) => out.names.push(text.clone()),
+                _ => return Err(KmipError::invalid_field("a Name needs a Name Value")),
+            },
+            (tag::ACTIVATION_DATE, Value::DateTime(seconds)) => {
+                out.activation_date = Some(*seconds)
+            }
+            (tag::OBJECT_TYPE, Value::Enumeration(_)) => {}
+            (t, _) if SERVER_SET.contains(&t) => {
+                return Err(KmipError::new(
+                    "AttributeReadOnly",
+                    format!("{name} is set by the server, not by the client"),
+                ))
+            }
+            (
+                tag::CRYPTOGRAPHIC_ALGORITHM
+                | tag::CRYPTOGRAPHIC_LENGTH
+                | tag::CRYPTOGRAPHIC_USAGE_MASK
+                | tag::ACTIVATION_DATE,
+                _,
+            ) => {
+                return Err(KmipError::new(
+                    "InvalidAttributeValue",
+                    format!("{name} has the wrong type"),
+                ))
+            }
+            _ => kept.push(keep(attribute)?),
+        }
+    }
+    if !kept.is_empty() {
+        out.stored.insert(KEPT.into(), Json::Array(kept));
+    }
+    Ok(out)
+}
+
+fn keep(attribute: &Item) -> Result<Json, KmipError> {
+    serde_json::from_str(&to_json_ttlv(attribute))
+        .map_err(|_| KmipError::new("GeneralFailure", "an attribute could not be stored"))
+}
+
+fn millis_to_seconds(value: &Json) -> Option<i64> {
+    value.as_i64().map(|millis| millis.div_euclid(1000))
+}
+
+/// Every attribute of an object, in the 2.x form.
+pub fn of_object(object: &ObjectRecord, object_names: &[String]) -> Vec<Item> {
+    let stored = object.attributes();
+    let mut out = vec![
+        Item::text(tag::UNIQUE_IDENTIFIER, &object.uid),
+        Item::enumeration(
+            tag::OBJECT_TYPE,
+            names::value("ObjectType", &object.object_type),
+        ),
+    ];
+    if let Some(algorithm) = stored["CryptographicAlgorithm"].as_str() {
+        out.push(Item::enumeration(
+            tag::CRYPTOGRAPHIC_ALGORITHM,
+            names::value("CryptographicAlgorithm", algorithm),
+        ));
+    }
+    if let Some(length) = stored["CryptographicLength"].as_i64() {
+        out.push(Item::integer(tag::CRYPTOGRAPHIC_LENGTH, length as i32));
+    }
+    if let Some(mask) = stored["CryptographicUsageMask"].as_i64() {
+        out.push(Item::integer(tag::CRYPTOGRAPHIC_USAGE_MASK, mask as i32));
+    }
+    out.push(Item::enumeration(
+        tag::STATE,
+        names::value("State", &object.state),
+    ));
+    for name in object_names {
+        out.push(Item::structure(
+            tag::NAME,
+            vec![
+                Item::text(tag::NAME_VALUE, name),
+                Item::enumeration(
+                    tag::NAME_TYPE,
+                    names::value("NameType", "UninterpretedTextString"),
+                ),
+            ],
+        ));
+    }
+    out.push(Item::date_time(
+        tag::INITIAL_DATE,
+        object.created_at.div_euclid(1000),
+    ));
+    out.push(Item::date_time(
+        tag::LAST_CHANGE_DATE,
+        object.updated_at.div_euclid(1000),
+    ));
+    for (tag, key) in DATES {
+        if let Some(seconds) = millis_to_seconds(&stored[key]) {
+            out.push(Item::date_time(tag, seconds));
+        }
+    }
+    if let Some(links) = stored["Links"].as_object() {
+        for (link_type, target) in links {
+            if let Some(target) = target.as_str() {
+                out.push(Item::structure(
+                    tag::LINK,
+                    vec![
+                        Item::enumeration(tag::LINK_TYPE, names::value("LinkType", link_type)),
+                        Item::text(tag::LINKED_OBJECT_IDENTIFIER, target),
+                    ],
+                ));
+            }
+        }
+    }
+    for kept in stored[KEPT].as_array().into_iter().flatten() {
+        if let Ok(item) = from_json(&kept.to_string(), &Limits::default()) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+/// Whether an attribute item answers an Attribute Reference (a tag, or a vendor
+/// attribute's identification and name).
+pub fn matches_reference(attribute: &Item, reference: &Item) -> bool {
+    match &reference.value {
+        Value::Enumeration(tag) => attribute.tag == *tag,
+        Value::Structure(_) => {
+            let text = |item: &Item, wanted: u32| match item.child(wanted) {
+                Some(Item {
+                    value: Value::TextString(s),
+                    ..
+                }) => Some(s.clone()),
+                _ => None,
+            };
+            attribute.tag == tag::ATTRIBUTE
+                && text(attribute, tag::VENDOR_IDENTIFICATION)
+                    == text(reference, tag::VENDOR_IDENTIFICATION)
+                && text(attribute, tag::ATTRIBUTE_NAME) == text(reference, tag::ATTRIBUTE_NAME)
+        }
+        _ => false,
+    }
+}
+
+/// The Attribute Reference of an attribute item.
+pub fn reference_of(attribute: &Item) -> Item {
+    if attribute.tag == tag::ATTRIBUTE {
+        let pick = |wanted: u32| attribute.child(wanted).cloned();
+        Item::structure(
+            tag::ATTRIBUTE_REFERENCE,
+            [pick(tag::VENDOR_IDENTIFICATION), pick(tag::ATTRIBUTE_NAME)]
+                .into_iter()
+                .flatten()
+                .collect(),
+        )
+    } else {
+        Item::enumeration(tag::ATTRIBUTE_REFERENCE, attribute.tag)
+    }
+}

@@ -1,0 +1,73 @@
+//! What a KMIP operation runs with: the server state, the caller and their identities,
+//! the request id and the negotiated version; and the one way operations reach an
+//! object — read it, check the caller's right, audit a denial.
+
+use hyok_db::ObjectRecord;
+use hyok_kmip::registry::Version;
+use serde_json::json;
+
+use super::error::KmipError;
+use crate::access::{Decision, Identities, Operation};
+use crate::audit::{Actor, Event};
+use crate::auth::Caller;
+use crate::state::AppState;
+
+pub struct Context<'a> {
+    pub state: &'a AppState,
+    pub caller: &'a Caller,
+    pub identities: Identities,
+    pub request_id: Option<String>,
+    pub version: Version,
+}
+
+impl Context<'_> {
+    pub fn actor(&self) -> Actor {
+        Actor::new(&self.caller.user, self.request_id.clone())
+    }
+
+    /// The object `uid`, if the caller may perform `operation` on it.
+    pub async fn object(&self, uid: &str, operation: Operation) -> Result<ObjectRecord, KmipError> {
+        let object = self
+            .state
+            .db
+            .object(uid)
+            .await
+            .map_err(crate::access::AccessError::from)?
+            .ok_or_else(|| KmipError::new("ItemNotFound", format!("no object {uid}")))?;
+        match self
+            .state
+            .access
+            .decide_for(&self.identities, &object, operation)
+            .await?
+        {
+            Decision::Allowed { .. } => Ok(object),
+            Decision::Denied { reason } => {
+                let event = Event::new(&self.caller.user, operation.as_str(), "denied")
+                    .object(uid)
+                    .request(self.request_id.clone())
+                    .details(json!({ "reason": reason, "protocol": "kmip" }));
+                self.state.audit.record(event).await;
+                Err(KmipError::new("PermissionDenied", reason))
+            }
+        }
+    }
+
+    /// Records a successful use of a key (Get, Encrypt, Decrypt).
+    pub async fn record_use(&self, operation: Operation, uid: &str) {
+        let event = Event::new(&self.caller.user, operation.as_str(), "ok")
+            .object(uid)
+            .request(self.request_id.clone())
+            .details(json!({ "protocol": "kmip" }));
+        self.state.audit.record(event).await;
+    }
+}
+
+/// The Unique Identifier of a request: required until ID Placeholders are supported.
+pub fn required_uid(uid: &Option<String>) -> Result<&str, KmipError> {
+    uid.as_deref().ok_or_else(|| {
+        KmipError::new(
+            "MissingData",
+            "give the Unique Identifier (ID Placeholders are not supported)",
+        )
+    })
+}

@@ -1,0 +1,224 @@
+//! One KMIP request message in, one response message out: the version check, the batch
+//! (Unique Batch Item IDs echoed, Batch Error Continuation Option honoured: Continue goes
+//! on after a failed item, Stop and Undo stop there — hyok does not undo), the 1.x ↔ 2.x
+//! translation at the edge, and the typed payload of each operation.
+
+use hyok_kmip::message::{
+    ProtocolVersion, RequestBatchItem, RequestMessage, RequestPayload, ResponseBatchItem,
+    ResponseHeader, ResponseMessage,
+};
+use hyok_kmip::registry::{self, tag, Version};
+use hyok_kmip::text::message_version;
+use hyok_kmip::translate::{downgrade, upgrade};
+use hyok_kmip::Item;
+
+use super::context::Context;
+use super::error::KmipError;
+use super::{names, ops};
+use crate::access::Identities;
+use crate::auth::Caller;
+use crate::state::AppState;
+
+/// Answers one request message (already decoded from its encoding).
+pub async fn handle(
+    state: &AppState,
+    caller: &Caller,
+    request_id: Option<String>,
+    message: &Item,
+) -> Item {
+    let request = match RequestMessage::from_item(message) {
+        Ok(request) => request,
+        Err(error) => {
+            let version = message_version(message).unwrap_or(Version::V1_0);
+            return refusal(version, KmipError::new("InvalidMessage", error.to_string()));
+        }
+    };
+    let header = &request.request_header;
+    let Some(version) = header.protocol_version.version() else {
+        let asked = &header.protocol_version;
+        let answer = if asked.protocol_version_major >= 2 {
+            Version::V2_1
+        } else {
+            Version::V1_4
+        };
+        return refusal(
+            answer,
+            KmipError::new(
+                "InvalidMessage",
+                format!(
+                    "protocol version {}.{} is not supported; hyok speaks 1.0 to 2.1 (Discover Versions lists them)",
+                    asked.protocol_version_major, asked.protocol_version_minor
+                ),
+            ),
+        );
+    };
+    let keep_going = header.batch_error_continuation_option
+        == Some(names::value("BatchErrorContinuationOption", "Continue"));
+    let context = Context {
+        state,
+        caller,
+        identities: Identities::of_caller(caller),
+        request_id,
+        version,
+    };
+    let mut items = Vec::with_capacity(request.batch_item.len());
+    for item in &request.batch_item {
+        let result = run(&context, item).await;
+        let failed = result.is_err();
+        items.push(answer(version, item, result));
+        if failed && !keep_going {
+            break;
+        }
+    }
+    let client_correlation = header
+        .client_correlation_value
+        .clone()
+        .filter(|_| version >= Version::V1_4);
+    response(version, client_correlation, items)
+}
+
+async fn run(context: &Context<'_>, item: &RequestBatchItem) -> Result<Item, KmipError> {
+    let operations = registry::enumeration("Operation").expect("Operation");
+    let name = operations
+        .name_of(item.operation, None)
+        .filter(|_| operations.defined_in(item.operation, context.version))
+        .ok_or_else(|| {
+            KmipError::new(
+                "OperationNotSupported",
+                format!(
+                    "operation 0x{:08x} is not a KMIP {:?} operation",
+                    item.operation, context.version
+                ),
+            )
+        })?;
+    let payload = if context.version < Version::V2_0 {
+        upgrade(item.operation, &item.request_payload)
+            .map_err(|e| KmipError::invalid_field(e.to_string()))?
+    } else {
+        item.request_payload.clone()
+    };
+    let typed = RequestPayload::from_item(name, &payload)
+        .map_err(|e| KmipError::invalid_field(e.to_string()))?
+        .ok_or_else(|| {
+            KmipError::new("OperationNotSupported", format!("{name} is not supported"))
+        })?;
+    let children = ops::run(context, typed).await?;
+    let payload = Item::structure(tag::RESPONSE_PAYLOAD, children);
+    if context.version < Version::V2_0 {
+        downgrade(item.operation, &payload, context.version)
+            .map_err(|e| KmipError::new("GeneralFailure", e.to_string()))
+    } else {
+        Ok(payload)
+    }
+}
+
+fn answer(
+    version: Version,
+    item: &RequestBatchItem,
+    result: Result<Item, KmipError>,
+) -> ResponseBatchItem {
+    let (status, reason, message, payload) = match result {
+        Ok(payload) => ("Success", None, None, Some(payload)),
+        Err(error) => (
+            "OperationFailed",
+            Some(reason_in(error.reason, version)),
+            Some(error.message),
+            None,
+        ),
+    };
+    ResponseBatchItem {
+        operation: Some(item.operation),
+        unique_batch_item_id: item.unique_batch_item_id.clone(),
+        result_status: names::value("ResultStatus", status),
+        result_reason: reason,
+        result_message: message,
+        asynchronous_correlation_value: None,
+        response_payload: payload,
+        message_extension: Vec::new(),
+        extensions: Vec::new(),
+    }
+}
+
+/// A Result Reason the version defines: 2.x reasons are told to 1.x clients as the
+/// nearest 1.x reason.
+fn reason_in(reason: &'static str, version: Version) -> u32 {
+    let reasons = registry::enumeration("ResultReason").expect("ResultReason");
+    let value = names::value("ResultReason", reason);
+    if reasons.defined_in(value, version) {
+        return value;
+    }
+    let nearest = match reason {
+        "WrongKeyLifecycleState" | "IncompatibleCryptographicUsageMask" | "AttributeReadOnly" => {
+            "PermissionDenied"
+        }
+        "ObjectDestroyed" | "ObjectNotFound" => "ItemNotFound",
+        "MissingInitializationVector" => "MissingData",
+        "CryptographicFailure" => "CryptographicFailure",
+        r if r.starts_with("Invalid")
+            || r.starts_with("Attribute")
+            || r.starts_with("Bad")
+            || r.starts_with("Unsupported")
+            || r.starts_with("NonUnique") =>
+        {
+            "InvalidField"
+        }
+        _ => "GeneralFailure",
+    };
+    names::value("ResultReason", nearest)
+}
+
+/// A response with a single failed batch item and no operation.
+fn refusal(version: Version, error: KmipError) -> Item {
+    let item = ResponseBatchItem {
+        operation: None,
+        unique_batch_item_id: None,
+        result_status: names::value("ResultStatus", "OperationFailed"),
+        result_reason: Some(reason_in(error.reason, version)),
+        result_message: Some(error.message),
+        asynchronous_correlation_value: None,
+        response_payload: None,
+        message_extension: Vec::new(),
+        extensions: Vec::new(),
+    };
+    response(version, None, vec![item])
+}
+
+fn response(
+    version: Version,
+    client_correlation: Option<String>,
+    items: Vec<ResponseBatchItem>,
+) -> Item {
+    let message = ResponseMessage {
+        response_header: ResponseHeader {
+            protocol_version: ProtocolVersion::of(version),
+            time_stamp: hyok_db::now_millis().div_euclid(1000),
+            nonce: None,
+            server_hashed_password: None,
+            attestation_type: Vec::new(),
+            client_correlation_value: client_correlation,
+            server_correlation_value: None,
+            batch_count: items.len() as i32,
+            extensions: Vec::new(),
+        },
+        batch_item: items,
+        extensions: Vec::new(),
+    };
+    message.to_item(tag::RESPONSE_MESSAGE)
+}
+
+/// A Response Too Large answer, when the encoded response exceeds the request's Maximum
+/// Response Size.
+pub fn too_large(version: Version, size: usize, maximum: i32) -> Item {
+    refusal(
+        version,
+        KmipError::new(
+            "ResponseTooLarge",
+            format!("the response is {size} bytes, over the request's Maximum Response Size of {maximum}"),
+        ),
+    )
+}
+
+/// The answer to bytes that are not a KMIP message at all.
+pub fn unreadable(reason: &str) -> Item {
+    refusal(Version::V1_0, KmipError::new("InvalidMessage", reason))
+}

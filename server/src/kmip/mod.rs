@@ -1,0 +1,14 @@
+//! The KMIP server: the HTTP endpoints (`/kmip`, `/kmip/2_1`), the dispatcher that turns
+//! one request message into one response message, and the operations it serves. The
+//! codec, the registry and the 1.x ↔ 2.x translation are hyok-kmip's.
+
+mod attributes;
+mod context;
+mod dispatch;
+mod error;
+mod http;
+mod names;
+mod ops;
+
+pub use dispatch::handle;
+pub use http::routes;

@@ -1,0 +1,80 @@
+//! Create: a symmetric key (AES 128, 192 or 256), wrapped by the master key and owned by
+//! the caller. Pre-Active unless the request's Activation Date has come.
+
+use hyok_kmip::message::CreateRequest;
+use hyok_kmip::registry::tag;
+use hyok_kmip::Item;
+
+use crate::keys::NewSymmetricKey;
+use crate::kmip::attributes;
+use crate::kmip::context::Context;
+use crate::kmip::error::KmipError;
+use crate::kmip::names;
+
+pub async fn create(
+    context: &Context<'_>,
+    request: &CreateRequest,
+) -> Result<Vec<Item>, KmipError> {
+    context.state.access.may_create(context.caller)?;
+    let symmetric_key = names::value("ObjectType", "SymmetricKey");
+    if request.object_type != symmetric_key {
+        return Err(KmipError::new(
+            "InvalidObjectType",
+            "Create makes Symmetric Keys; other objects are registered or made by Create Key Pair",
+        ));
+    }
+    let requested = attributes::requested(request.attributes.children().unwrap_or_default())?;
+    if requested.algorithm != Some(names::value("CryptographicAlgorithm", "AES")) {
+        return Err(KmipError::not_supported(
+            "Create needs Cryptographic Algorithm AES (the one symmetric algorithm hyok creates)",
+        ));
+    }
+    let bits = match requested.length {
+        Some(bits @ (128 | 192 | 256)) => bits as u32,
+        Some(other) => {
+            return Err(KmipError::new(
+                "InvalidAttributeValue",
+                format!("Cryptographic Length {other}: AES keys are 128, 192 or 256 bits"),
+            ))
+        }
+        None => {
+            return Err(KmipError::new(
+                "MissingData",
+                "Create needs a Cryptographic Length",
+            ))
+        }
+    };
+    for name in &requested.names {
+        let taken = context
+            .state
+            .db
+            .objects_named(name)
+            .await
+            .map_err(crate::access::AccessError::from)?;
+        if !taken.is_empty() {
+            return Err(KmipError::new(
+                "NonUniqueNameAttribute",
+                format!("the name {name:?} is taken"),
+            ));
+        }
+    }
+    let key = NewSymmetricKey {
+        owner: &context.caller.user,
+        bits,
+        names: &requested.names,
+    };
+    let uid = context
+        .state
+        .keys
+        .create_symmetric_with(&key, requested.stored)
+        .await?;
+    if let Some(at) = requested.activation_date {
+        if at.saturating_mul(1000) <= hyok_db::now_millis() {
+            context.state.keys.activate(&uid, &context.actor()).await?;
+        }
+    }
+    Ok(vec![
+        Item::enumeration(tag::OBJECT_TYPE, symmetric_key),
+        Item::text(tag::UNIQUE_IDENTIFIER, uid),
+    ])
+}

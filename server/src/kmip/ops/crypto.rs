@@ -1,0 +1,290 @@
+//! Encrypt and Decrypt with AES: GCM (12-byte IV, tag of 12 to 16 bytes, additional data)
+//! and CBC (PKCS#5 padding, or none). IVs the client leaves out are drawn at random and
+//! returned. Encrypt needs an Active key; Decrypt also accepts Deactivated and
+//! Compromised keys (to read old data); a blocked key does neither.
+
+use hyok_db::ObjectRecord;
+use hyok_kmip::message::{DecryptRequest, EncryptRequest};
+use hyok_kmip::registry::tag;
+use hyok_kmip::{Item, Value};
+use openssl::symm::{decrypt_aead, encrypt_aead, Cipher, Crypter, Mode as Direction};
+
+use crate::access::Operation;
+use crate::keys::BLOCKED;
+use crate::kmip::context::{required_uid, Context};
+use crate::kmip::error::KmipError;
+use crate::kmip::names;
+
+enum Mode {
+    Gcm { tag_length: usize },
+    Cbc { padding: bool },
+}
+
+fn mode(parameters: Option<&Item>) -> Result<Mode, KmipError> {
+    let enumeration = |wanted: u32| match parameters.and_then(|p| p.child(wanted)) {
+        Some(Item {
+            value: Value::Enumeration(v),
+            ..
+        }) => Some(*v),
+        _ => None,
+    };
+    if let Some(algorithm) = enumeration(tag::CRYPTOGRAPHIC_ALGORITHM) {
+        if algorithm != names::value("CryptographicAlgorithm", "AES") {
+            return Err(KmipError::new(
+                "BadCryptographicParameters",
+                "the key is an AES key",
+            ));
+        }
+    }
+    let block_mode = enumeration(tag::BLOCK_CIPHER_MODE).ok_or_else(|| {
+        KmipError::new(
+            "MissingData",
+            "give Cryptographic Parameters with a Block Cipher Mode (GCM or CBC)",
+        )
+    })?;
+    if block_mode == names::value("BlockCipherMode", "GCM") {
+        let tag_length = match parameters.and_then(|p| p.child(tag::TAG_LENGTH)) {
+            None => 16,
+            Some(Item {
+                value: Value::Integer(n @ 12..=16),
+                ..
+            }) => *n as usize,
+            Some(_) => {
+                return Err(KmipError::new(
+                    "BadCryptographicParameters",
+                    "Tag Length is 12 to 16 bytes",
+                ))
+            }
+        };
+        Ok(Mode::Gcm { tag_length })
+    } else if block_mode == names::value("BlockCipherMode", "CBC") {
+        let padding = match enumeration(tag::PADDING_METHOD) {
+            None => true,
+            Some(p) if p == names::value("PaddingMethod", "PKCS5") => true,
+            Some(p) if p == names::value("PaddingMethod", "None") => false,
+            Some(_) => {
+                return Err(KmipError::new(
+                    "UnsupportedCryptographicParameters",
+                    "CBC pads with PKCS5 or not at all",
+                ))
+            }
+        };
+        Ok(Mode::Cbc { padding })
+    } else {
+        Err(KmipError::new(
+            "UnsupportedCryptographicParameters",
+            "hyok encrypts with AES in GCM or CBC mode",
+        ))
+    }
+}
+
+fn cipher(mode: &Mode, key_length: usize) -> Result<Cipher, KmipError> {
+    Ok(match (mode, key_length) {
+        (Mode::Gcm { .. }, 16) => Cipher::aes_128_gcm(),
+        (Mode::Gcm { .. }, 24) => Cipher::aes_192_gcm(),
+        (Mode::Gcm { .. }, 32) => Cipher::aes_256_gcm(),
+        (Mode::Cbc { .. }, 16) => Cipher::aes_128_cbc(),
+        (Mode::Cbc { .. }, 24) => Cipher::aes_192_cbc(),
+        (Mode::Cbc { .. }, 32) => Cipher::aes_256_cbc(),
+        _ => {
+            return Err(KmipError::new(
+                "CryptographicFailure",
+                "the key is not an AES key",
+            ))
+        }
+    })
+}
+
+/// The state and usage checks of a cryptographic operation.
+fn usable(object: &ObjectRecord, operation: Operation) -> Result<(), KmipError> {
+    let stored = object.attributes();
+    if stored[BLOCKED].as_bool() == Some(true) {
+        return Err(KmipError::new(
+            "WrongKeyLifecycleState",
+            format!("{} is blocked by an administrator", object.uid),
+        ));
+    }
+    let states: &[&str] = match operation {
+        Operation::Encrypt => &["Active"],
+        _ => &["Active", "Deactivated", "Compromised"],
+    };
+    if !states.contains(&object.state.as_str()) {
+        return Err(KmipError::new(
+            "WrongKeyLifecycleState",
+            format!(
+                "{} is {}; {} needs it {}",
+                object.uid,
+                object.state,
+                operation,
+                states.join(" or ")
+            ),
+        ));
+    }
+    let bit = match operation {
+        Operation::Encrypt => "Encrypt",
+        _ => "Decrypt",
+    };
+    if let Some(mask) = stored["CryptographicUsageMask"].as_i64() {
+        let wanted = i64::from(names::value("CryptographicUsageMask", bit));
+        if mask & wanted == 0 {
+            return Err(KmipError::new(
+                "IncompatibleCryptographicUsageMask",
+                format!("the usage mask of {} does not allow {bit}", object.uid),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn random(length: usize) -> Result<Vec<u8>, KmipError> {
+    let mut bytes = vec![0u8; length];
+    openssl::rand::rand_bytes(&mut bytes)
+        .map_err(|_| KmipError::new("CryptographicFailure", "the random generator failed"))?;
+    Ok(bytes)
+}
+
+fn failure(what: &str) -> KmipError {
+    KmipError::new("CryptographicFailure", what.to_string())
+}
+
+pub async fn encrypt(
+    context: &Context<'_>,
+    request: &EncryptRequest,
+) -> Result<Vec<Item>, KmipError> {
+    let uid = required_uid(&request.unique_identifier)?;
+    if request.correlation_value.is_some() || request.init_indicator.is_some() {
+        return Err(KmipError::not_supported(
+            "multi-part Encrypt is not supported",
+        ));
+    }
+    let mode = mode(request.cryptographic_parameters.as_ref())?;
+    let data = request
+        .data
+        .as_deref()
+        .ok_or_else(|| KmipError::new("MissingData", "Encrypt needs Data"))?;
+    let object = context.object(uid, Operation::Encrypt).await?;
+    usable(&object, Operation::Encrypt)?;
+    let key = context.state.keys.material(uid).await?;
+    let cipher = cipher(&mode, key.len())?;
+    let generated = request.iv_counter_nonce.is_none();
+    let iv = match &request.iv_counter_nonce {
+        Some(iv) => iv.clone(),
+        None => random(match mode {
+            Mode::Gcm { .. } => 12,
+            Mode::Cbc { .. } => 16,
+        })?,
+    };
+    let mut out = vec![Item::text(tag::UNIQUE_IDENTIFIER, uid)];
+    match mode {
+        Mode::Gcm { tag_length } => {
+            let aad = request
+                .authenticated_encryption_additional_data
+                .as_deref()
+                .unwrap_or_default();
+            let mut auth_tag = vec![0u8; tag_length];
+            let ciphertext = encrypt_aead(cipher, &key, Some(&iv), aad, data, &mut auth_tag)
+                .map_err(|_| failure("AES-GCM encryption failed (is the IV 12 bytes?)"))?;
+            out.push(Item::bytes(tag::DATA, ciphertext));
+            if generated {
+                out.push(Item::bytes(tag::IV_COUNTER_NONCE, iv));
+            }
+            out.push(Item::bytes(tag::AUTHENTICATED_ENCRYPTION_TAG, auth_tag));
+        }
+        Mode::Cbc { padding } => {
+            let ciphertext = cbc(cipher, Direction::Encrypt, &key, &iv, padding, data)?;
+            out.push(Item::bytes(tag::DATA, ciphertext));
+            if generated {
+                out.push(Item::bytes(tag::IV_COUNTER_NONCE, iv));
+            }
+        }
+    }
+    context.record_use(Operation::Encrypt, uid).await;
+    Ok(out)
+}
+
+pub async fn decrypt(
+    context: &Context<'_>,
+    request: &DecryptRequest,
+) -> Result<Vec<Item>, KmipError> {
+    let uid = required_uid(&request.unique_identifier)?;
+    if request.correlation_value.is_some() || request.init_indicator.is_some() {
+        return Err(KmipError::not_supported(
+            "multi-part Decrypt is not supported",
+        ));
+    }
+    let mode = mode(request.cryptographic_parameters.as_ref())?;
+    let data = request
+        .data
+        .as_deref()
+        .ok_or_else(|| KmipError::new("MissingData", "Decrypt needs Data"))?;
+    let iv = request.iv_counter_nonce.as_deref().ok_or_else(|| {
+        KmipError::new(
+            "MissingInitializationVector",
+            "Decrypt needs the IV/Counter/Nonce",
+        )
+    })?;
+    let object = context.object(uid, Operation::Decrypt).await?;
+    usable(&object, Operation::Decrypt)?;
+    let key = context.state.keys.material(uid).await?;
+    let cipher = cipher(&mode, key.len())?;
+    let plaintext = match mode {
+        Mode::Gcm { .. } => {
+            let auth_tag = request
+                .authenticated_encryption_tag
+                .as_deref()
+                .ok_or_else(|| {
+                    KmipError::new(
+                        "MissingData",
+                        "AES-GCM Decrypt needs the Authenticated Encryption Tag",
+                    )
+                })?;
+            let aad = request
+                .authenticated_encryption_additional_data
+                .as_deref()
+                .unwrap_or_default();
+            decrypt_aead(cipher, &key, Some(iv), aad, data, auth_tag).map_err(|_| {
+                failure(
+                    "AES-GCM authentication failed: wrong key, IV, data, additional data or tag",
+                )
+            })?
+        }
+        Mode::Cbc { padding } => cbc(cipher, Direction::Decrypt, &key, iv, padding, data)?,
+    };
+    context.record_use(Operation::Decrypt, uid).await;
+    Ok(vec![
+        Item::text(tag::UNIQUE_IDENTIFIER, uid),
+        Item::bytes(tag::DATA, plaintext),
+    ])
+}
+
+fn cbc(
+    cipher: Cipher,
+    direction: Direction,
+    key: &[u8],
+    iv: &[u8],
+    padding: bool,
+    data: &[u8],
+) -> Result<Vec<u8>, KmipError> {
+    if iv.len() != 16 {
+        return Err(KmipError::new(
+            "BadCryptographicParameters",
+            "AES-CBC needs a 16-byte IV",
+        ));
+    }
+    let mut crypter = Crypter::new(cipher, direction, key, Some(iv))
+        .map_err(|_| failure("AES-CBC setup failed"))?;
+    crypter.pad(padding);
+    let mut out = vec![0u8; data.len() + 16];
+    let mut written = crypter
+        .update(data, &mut out)
+        .map_err(|_| failure("AES-CBC failed"))?;
+    written += crypter.finalize(&mut out[written..]).map_err(|_| {
+        failure(if padding {
+            "AES-CBC failed: bad padding (wrong key or IV?)"
+        } else {
+            "AES-CBC without padding needs whole 16-byte blocks"
+        })
+    })?;
+    out.truncate(written);
+    Ok(out)
+}

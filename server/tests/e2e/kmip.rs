@@ -1,0 +1,660 @@
+//! KMIP over HTTP against the real server: `/kmip` in XML, binary TTLV and JSON, and
+//! `/kmip/2_1` in JSON-TTLV; a key's life (create, activate, encrypt and decrypt in GCM
+//! and CBC, attributes, get, revoke, destroy) in KMIP 2.1 and 1.4; batches; grants.
+
+use hyok_kmip::registry::tag;
+use hyok_kmip::text::{from_json, from_xml, to_json_ttlv, to_xml};
+use hyok_kmip::{decode, encode, Item, Limits, Value};
+use serde_json::json;
+
+use crate::support::{config_in, tempdir, Hyok, Launch};
+
+/// Sends `message` (XML) to `/kmip` in `encoding` and reads the answer back.
+fn kmip(hyok: &Hyok, token: &str, encoding: &str, message: &str) -> Item {
+    let limits = Limits::default();
+    let item = from_xml(message, &limits).unwrap_or_else(|e| panic!("{e}\n{message}"));
+    let (content_type, body) = match encoding {
+        "xml" => ("text/xml", to_xml(&item).into_bytes()),
+        "ttlv" => ("application/octet-stream", encode(&item).unwrap()),
+        "json" => (
+            "application/json",
+            hyok_kmip::text::to_json(&item).into_bytes(),
+        ),
+        other => panic!("{other}"),
+    };
+    let response = reqwest::blocking::Client::new()
+        .post(format!("{}/kmip", hyok.url))
+        .bearer_auth(token)
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let bytes = response.bytes().unwrap();
+    match encoding {
+        "ttlv" => decode(&bytes, &limits).unwrap(),
+        "json" => from_json(std::str::from_utf8(&bytes).unwrap(), &limits).unwrap(),
+        _ => from_xml(std::str::from_utf8(&bytes).unwrap(), &limits).unwrap(),
+    }
+}
+
+fn request(major: u8, minor: u8, items: &str) -> String {
+    let count = items.matches("<BatchItem>").count();
+    format!(
+        r#"<RequestMessage><RequestHeader><ProtocolVersion>
+        <ProtocolVersionMajor type="Integer" value="{major}"/><ProtocolVersionMinor type="Integer" value="{minor}"/>
+        </ProtocolVersion><BatchCount type="Integer" value="{count}"/></RequestHeader>{items}</RequestMessage>"#
+    )
+}
+
+fn item(operation: &str, payload: &str) -> String {
+    format!(
+        r#"<BatchItem><Operation type="Enumeration" value="{operation}"/><RequestPayload>{payload}</RequestPayload></BatchItem>"#
+    )
+}
+
+fn uid(uid: &str) -> String {
+    format!(r#"<UniqueIdentifier type="TextString" value="{uid}"/>"#)
+}
+
+/// The batch items of a response.
+fn batch(response: &Item) -> Vec<&Item> {
+    response
+        .children()
+        .unwrap()
+        .iter()
+        .filter(|i| i.tag == tag::BATCH_ITEM)
+        .collect()
+}
+
+/// The one batch item of a response, which must have succeeded; its payload.
+fn ok(response: &Item) -> &Item {
+    let items = batch(response);
+    assert_eq!(items.len(), 1, "{}", to_xml(response));
+    let xml = to_xml(response);
+    assert!(
+        xml.contains(r#"<ResultStatus type="Enumeration" value="Success"/>"#),
+        "{xml}"
+    );
+    items[0].child(tag::RESPONSE_PAYLOAD).unwrap()
+}
+
+/// The Result Reason and Message of a failed one-item response.
+fn failed(response: &Item) -> (String, String) {
+    let xml = to_xml(response);
+    assert!(xml.contains(r#"value="OperationFailed""#), "{xml}");
+    let reason = xml
+        .split(r#"<ResultReason type="Enumeration" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_string();
+    let message = match batch(response)[0]
+        .child(tag::RESULT_MESSAGE)
+        .map(|m| &m.value)
+    {
+        Some(Value::TextString(text)) => text.clone(),
+        _ => String::new(),
+    };
+    (reason, message)
+}
+
+fn text(item: &Item, wanted: u32) -> String {
+    match item.child(wanted).map(|c| &c.value) {
+        Some(Value::TextString(text)) => text.clone(),
+        other => panic!("no text 0x{wanted:06x}: {other:?}"),
+    }
+}
+
+fn bytes(item: &Item, wanted: u32) -> Vec<u8> {
+    match item.child(wanted).map(|c| &c.value) {
+        Some(Value::ByteString(bytes)) => bytes.clone(),
+        other => panic!("no bytes 0x{wanted:06x}: {other:?}"),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+const CREATE_21: &str = r#"<ObjectType type="Enumeration" value="SymmetricKey"/><Attributes>
+    <CryptographicAlgorithm type="Enumeration" value="AES"/>
+    <CryptographicLength type="Integer" value="256"/>
+    <CryptographicUsageMask type="Integer" value="Encrypt Decrypt"/>
+    <Name><NameValue type="TextString" value="NAME"/><NameType type="Enumeration" value="UninterpretedTextString"/></Name>
+    <Attribute><VendorIdentification type="TextString" value="x"/><AttributeName type="TextString" value="Product"/>
+      <AttributeValue type="TextString" value="hyok tests"/></Attribute>
+    </Attributes>"#;
+
+fn gcm() -> &'static str {
+    r#"<CryptographicParameters><BlockCipherMode type="Enumeration" value="GCM"/></CryptographicParameters>"#
+}
+
+#[test]
+fn a_key_lives_its_life_over_kmip_2_1_in_every_encoding() {
+    let dir = tempdir();
+    let hyok = Launch::with_config(dir.path(), &config_in(dir.path())).start();
+    let admin = hyok.admin_token();
+    let v21 = |items: &str| request(2, 1, items);
+
+    let created = kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &v21(&item("Create", &CREATE_21.replace("NAME", "life-21"))),
+    );
+    let key = text(ok(&created), tag::UNIQUE_IDENTIFIER);
+    let (reason, message) = failed(&kmip(
+        &hyok,
+        &admin,
+        "ttlv",
+        &v21(&item(
+            "Encrypt",
+            &format!(
+                r#"{}{}<Data type="ByteString" value="00"/>"#,
+                uid(&key),
+                gcm()
+            ),
+        )),
+    ));
+    assert_eq!(reason, "WrongKeyLifecycleState", "{message}");
+    assert!(message.contains("PreActive"), "{message}");
+    ok(&kmip(
+        &hyok,
+        &admin,
+        "json",
+        &v21(&item("Activate", &uid(&key))),
+    ));
+
+    // AES-GCM, IV chosen by the server, with additional data.
+    let plaintext = b"the secret of hyok's KMIP tests";
+    let encrypted = kmip(
+        &hyok,
+        &admin,
+        "ttlv",
+        &v21(&item(
+            "Encrypt",
+            &format!(
+                r#"{}{}<Data type="ByteString" value="{}"/><AuthenticatedEncryptionAdditionalData type="ByteString" value="0102"/>"#,
+                uid(&key),
+                gcm(),
+                hex(plaintext)
+            ),
+        )),
+    );
+    let payload = ok(&encrypted);
+    let (ciphertext, iv, auth_tag) = (
+        bytes(payload, tag::DATA),
+        bytes(payload, tag::IV_COUNTER_NONCE),
+        bytes(payload, tag::AUTHENTICATED_ENCRYPTION_TAG),
+    );
+    assert_eq!((iv.len(), auth_tag.len()), (12, 16));
+    assert_ne!(&ciphertext[..], &plaintext[..]);
+    let decrypt = |aad: &str| {
+        kmip(
+            &hyok,
+            &admin,
+            "xml",
+            &v21(&item(
+                "Decrypt",
+                &format!(
+                    r#"{}{}<Data type="ByteString" value="{}"/><IVCounterNonce type="ByteString" value="{}"/>
+            <AuthenticatedEncryptionAdditionalData type="ByteString" value="{aad}"/>
+            <AuthenticatedEncryptionTag type="ByteString" value="{}"/>"#,
+                    uid(&key),
+                    gcm(),
+                    hex(&ciphertext),
+                    hex(&iv),
+                    hex(&auth_tag)
+                ),
+            )),
+        )
+    };
+    assert_eq!(bytes(ok(&decrypt("0102")), tag::DATA), plaintext);
+    assert_eq!(failed(&decrypt("0103")).0, "CryptographicFailure");
+
+    // AES-CBC with PKCS#5 padding and the client's IV.
+    let cbc = r#"<CryptographicParameters><BlockCipherMode type="Enumeration" value="CBC"/>
+        <PaddingMethod type="Enumeration" value="PKCS5"/></CryptographicParameters>"#;
+    let iv16 = "000102030405060708090a0b0c0d0e0f";
+    let encrypted = kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &v21(&item(
+            "Encrypt",
+            &format!(
+                r#"{}{cbc}<Data type="ByteString" value="{}"/><IVCounterNonce type="ByteString" value="{iv16}"/>"#,
+                uid(&key),
+                hex(b"seventeen bytes!!")
+            ),
+        )),
+    );
+    let ciphertext = bytes(ok(&encrypted), tag::DATA);
+    assert_eq!(ciphertext.len(), 32, "17 bytes pad to two blocks");
+    let decrypted = kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &v21(&item(
+            "Decrypt",
+            &format!(
+                r#"{}{cbc}<Data type="ByteString" value="{}"/><IVCounterNonce type="ByteString" value="{iv16}"/>"#,
+                uid(&key),
+                hex(&ciphertext)
+            ),
+        )),
+    );
+    assert_eq!(bytes(ok(&decrypted), tag::DATA), b"seventeen bytes!!");
+
+    // Attributes, as set and as the server keeps them.
+    let attributes = kmip(
+        &hyok,
+        &admin,
+        "json",
+        &v21(&item("GetAttributes", &uid(&key))),
+    );
+    let xml = to_xml(ok(&attributes));
+    for expected in [
+        r#"<State type="Enumeration" value="Active"/>"#,
+        r#"<CryptographicLength type="Integer" value="256"/>"#,
+        r#"<CryptographicUsageMask type="Integer" value="Encrypt Decrypt"/>"#,
+        r#"<NameValue type="TextString" value="life-21"/>"#,
+        r#"<AttributeValue type="TextString" value="hyok tests"/>"#,
+        "<ActivationDate ",
+    ] {
+        assert!(xml.contains(expected), "{expected} missing in\n{xml}");
+    }
+    let only_state = kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &v21(&item(
+            "GetAttributes",
+            &format!(
+                r#"{}<AttributeReference type="Enumeration" value="State"/>"#,
+                uid(&key)
+            ),
+        )),
+    );
+    let only = ok(&only_state)
+        .child(tag::ATTRIBUTES)
+        .unwrap()
+        .children()
+        .unwrap()
+        .to_vec();
+    assert_eq!(only.len(), 1, "{only:?}");
+    let list = to_xml(ok(&kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &v21(&item("GetAttributeList", &uid(&key))),
+    )));
+    assert!(
+        list.contains(r#"<AttributeReference type="Enumeration" value="CryptographicAlgorithm"/>"#),
+        "{list}"
+    );
+    assert!(
+        list.contains(r#"<AttributeName type="TextString" value="Product"/>"#),
+        "{list}"
+    );
+
+    // Get: the key itself, 32 bytes.
+    let got = kmip(&hyok, &admin, "ttlv", &v21(&item("Get", &uid(&key))));
+    let block = ok(&got)
+        .child(tag::SYMMETRIC_KEY)
+        .unwrap()
+        .child(tag::KEY_BLOCK)
+        .unwrap();
+    assert_eq!(
+        bytes(block.child(tag::KEY_VALUE).unwrap(), tag::KEY_MATERIAL).len(),
+        32
+    );
+
+    // Revoke, then only Decrypt; Destroy after revocation, then nothing.
+    let revoke = format!(
+        r#"{}<RevocationReason><RevocationReasonCode type="Enumeration" value="CessationOfOperation"/></RevocationReason>"#,
+        uid(&key)
+    );
+    assert_eq!(
+        failed(&kmip(
+            &hyok,
+            &admin,
+            "xml",
+            &v21(&item("Destroy", &uid(&key)))
+        ))
+        .0,
+        "WrongKeyLifecycleState"
+    );
+    ok(&kmip(&hyok, &admin, "xml", &v21(&item("Revoke", &revoke))));
+    assert_eq!(
+        bytes(
+            ok(&decrypted_again(
+                &hyok,
+                &admin,
+                &key,
+                cbc,
+                iv16,
+                &ciphertext
+            )),
+            tag::DATA
+        ),
+        b"seventeen bytes!!"
+    );
+    ok(&kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &v21(&item("Destroy", &uid(&key))),
+    ));
+    let (reason, _) = failed(&kmip(&hyok, &admin, "xml", &v21(&item("Get", &uid(&key)))));
+    assert_eq!(reason, "ObjectDestroyed");
+    let state = to_xml(ok(&kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &v21(&item("GetAttributes", &uid(&key))),
+    )));
+    assert!(
+        state.contains(r#"<State type="Enumeration" value="Destroyed"/>"#),
+        "{state}"
+    );
+    assert!(state.contains("<DestroyDate "), "{state}");
+}
+
+fn decrypted_again(
+    hyok: &Hyok,
+    token: &str,
+    key: &str,
+    cbc: &str,
+    iv16: &str,
+    ciphertext: &[u8],
+) -> Item {
+    kmip(
+        hyok,
+        token,
+        "xml",
+        &request(
+            2,
+            1,
+            &item(
+                "Decrypt",
+                &format!(
+                    r#"{}{cbc}<Data type="ByteString" value="{}"/><IVCounterNonce type="ByteString" value="{iv16}"/>"#,
+                    uid(key),
+                    hex(ciphertext)
+                ),
+            ),
+        ),
+    )
+}
+
+#[test]
+fn kmip_1_4_clients_speak_templates_and_custom_attributes() {
+    let dir = tempdir();
+    let hyok = Launch::with_config(dir.path(), &config_in(dir.path())).start();
+    let admin = hyok.admin_token();
+    let v14 = |items: &str| request(1, 4, items);
+    let attribute = |name: &str, value: &str| {
+        format!(
+            r#"<Attribute><AttributeName type="TextString" value="{name}"/>{value}</Attribute>"#
+        )
+    };
+    let template = [
+        attribute(
+            "Cryptographic Algorithm",
+            r#"<AttributeValue type="Enumeration" value="AES"/>"#,
+        ),
+        attribute(
+            "Cryptographic Length",
+            r#"<AttributeValue type="Integer" value="128"/>"#,
+        ),
+        attribute(
+            "Cryptographic Usage Mask",
+            r#"<AttributeValue type="Integer" value="Encrypt Decrypt"/>"#,
+        ),
+        attribute(
+            "Operation Policy Name",
+            r#"<AttributeValue type="TextString" value="default"/>"#,
+        ),
+        attribute(
+            "x-Vendor",
+            r#"<AttributeValue type="TextString" value="VMware, Inc."/>"#,
+        ),
+    ]
+    .concat();
+    let created = kmip(
+        &hyok,
+        &admin,
+        "ttlv",
+        &v14(&item(
+            "Create",
+            &format!(
+                r#"<ObjectType type="Enumeration" value="SymmetricKey"/><TemplateAttribute>{template}</TemplateAttribute>"#
+            ),
+        )),
+    );
+    let key = text(ok(&created), tag::UNIQUE_IDENTIFIER);
+    let attributes = kmip(
+        &hyok,
+        &admin,
+        "ttlv",
+        &v14(&item(
+            "GetAttributes",
+            &format!(
+                r#"{}<AttributeName type="TextString" value="x-Vendor"/><AttributeName type="TextString" value="State"/>"#,
+                uid(&key)
+            ),
+        )),
+    );
+    let xml = to_xml(&attributes);
+    assert!(
+        xml.contains(r#"<ProtocolVersionMinor type="Integer" value="4"/>"#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<AttributeName type="TextString" value="x-Vendor"/>"#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<AttributeValue type="TextString" value="VMware, Inc."/>"#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<AttributeValue type="Enumeration" value="PreActive"/>"#),
+        "{xml}"
+    );
+    assert!(!xml.contains("<Attributes>"), "{xml}");
+    // A 2.x-only reason is told to a 1.4 client as its nearest 1.x reason.
+    let (reason, message) = failed(&kmip(
+        &hyok,
+        &admin,
+        "ttlv",
+        &v14(&item(
+            "Encrypt",
+            &format!(
+                r#"{}{}<Data type="ByteString" value="00"/>"#,
+                uid(&key),
+                gcm()
+            ),
+        )),
+    ));
+    assert_eq!(reason, "PermissionDenied", "{message}");
+}
+
+#[test]
+fn batches_echo_ids_and_stop_or_continue_after_a_failure() {
+    let dir = tempdir();
+    let hyok = Launch::with_config(dir.path(), &config_in(dir.path())).start();
+    let admin = hyok.admin_token();
+    let with_id = |id: &str, operation: &str, payload: &str| {
+        item(operation, payload).replace(
+            "<RequestPayload>",
+            &format!(r#"<UniqueBatchItemID type="ByteString" value="{id}"/><RequestPayload>"#),
+        )
+    };
+    let items = [
+        with_id("01", "DiscoverVersions", ""),
+        with_id("02", "Activate", &uid("no-such-key")),
+        with_id(
+            "03",
+            "Query",
+            r#"<QueryFunction type="Enumeration" value="QueryOperations"/>"#,
+        ),
+    ]
+    .concat();
+    let stopped = kmip(&hyok, &admin, "xml", &request(2, 0, &items));
+    assert_eq!(
+        batch(&stopped).len(),
+        2,
+        "Stop is the default: {}",
+        to_xml(&stopped)
+    );
+    let continued = kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &request(2, 0, &items).replace(
+            "<BatchCount",
+            r#"<BatchErrorContinuationOption type="Enumeration" value="Continue"/><BatchCount"#,
+        ),
+    );
+    let answers = batch(&continued);
+    assert_eq!(answers.len(), 3);
+    for (answer, id) in answers.iter().zip([[1u8], [2], [3]]) {
+        assert_eq!(bytes(answer, tag::UNIQUE_BATCH_ITEM_ID), id);
+    }
+    let xml = to_xml(&continued);
+    assert!(
+        xml.contains(r#"<ResultReason type="Enumeration" value="ItemNotFound"/>"#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<Operation type="Enumeration" value="Encrypt"/>"#),
+        "Query lists Encrypt: {xml}"
+    );
+    assert!(
+        xml.contains(r#"<ProtocolVersionMajor type="Integer" value="2"/>"#),
+        "{xml}"
+    );
+    // Discover Versions honours the client's list.
+    let discovered = kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &request(
+            1,
+            2,
+            &item(
+                "DiscoverVersions",
+                r#"
+        <ProtocolVersion><ProtocolVersionMajor type="Integer" value="1"/><ProtocolVersionMinor type="Integer" value="1"/></ProtocolVersion>
+        <ProtocolVersion><ProtocolVersionMajor type="Integer" value="9"/><ProtocolVersionMinor type="Integer" value="9"/></ProtocolVersion>"#,
+            ),
+        ),
+    );
+    let versions = ok(&discovered).children().unwrap();
+    assert_eq!(versions.len(), 1, "{}", to_xml(&discovered));
+    // A version hyok does not speak, and bytes that are no message at all.
+    let (reason, message) = failed(&kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &request(3, 0, &item("Query", "")),
+    ));
+    assert_eq!(reason, "InvalidMessage");
+    assert!(message.contains("3.0"), "{message}");
+    let garbage = reqwest::blocking::Client::new()
+        .post(format!("{}/kmip", hyok.url))
+        .bearer_auth(&admin)
+        .header("Content-Type", "application/octet-stream")
+        .body(vec![0x42, 0x00, 0x78, 0x01, 0xff, 0xff, 0xff, 0xf0])
+        .send()
+        .unwrap();
+    assert_eq!(garbage.status().as_u16(), 200);
+    let answer = decode(&garbage.bytes().unwrap(), &Limits::default()).unwrap();
+    assert!(to_xml(&answer).contains(r#"value="InvalidMessage""#));
+}
+
+#[test]
+fn json_ttlv_on_kmip_2_1_and_grants_decide_who_uses_a_key() {
+    let dir = tempdir();
+    let hyok = Launch::with_config(dir.path(), &config_in(dir.path())).start();
+    let admin = hyok.admin_token();
+    assert_eq!(
+        hyok.post("/admin/users", Some(&admin), json!({"name": "bob"}))
+            .0,
+        201
+    );
+    let bob = hyok
+        .post("/admin/tokens", Some(&admin), json!({"user": "bob"}))
+        .1["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let create = from_xml(
+        &request(2, 1, &item("Create", &CREATE_21.replace("NAME", "grants"))),
+        &Limits::default(),
+    )
+    .unwrap();
+    let response = reqwest::blocking::Client::new()
+        .post(format!("{}/kmip/2_1", hyok.url))
+        .bearer_auth(&admin)
+        .header("Content-Type", "application/json")
+        .body(to_json_ttlv(&create))
+        .send()
+        .unwrap();
+    let body = response.text().unwrap();
+    assert!(
+        body.contains(r#""type":"Structure""#),
+        "JSON-TTLV names every type: {body}"
+    );
+    let created = from_json(&body, &Limits::default()).unwrap();
+    let key = text(ok(&created), tag::UNIQUE_IDENTIFIER);
+    ok(&kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &request(2, 1, &item("Activate", &uid(&key))),
+    ));
+
+    let encrypt = request(
+        2,
+        1,
+        &item(
+            "Encrypt",
+            &format!(
+                r#"{}{}<Data type="ByteString" value="00"/>"#,
+                uid(&key),
+                gcm()
+            ),
+        ),
+    );
+    let (reason, message) = failed(&kmip(&hyok, &bob, "xml", &encrypt));
+    assert_eq!(reason, "PermissionDenied");
+    assert!(
+        message.contains("encrypt") && message.contains("bob"),
+        "{message}"
+    );
+    let (status, granted) = hyok.post(
+        "/access/grant",
+        Some(&admin),
+        json!({"object": key, "identity": "bob", "operations": ["encrypt"]}),
+    );
+    assert_eq!(status, 200, "{granted}");
+    ok(&kmip(&hyok, &bob, "xml", &encrypt));
+    let (reason, _) = failed(&kmip(
+        &hyok,
+        &bob,
+        "xml",
+        &request(2, 1, &item("Get", &uid(&key))),
+    ));
+    assert_eq!(
+        reason, "PermissionDenied",
+        "an encrypt grant does not export the key"
+    );
+    let (status, tail) = hyok.get("/admin/audit/tail?limit=50", Some(&admin));
+    assert_eq!(status, 200);
+    let tail = tail.to_string();
+    assert!(tail.contains("denied") && tail.contains(&key), "{tail}");
+}
