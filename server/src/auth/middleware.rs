@@ -54,6 +54,12 @@ async fn identify(request: &ServiceRequest, state: &AppState) -> Result<Caller, 
     let Some(PeerCommonName(name)) = request.conn_data::<PeerCommonName>() else {
         return Err(AuthError::Missing);
     };
+    caller_of_certificate(state, name).await
+}
+
+/// The caller a verified client certificate names (its subject CN is a user name; with
+/// `[auth] auto_create_cert_users`, an unknown name becomes a new user).
+pub async fn caller_of_certificate(state: &AppState, name: &str) -> Result<Caller, AuthError> {
     let user = match state.db.user(name).await? {
         Some(user) => user,
         None if state.config.auth.auto_create_cert_users => {

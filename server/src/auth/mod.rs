@@ -7,5 +7,5 @@ mod token_format;
 mod verifier;
 
 pub use caller::{Caller, Credential};
-pub use middleware::require_caller;
+pub use middleware::{caller_of_certificate, require_caller};
 pub use verifier::{AuthError, TokenVerifier};

@@ -74,7 +74,29 @@ pub async fn handle(
         .client_correlation_value
         .clone()
         .filter(|_| version >= Version::V1_4);
-    response(version, client_correlation, items)
+    let answer = response(version, client_correlation, items);
+    match header.maximum_response_size {
+        Some(maximum) if maximum > 0 => bounded(version, answer, maximum),
+        _ => answer,
+    }
+}
+
+/// The response, or Response Too Large when its TTLV encoding exceeds the request's
+/// Maximum Response Size.
+fn bounded(version: Version, response: Item, maximum: i32) -> Item {
+    match hyok_kmip::encode(&response) {
+        Ok(bytes) if bytes.len() > maximum as usize => refusal(
+            version,
+            KmipError::new(
+                "ResponseTooLarge",
+                format!(
+                    "the response is {} bytes, over the request's Maximum Response Size of {maximum}",
+                    bytes.len()
+                ),
+            ),
+        ),
+        _ => response,
+    }
 }
 
 async fn run(context: &Context<'_>, item: &RequestBatchItem) -> Result<Item, KmipError> {
@@ -206,19 +228,15 @@ fn response(
     message.to_item(tag::RESPONSE_MESSAGE)
 }
 
-/// A Response Too Large answer, when the encoded response exceeds the request's Maximum
-/// Response Size.
-pub fn too_large(version: Version, size: usize, maximum: i32) -> Item {
-    refusal(
-        version,
-        KmipError::new(
-            "ResponseTooLarge",
-            format!("the response is {size} bytes, over the request's Maximum Response Size of {maximum}"),
-        ),
-    )
-}
-
 /// The answer to bytes that are not a KMIP message at all.
 pub fn unreadable(reason: &str) -> Item {
     refusal(Version::V1_0, KmipError::new("InvalidMessage", reason))
+}
+
+/// The answer to a request from a client whose certificate names no hyok user.
+pub fn unauthenticated(version: Version, reason: &str) -> Item {
+    refusal(
+        version,
+        KmipError::new("AuthenticationNotSuccessful", reason),
+    )
 }

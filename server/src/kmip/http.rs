@@ -5,7 +5,7 @@
 
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{web, HttpRequest, HttpResponse};
-use hyok_kmip::text::{from_json, from_xml, message_version, to_json, to_json_ttlv, to_xml};
+use hyok_kmip::text::{from_json, from_xml, to_json, to_json_ttlv, to_xml};
 use hyok_kmip::{decode, encode, Item, Limits};
 
 use super::dispatch;
@@ -31,18 +31,11 @@ impl Encoding {
     }
 }
 
+/// The routes; bodies are bounded by `[http] max_body_bytes` like every other route.
 pub fn routes(config: &mut web::ServiceConfig) {
-    let limits = Limits::default();
-    config.service(
-        web::resource("/kmip")
-            .app_data(web::PayloadConfig::new(limits.max_message_bytes))
-            .route(web::post().to(kmip)),
-    );
-    config.service(
-        web::resource("/kmip/2_1")
-            .app_data(web::PayloadConfig::new(limits.max_message_bytes))
-            .route(web::post().to(kmip_json_ttlv)),
-    );
+    config
+        .route("/kmip", web::post().to(kmip))
+        .route("/kmip/2_1", web::post().to(kmip_json_ttlv));
 }
 
 fn encoding_of(request: &HttpRequest) -> Option<Encoding> {
@@ -112,18 +105,7 @@ async fn answer(
     let response = match read(body, encoding, &limits) {
         Ok(message) => {
             let response = dispatch::handle(state, caller, request_id(request), &message).await;
-            let bytes = write(&response, encoding);
-            match maximum_response_size(&message) {
-                Some(maximum) if bytes.len() > maximum as usize => {
-                    let version =
-                        message_version(&message).unwrap_or(hyok_kmip::registry::Version::V1_0);
-                    write(
-                        &dispatch::too_large(version, bytes.len(), maximum),
-                        encoding,
-                    )
-                }
-                _ => bytes,
-            }
+            write(&response, encoding)
         }
         Err(reason) => {
             let refusal = dispatch::unreadable(&format!("the message could not be read: {reason}"));
@@ -133,17 +115,4 @@ async fn answer(
     HttpResponse::Ok()
         .content_type(encoding.content_type())
         .body(response)
-}
-
-/// The request header's Maximum Response Size, if any.
-fn maximum_response_size(message: &Item) -> Option<i32> {
-    use hyok_kmip::registry::tag;
-    match message
-        .child(tag::REQUEST_HEADER)?
-        .child(tag::MAXIMUM_RESPONSE_SIZE)?
-        .value
-    {
-        hyok_kmip::Value::Integer(size) if size > 0 => Some(size),
-        _ => None,
-    }
 }

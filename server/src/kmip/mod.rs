@@ -10,5 +10,5 @@ mod http;
 mod names;
 mod ops;
 
-pub use dispatch::handle;
+pub use dispatch::{handle, unauthenticated, unreadable};
 pub use http::routes;

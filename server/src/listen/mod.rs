@@ -2,6 +2,7 @@
 //! (SIGTERM/SIGINT stop accepting and let in-flight requests finish), TLS and the
 //! client-certificate identity of each connection.
 
+mod kmip;
 mod peer;
 mod tls;
 
@@ -33,13 +34,20 @@ pub fn start(config: &Config, state: web::Data<AppState>) -> Result<Listening, S
         .aws_xks_mtls_port
         .filter(|_| config.aws_xks_config.aws_xks_enable)
     {
-        let (server, addresses) = xks_listener(config, state, port)?;
+        let (server, addresses) = xks_listener(config, state.clone(), port)?;
         listening.servers.push(server);
         listening.addresses.extend(
             addresses
                 .into_iter()
                 .map(|a| ("hyok XKS listener (mutual TLS) on", format!("https://{a}"))),
         );
+    }
+    if config.kmip.enable {
+        let (server, address) = kmip::listener(config, state)?;
+        listening.servers.push(server);
+        listening
+            .addresses
+            .push(("hyok KMIP listening on", format!("kmip://{address}")));
     }
     Ok(listening)
 }

@@ -16,18 +16,19 @@ pub fn record_peer_identity(connection: &dyn Any, data: &mut Extensions) {
     let Some(tls) = connection.downcast_ref::<TlsStream<TcpStream>>() else {
         return;
     };
-    let Some(certificate) = tls.ssl().peer_certificate() else {
-        return;
-    };
-    let common_name = certificate
+    if let Some(name) = common_name(tls.ssl()) {
+        data.insert(PeerCommonName(name));
+    }
+}
+
+/// The subject CN of a connection's verified client certificate.
+pub fn common_name(ssl: &openssl::ssl::SslRef) -> Option<String> {
+    ssl.peer_certificate()?
         .subject_name()
         .entries_by_nid(Nid::COMMONNAME)
         .next()
         .and_then(|entry| std::str::from_utf8(entry.data().as_slice()).ok())
         // A NUL inside a name could make two certificates look alike: refuse it.
         .filter(|name| !name.contains('\0'))
-        .map(str::to_string);
-    if let Some(name) = common_name {
-        data.insert(PeerCommonName(name));
-    }
+        .map(str::to_string)
 }

@@ -32,6 +32,19 @@ pub fn acceptor(tls: &TlsConfig) -> Result<Option<SslAcceptorBuilder>, String> {
     Ok(Some(builder))
 }
 
+/// The KMIP listener's acceptor (port 5696): a client certificate signed by
+/// `tls.client_ca` is required; its subject CN names the caller.
+pub fn kmip_acceptor(tls: &TlsConfig) -> Result<SslAcceptorBuilder, String> {
+    let mut builder = server_certificate(tls)?
+        .ok_or("KMIP over TLS ([kmip] enable) needs tls.cert and tls.key")?;
+    let ca = tls.client_ca.as_ref().ok_or(
+        "KMIP over TLS ([kmip] enable) needs tls.client_ca: clients are known by certificate",
+    )?;
+    trust_clients_of(&mut builder, ca, "tls.client_ca")?;
+    builder.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+    Ok(builder)
+}
+
 /// The dedicated XKS listener's acceptor: a client certificate signed by
 /// `aws_xks_mtls_client_ca` is required, with subject CN `aws_xks_mtls_client_cn` when
 /// set; anything else ends the handshake.

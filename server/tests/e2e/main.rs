@@ -12,6 +12,7 @@ mod config;
 mod hsm;
 mod keystore;
 mod kmip;
+mod kmip_tls;
 mod lifecycle;
 mod tls;
 mod tokens;

@@ -177,6 +177,22 @@ impl Hyok {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// The address of the KMIP listener (`[kmip] enable`), from its log line.
+    pub fn kmip_address(&self) -> String {
+        let stderr = self.stderr();
+        stderr
+            .lines()
+            .find_map(|line| {
+                let (_, rest) = line.split_once("hyok KMIP listening on kmip://")?;
+                Some(
+                    rest.chars()
+                        .take_while(|c| !c.is_whitespace() && *c != '"')
+                        .collect(),
+                )
+            })
+            .unwrap_or_else(|| panic!("no KMIP listener in the log:\n{stderr}"))
+    }
+
     pub fn admin_token(&self) -> String {
         self.admin_token
             .clone()

@@ -1,0 +1,116 @@
+//! The KMIP listener (`[kmip]`, port 5696): binary TTLV over TLS with a required client
+//! certificate, many requests per connection, many connections, on actix's async server.
+//! A message that cannot be decoded gets an Invalid Message answer on the same
+//! connection; a frame over the size limit, or a connection idle too long, is closed.
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+use actix_server::Server;
+use actix_service::{fn_service, ServiceFactoryExt};
+use actix_tls::accept::openssl::{Acceptor, TlsStream};
+use actix_web::rt::net::TcpStream;
+use actix_web::web;
+use hyok_kmip::registry::Version;
+use hyok_kmip::text::message_version;
+use hyok_kmip::{decode, encode, Item, Limits};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::peer::common_name;
+use super::tls;
+use crate::auth::caller_of_certificate;
+use crate::config::Config;
+use crate::kmip;
+use crate::state::AppState;
+
+/// A connection with no request for this long is closed.
+const IDLE: Duration = Duration::from_secs(300);
+const HEADER: usize = 8;
+
+/// Binds the KMIP listener and starts serving; returns it with its address.
+pub fn listener(
+    config: &Config,
+    state: web::Data<AppState>,
+) -> Result<(Server, SocketAddr), String> {
+    let acceptor = tls::kmip_acceptor(&config.tls)?.build();
+    let where_ = format!("{}:{}", config.kmip.host, config.kmip.port);
+    let socket = TcpListener::bind((config.kmip.host.as_str(), config.kmip.port))
+        .map_err(|error| format!("cannot listen on {where_} (kmip.host, kmip.port): {error}"))?;
+    let address = socket
+        .local_addr()
+        .map_err(|error| format!("the KMIP listener on {where_}: {error}"))?;
+    let mut builder = Server::build().shutdown_timeout(config.http.shutdown_timeout_seconds);
+    if config.http.workers > 0 {
+        builder = builder.workers(config.http.workers);
+    }
+    let server = builder
+        .listen("kmip", socket, move || {
+            let state = state.clone();
+            Acceptor::new(acceptor.clone())
+                .map_err(|error| tracing::debug!("KMIP TLS handshake failed: {error:?}"))
+                .and_then(fn_service(move |stream: TlsStream<TcpStream>| {
+                    let state = state.clone();
+                    async move {
+                        serve(&state, stream).await;
+                        Ok::<_, ()>(())
+                    }
+                }))
+        })
+        .map_err(|error| format!("the KMIP listener on {where_}: {error}"))?
+        .run();
+    Ok((server, address))
+}
+
+async fn serve(state: &AppState, mut stream: TlsStream<TcpStream>) {
+    let caller = match common_name(stream.ssl()) {
+        Some(name) => caller_of_certificate(state, &name).await.map_err(|error| {
+            format!("the client certificate (CN {name:?}) is not accepted: {error}")
+        }),
+        None => Err("the client certificate has no subject CN".to_string()),
+    };
+    let limits = Limits::default();
+    loop {
+        let mut header = [0u8; HEADER];
+        match tokio::time::timeout(IDLE, stream.read_exact(&mut header)).await {
+            Ok(Ok(_)) => {}
+            // End of stream, a reset, or idle too long: the connection is done.
+            _ => return,
+        }
+        let length = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
+        if header[3] != 0x01 || HEADER + length > limits.max_message_bytes {
+            let reason = if header[3] != 0x01 {
+                "a KMIP message is a Structure".to_string()
+            } else {
+                format!(
+                    "the message is over the {} byte limit",
+                    limits.max_message_bytes
+                )
+            };
+            let _ = write(&mut stream, &kmip::unreadable(&reason)).await;
+            return;
+        }
+        let mut message = header.to_vec();
+        message.resize(HEADER + length, 0);
+        match tokio::time::timeout(IDLE, stream.read_exact(&mut message[HEADER..])).await {
+            Ok(Ok(_)) => {}
+            _ => return,
+        }
+        let response = match (decode(&message, &limits), &caller) {
+            (Err(error), _) => kmip::unreadable(&format!("the message could not be read: {error}")),
+            (Ok(request), Err(reason)) => {
+                tracing::info!("KMIP request refused: {reason}");
+                kmip::unauthenticated(message_version(&request).unwrap_or(Version::V1_0), reason)
+            }
+            (Ok(request), Ok(caller)) => kmip::handle(state, caller, None, &request).await,
+        };
+        if write(&mut stream, &response).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn write(stream: &mut TlsStream<TcpStream>, response: &Item) -> std::io::Result<()> {
+    let bytes = encode(response).map_err(std::io::Error::other)?;
+    stream.write_all(&bytes).await?;
+    stream.flush().await
+}

@@ -1,0 +1,172 @@
+//! KMIP over TLS on the KMIP port (`[kmip] enable`): binary TTLV, a client certificate
+//! required and naming the caller, many requests on one connection, many connections at
+//! once, and clear answers to what is not a KMIP message.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+
+use hyok_kmip::registry::tag;
+use hyok_kmip::text::{from_xml, to_xml};
+use hyok_kmip::{decode, encode, Item, Limits, Value};
+use openssl::ssl::{SslConnector, SslFiletype, SslMethod, SslStream, SslVerifyMode};
+
+use crate::support::{cli, config_in, tempdir, Hyok, Launch};
+
+fn connect(
+    hyok: &Hyok,
+    certs: &Path,
+    client: Option<&str>,
+) -> Result<SslStream<TcpStream>, String> {
+    let mut builder = SslConnector::builder(SslMethod::tls_client()).unwrap();
+    builder.set_ca_file(certs.join("ca.pem")).unwrap();
+    builder.set_verify(SslVerifyMode::PEER);
+    if let Some(name) = client {
+        builder
+            .set_certificate_chain_file(certs.join(format!("client-{name}.pem")))
+            .unwrap();
+        builder
+            .set_private_key_file(certs.join(format!("client-{name}.key")), SslFiletype::PEM)
+            .unwrap();
+    }
+    let tcp = TcpStream::connect(hyok.kmip_address()).map_err(|e| e.to_string())?;
+    let mut stream = builder
+        .build()
+        .connect("localhost", tcp)
+        .map_err(|e| e.to_string())?;
+    // TLS 1.3 reports a refused client certificate only on the first read.
+    stream
+        .get_ref()
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    Ok(stream)
+}
+
+fn exchange(stream: &mut SslStream<TcpStream>, request: &[u8]) -> std::io::Result<Item> {
+    stream.write_all(request)?;
+    let mut header = [0u8; 8];
+    stream.read_exact(&mut header)?;
+    let length = u32::from_be_bytes(header[4..8].try_into().unwrap()) as usize;
+    let mut message = header.to_vec();
+    message.resize(8 + length, 0);
+    stream.read_exact(&mut message[8..])?;
+    Ok(decode(&message, &Limits::default()).unwrap())
+}
+
+fn request(items: &str) -> Vec<u8> {
+    let count = items.matches("<BatchItem>").count();
+    let xml = format!(
+        r#"<RequestMessage><RequestHeader><ProtocolVersion>
+        <ProtocolVersionMajor type="Integer" value="1"/><ProtocolVersionMinor type="Integer" value="2"/>
+        </ProtocolVersion><BatchCount type="Integer" value="{count}"/></RequestHeader>{items}</RequestMessage>"#
+    );
+    encode(&from_xml(&xml, &Limits::default()).unwrap()).unwrap()
+}
+
+fn item(operation: &str, payload: &str) -> String {
+    format!(
+        r#"<BatchItem><Operation type="Enumeration" value="{operation}"/><RequestPayload>{payload}</RequestPayload></BatchItem>"#
+    )
+}
+
+fn payload_text(response: &Item, wanted: u32) -> String {
+    let xml = to_xml(response);
+    assert!(xml.contains(r#"value="Success""#), "{xml}");
+    let payload = response
+        .child(tag::BATCH_ITEM)
+        .and_then(|b| b.child(tag::RESPONSE_PAYLOAD))
+        .unwrap_or_else(|| panic!("{xml}"));
+    match payload.child(wanted).map(|c| &c.value) {
+        Some(Value::TextString(text)) => text.clone(),
+        _ => panic!("{xml}"),
+    }
+}
+
+const CREATE: &str = r#"<ObjectType type="Enumeration" value="SymmetricKey"/><TemplateAttribute>
+    <Attribute><AttributeName type="TextString" value="Cryptographic Algorithm"/><AttributeValue type="Enumeration" value="AES"/></Attribute>
+    <Attribute><AttributeName type="TextString" value="Cryptographic Length"/><AttributeValue type="Integer" value="128"/></Attribute>
+    </TemplateAttribute>"#;
+
+fn encrypt(uid: &str) -> String {
+    item(
+        "Encrypt",
+        &format!(
+            r#"<UniqueIdentifier type="TextString" value="{uid}"/><CryptographicParameters>
+            <BlockCipherMode type="Enumeration" value="GCM"/></CryptographicParameters>
+            <Data type="ByteString" value="0011223344"/>"#
+        ),
+    )
+}
+
+#[test]
+fn kmip_over_tls_knows_clients_by_certificate_and_serves_many_at_once() {
+    let dir = tempdir();
+    let certs = dir.path().join("certs");
+    let (ok, _, stderr) = cli(
+        &[],
+        &[
+            "tls",
+            "dev-certs",
+            certs.to_str().unwrap(),
+            "--client",
+            "alice",
+            "--client",
+            "bob",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    let config = format!(
+        "{}\n[kmip]\nenable = true\nport = 0\n\n[auth]\nauto_create_cert_users = true\n\n\
+         [tls]\ncert = \"{c}/server.pem\"\nkey = \"{c}/server.key\"\nclient_ca = \"{c}/ca.pem\"\n",
+        config_in(dir.path()),
+        c = certs.display()
+    );
+    let hyok = Launch::with_config(dir.path(), &config).start();
+
+    // One connection, several requests: alice creates, activates and uses her key.
+    let mut alice = connect(&hyok, &certs, Some("alice")).unwrap();
+    let created = exchange(&mut alice, &request(&item("Create", CREATE))).unwrap();
+    let key = payload_text(&created, tag::UNIQUE_IDENTIFIER);
+    let uid = format!(r#"<UniqueIdentifier type="TextString" value="{key}"/>"#);
+    exchange(&mut alice, &request(&item("Activate", &uid))).unwrap();
+    let encrypted = exchange(&mut alice, &request(&encrypt(&key))).unwrap();
+    assert_eq!(payload_text(&encrypted, tag::UNIQUE_IDENTIFIER), key);
+
+    // Bob, known by his certificate too, is not the owner.
+    let mut bob = connect(&hyok, &certs, Some("bob")).unwrap();
+    let refused = to_xml(&exchange(&mut bob, &request(&encrypt(&key))).unwrap());
+    assert!(refused.contains(r#"value="PermissionDenied""#), "{refused}");
+
+    // Many connections at once, each with several requests.
+    let address_certs = certs.clone();
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            let (hyok, certs, key) = (&hyok, &address_certs, &key);
+            scope.spawn(move || {
+                let mut stream = connect(hyok, certs, Some("alice")).unwrap();
+                for _ in 0..10 {
+                    let answer = exchange(&mut stream, &request(&encrypt(key))).unwrap();
+                    assert_eq!(payload_text(&answer, tag::UNIQUE_IDENTIFIER), *key);
+                }
+            });
+        }
+    });
+
+    // Undecodable TTLV is answered on the same connection; the connection stays usable.
+    let mut garbage = request(&item("Query", ""));
+    let last = garbage.len() - 1;
+    garbage[last] = 0x01; // non-zero padding
+    let answer = to_xml(&exchange(&mut alice, &garbage).unwrap());
+    assert!(answer.contains(r#"value="InvalidMessage""#), "{answer}");
+    exchange(&mut alice, &request(&encrypt(&key))).unwrap();
+
+    // Without a client certificate there is no KMIP conversation.
+    let anonymous = connect(&hyok, &certs, None).and_then(|mut stream| {
+        exchange(&mut stream, &request(&item("Query", ""))).map_err(|e| e.to_string())
+    });
+    assert!(
+        anonymous.is_err(),
+        "a client without a certificate was served"
+    );
+    assert!(hyok.stop().success());
+}
