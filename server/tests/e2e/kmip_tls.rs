@@ -30,7 +30,7 @@ fn connect(
             .unwrap();
     }
     let tcp = TcpStream::connect(hyok.kmip_address()).map_err(|e| e.to_string())?;
-    let mut stream = builder
+    let stream = builder
         .build()
         .connect("localhost", tcp)
         .map_err(|e| e.to_string())?;
