@@ -43,6 +43,16 @@ pub enum Change<'a> {
         state: &'a str,
         attributes: &'a str,
     },
+    /// Gives an object one more name.
+    AddName {
+        uid: &'a str,
+        name: &'a str,
+    },
+    /// Takes a name from an object.
+    RemoveName {
+        uid: &'a str,
+        name: &'a str,
+    },
     /// Like `UpdateObject`, and erases the wrapped key material (KMIP Destroy keeps the
     /// object's metadata, never its key).
     DestroyMaterial {
@@ -65,6 +75,12 @@ impl Change<'_> {
             Change::UpdateObject { uid, .. } => ("update an object", format!("object {uid}")),
             Change::DestroyMaterial { uid, .. } => {
                 ("destroy an object's key", format!("object {uid}"))
+            }
+            Change::AddName { uid, name } => {
+                ("name an object", format!("object {uid}, name {name:?}"))
+            }
+            Change::RemoveName { uid, name } => {
+                ("unname an object", format!("object {uid}, name {name:?}"))
             }
         }
     }
@@ -127,6 +143,16 @@ macro_rules! run_change {
             .bind(*state)
             .bind(*attributes)
             .bind($now),
+            Change::AddName { uid, name } => {
+                sqlx::query("INSERT INTO object_names (uid, name) VALUES ($1, $2)")
+                    .bind(*uid)
+                    .bind(*name)
+            }
+            Change::RemoveName { uid, name } => {
+                sqlx::query("DELETE FROM object_names WHERE uid = $1 AND name = $2")
+                    .bind(*uid)
+                    .bind(*name)
+            }
             Change::DestroyMaterial { uid, expected_row_version, state, attributes } => sqlx::query(
                 "UPDATE objects SET state = $3, attributes = $4, wrapped = NULL, \
                  row_version = row_version + 1, updated_at = $5 WHERE uid = $1 AND row_version = $2",

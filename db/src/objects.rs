@@ -132,6 +132,27 @@ impl Db {
         .map_err(query_error("read an object"))
     }
 
+    /// Up to `limit` objects in creation order, after the object created at `after`
+    /// (creation time, uid), or from the first.
+    pub async fn objects_page(
+        &self,
+        after: Option<(i64, &str)>,
+        limit: i64,
+    ) -> Result<Vec<ObjectRecord>> {
+        let (at, uid) = after.unwrap_or((i64::MIN, ""));
+        let sql = format!(
+            "{SELECT_OBJECT} WHERE created_at > $1 OR (created_at = $1 AND uid > $2) \
+             ORDER BY created_at, uid LIMIT $3"
+        );
+        on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(at)
+            .bind(uid)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)
+        .map_err(query_error("list objects"))
+    }
+
     /// The names of an object, sorted.
     pub async fn names_of(&self, uid: &str) -> Result<Vec<String>> {
         on_pool!(self, |pool| sqlx::query_scalar(

@@ -3,6 +3,7 @@
 //! re-wrapping them all after a master key rotation.
 //! KMIP and XKS operations reach key material only through this service.
 
+mod attributes;
 mod cache;
 mod lifecycle;
 mod rekey;

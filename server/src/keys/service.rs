@@ -23,6 +23,13 @@ pub enum KeyError {
     Invalid(String),
     #[error("{0}")]
     WrongState(String),
+    /// A change the caller asked for and may not have, with the KMIP Result Reason that
+    /// says why ("AttributeNotFound", ...).
+    #[error("{message}")]
+    Refused {
+        reason: &'static str,
+        message: String,
+    },
     #[error(transparent)]
     Keystore(#[from] KeystoreError),
     #[error(transparent)]
@@ -101,10 +108,37 @@ impl KeyService {
                 key.bits
             )));
         }
-        let uid = uuid::Uuid::new_v4().to_string();
         let mut material = Zeroizing::new(vec![0u8; key.bits as usize / 8]);
         getrandom::getrandom(&mut material)
             .map_err(|_| KeystoreError::Crypto("random generator"))?;
+        self.store(key, material, extra, "create").await
+    }
+
+    /// Stores an AES key the client brings (KMIP Register); state PreActive.
+    pub async fn register_symmetric(
+        &self,
+        key: &NewSymmetricKey<'_>,
+        material: Zeroizing<Vec<u8>>,
+        extra: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<String, KeyError> {
+        if material.len() * 8 != key.bits as usize || !matches!(key.bits, 128 | 192 | 256) {
+            return Err(KeyError::Invalid(format!(
+                "an AES key is 16, 24 or 32 bytes with a matching Cryptographic Length; this one is {} bytes for {} bits",
+                material.len(),
+                key.bits
+            )));
+        }
+        self.store(key, material, extra, "register").await
+    }
+
+    async fn store(
+        &self,
+        key: &NewSymmetricKey<'_>,
+        material: Zeroizing<Vec<u8>>,
+        extra: serde_json::Map<String, serde_json::Value>,
+        operation: &str,
+    ) -> Result<String, KeyError> {
+        let uid = uuid::Uuid::new_v4().to_string();
         let material: Material = Arc::new(material);
         let (wrapped, key_version) = self
             .keystore
@@ -133,7 +167,7 @@ impl KeyService {
         match &self.audit {
             Some(audit) => {
                 let details = json!({ "algorithm": "AES", "length": key.bits, "master_key_version": key_version });
-                let event = Event::new(key.owner, "create", "ok")
+                let event = Event::new(key.owner, operation, "ok")
                     .object(&uid)
                     .details(details);
                 audit.commit_object(&object, &[], &event).await?

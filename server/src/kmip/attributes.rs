@@ -219,3 +219,66 @@ pub fn reference_of(attribute: &Item) -> Item {
         Item::enumeration(tag::ATTRIBUTE_REFERENCE, attribute.tag)
     }
 }
+
+/// Whether two attribute items are instances of the same attribute (same tag; for vendor
+/// attributes, same vendor and name).
+pub fn same_attribute(a: &Item, b: &Item) -> bool {
+    a.tag == b.tag && (a.tag != tag::ATTRIBUTE || matches_reference(a, &reference_of(b)))
+}
+
+/// What a client may change with Add, Set, Modify and Delete Attribute.
+pub enum Changeable {
+    /// A name (multi-valued; in the name index).
+    Name(String),
+    /// The usage mask (single-valued; in the attribute map).
+    UsageMask(i32),
+    /// Any other client attribute, kept as it came.
+    Kept,
+}
+
+/// Sorts an attribute a client wants to change; refuses what only the server sets.
+pub fn changeable(attribute: &Item) -> Result<Changeable, KmipError> {
+    let name = hyok_kmip::registry::tag_name(attribute.tag).unwrap_or("an unknown attribute");
+    match (attribute.tag, &attribute.value) {
+        (tag::NAME, _) => match attribute.child(tag::NAME_VALUE).map(|v| &v.value) {
+            Some(Value::TextString(text)) => Ok(Changeable::Name(text.clone())),
+            _ => Err(KmipError::invalid_field("a Name needs a Name Value")),
+        },
+        (tag::CRYPTOGRAPHIC_USAGE_MASK, Value::Integer(mask)) => Ok(Changeable::UsageMask(*mask)),
+        (
+            tag::OBJECT_TYPE
+            | tag::CRYPTOGRAPHIC_ALGORITHM
+            | tag::CRYPTOGRAPHIC_LENGTH
+            | tag::CRYPTOGRAPHIC_USAGE_MASK
+            | tag::ACTIVATION_DATE
+            | tag::COMPROMISE_OCCURRENCE_DATE
+            | tag::LINK,
+            _,
+        ) => Err(KmipError::new(
+            "AttributeReadOnly",
+            format!("{name} cannot be changed this way (lifecycle operations and Re-key set it)"),
+        )),
+        (t, _) if SERVER_SET.contains(&t) => Err(KmipError::new(
+            "AttributeReadOnly",
+            format!("{name} is set by the server, not by the client"),
+        )),
+        _ => Ok(Changeable::Kept),
+    }
+}
+
+/// The kept attributes of an attribute map, as items.
+pub fn kept(stored: &Json) -> Vec<Item> {
+    stored[KEPT]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|kept| from_json(&kept.to_string(), &Limits::default()).ok())
+        .collect()
+}
+
+/// Replaces the kept attributes of an attribute map.
+pub fn set_kept(stored: &mut Json, items: &[Item]) -> Result<(), KmipError> {
+    let kept = items.iter().map(keep).collect::<Result<Vec<_>, _>>()?;
+    stored[KEPT] = Json::Array(kept);
+    Ok(())
+}

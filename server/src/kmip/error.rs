@@ -50,6 +50,7 @@ impl From<KeyError> for KmipError {
             }
             KeyError::Invalid(reason) => KmipError::invalid_field(reason),
             KeyError::WrongState(reason) => KmipError::new("WrongKeyLifecycleState", reason),
+            KeyError::Refused { reason, message } => KmipError::new(reason, message),
             KeyError::Keystore(error) => keystore(error),
             KeyError::Storage(error) => storage(error),
         }

@@ -1,6 +1,7 @@
 //! KMIP over TLS on the KMIP port (`[kmip] enable`): binary TTLV, a client certificate
 //! required and naming the caller, many requests on one connection, many connections at
-//! once, and clear answers to what is not a KMIP message.
+//! once, clear answers to what is not a KMIP message; PyKMIP (an independent client) in
+//! KMIP 1.2, 1.4 and 2.0; and the batch vSphere sends.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -98,10 +99,9 @@ fn encrypt(uid: &str) -> String {
     )
 }
 
-#[test]
-fn kmip_over_tls_knows_clients_by_certificate_and_serves_many_at_once() {
-    let dir = tempdir();
-    let certs = dir.path().join("certs");
+/// A server with the KMIP listener on, and client certificates for alice and bob.
+fn start(dir: &Path) -> (Hyok, std::path::PathBuf) {
+    let certs = dir.join("certs");
     let (ok, _, stderr) = cli(
         &[],
         &[
@@ -118,10 +118,16 @@ fn kmip_over_tls_knows_clients_by_certificate_and_serves_many_at_once() {
     let config = format!(
         "{}\n[kmip]\nenable = true\nport = 0\n\n[auth]\nauto_create_cert_users = true\n\n\
          [tls]\ncert = \"{c}/server.pem\"\nkey = \"{c}/server.key\"\nclient_ca = \"{c}/ca.pem\"\n",
-        config_in(dir.path()),
+        config_in(dir),
         c = certs.display()
     );
-    let hyok = Launch::with_config(dir.path(), &config).start();
+    (Launch::with_config(dir, &config).start(), certs)
+}
+
+#[test]
+fn kmip_over_tls_knows_clients_by_certificate_and_serves_many_at_once() {
+    let dir = tempdir();
+    let (hyok, certs) = start(dir.path());
 
     // One connection, several requests: alice creates, activates and uses her key.
     let mut alice = connect(&hyok, &certs, Some("alice")).unwrap();
@@ -169,4 +175,167 @@ fn kmip_over_tls_knows_clients_by_certificate_and_serves_many_at_once() {
         "a client without a certificate was served"
     );
     assert!(hyok.stop().success());
+}
+
+#[test]
+fn pykmip_works_with_hyok_in_kmip_1_2_1_4_and_2_0() {
+    let dir = tempdir();
+    let (hyok, certs) = start(dir.path());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/kmip/pykmip_client.py");
+    let (host, port) = hyok
+        .kmip_address()
+        .rsplit_once(':')
+        .map(|(h, p)| (h.to_string(), p.to_string()))
+        .unwrap();
+    let mut alice = connect(&hyok, &certs, Some("alice")).unwrap();
+    for version in ["1.2", "1.4", "2.0"] {
+        let output = std::process::Command::new("python3")
+            .arg(script)
+            .args([&host, &port])
+            .arg(certs.join("client-alice.pem"))
+            .arg(certs.join("client-alice.key"))
+            .arg(certs.join("ca.pem"))
+            .arg(version)
+            .output()
+            .expect("python3 with PyKMIP (pip install -r server/tests/kmip/requirements.txt)");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "PyKMIP {version} failed (pip install -r server/tests/kmip/requirements.txt):\n{}\n{stdout}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let seen: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        let what = format!("PyKMIP {version}: {seen}");
+        let created = seen["created"].as_str().unwrap();
+        let registered = seen["registered"].as_str().unwrap();
+        assert_eq!(
+            seen["get_registered"], "000102030405060708090a0b0c0d0e0f",
+            "{what}"
+        );
+        assert_eq!(seen["attributes"]["State"], "State.ACTIVE", "{what}");
+        assert_eq!(seen["attributes"]["Cryptographic Length"], "256", "{what}");
+        assert!(
+            seen["attributes"]["Name"]
+                .as_str()
+                .unwrap()
+                .starts_with("pykmip-"),
+            "{what}"
+        );
+        let listed: Vec<&str> = seen["attribute_list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        for attribute in [
+            "Activation Date",
+            "Cryptographic Usage Mask",
+            "Name",
+            "State",
+            "Unique Identifier",
+        ] {
+            assert!(listed.contains(&attribute), "{what}");
+        }
+        assert_eq!(
+            seen["locate_by_name"],
+            serde_json::json!([created]),
+            "{what}"
+        );
+        assert_eq!(seen["locate_by_state"], true, "{what}");
+        assert_eq!(
+            seen["locate_active_aes_256"],
+            serde_json::json!([created]),
+            "{what}"
+        );
+        let mut both = [created, registered];
+        both.sort();
+        assert_eq!(seen["locate_by_dates"], serde_json::json!(both), "{what}");
+        assert_eq!(seen["locate_in_the_past"], serde_json::json!([]), "{what}");
+        assert_eq!(seen["decrypted"], "attack at dawn", "{what}");
+        let expected_failure = if version == "2.0" {
+            "OBJECT_DESTROYED"
+        } else {
+            "ITEM_NOT_FOUND"
+        };
+        assert_eq!(seen["get_after_destroy"], expected_failure, "{what}");
+        // Re-key linked the new key to the old one (PyKMIP cannot read Links: we do).
+        let rekeyed = seen["rekeyed"].as_str().unwrap();
+        let links = exchange(
+            &mut alice,
+            &request(&item(
+                "GetAttributes",
+                &format!(
+                    r#"<UniqueIdentifier type="TextString" value="{rekeyed}"/>
+                    <AttributeName type="TextString" value="Link"/>"#
+                ),
+            )),
+        )
+        .unwrap();
+        let xml = to_xml(&links);
+        assert!(
+            xml.contains(r#"value="ReplacedObjectLink""#) && xml.contains(created),
+            "{xml}"
+        );
+    }
+}
+
+#[test]
+fn the_batch_vsphere_sends_succeeds() {
+    let dir = tempdir();
+    let (hyok, certs) = start(dir.path());
+    let mut vcenter = connect(&hyok, &certs, Some("alice")).unwrap();
+    let created = exchange(&mut vcenter, &request(&item("Create", CREATE))).unwrap();
+    let key = payload_text(&created, tag::UNIQUE_IDENTIFIER);
+    let add = |id: &str, name: &str, value: &str| {
+        item(
+            "AddAttribute",
+            &format!(
+                r#"<UniqueIdentifier type="TextString" value="{key}"/><Attribute>
+                <AttributeName type="TextString" value="{name}"/>
+                <AttributeValue type="TextString" value="{value}"/></Attribute>"#
+            ),
+        )
+        .replace(
+            "<RequestPayload>",
+            &format!(r#"<UniqueBatchItemID type="ByteString" value="{id}"/><RequestPayload>"#),
+        )
+    };
+    let batch = [
+        add("01", "x-Vendor", "VMware, Inc."),
+        add("02", "x-Product", "VMware vSphere"),
+        add("03", "x-Product_Version", "8.0.2"),
+    ]
+    .concat();
+    let answer = exchange(&mut vcenter, &request(&batch)).unwrap();
+    let xml = to_xml(&answer);
+    assert_eq!(
+        xml.matches(r#"<ResultStatus type="Enumeration" value="Success"/>"#)
+            .count(),
+        3,
+        "{xml}"
+    );
+    for id in ["01", "02", "03"] {
+        assert!(
+            xml.contains(&format!(
+                r#"<UniqueBatchItemID type="ByteString" value="{id}"/>"#
+            )),
+            "{xml}"
+        );
+    }
+    assert!(
+        xml.contains(r#"<AttributeName type="TextString" value="x-Product_Version"/>"#),
+        "1.x echoes the attribute: {xml}"
+    );
+    let attributes = exchange(
+        &mut vcenter,
+        &request(&item(
+            "GetAttributes",
+            &format!(r#"<UniqueIdentifier type="TextString" value="{key}"/>"#),
+        )),
+    )
+    .unwrap();
+    let xml = to_xml(&attributes);
+    for value in ["VMware, Inc.", "VMware vSphere", "8.0.2"] {
+        assert!(xml.contains(value), "{value} missing in {xml}");
+    }
 }

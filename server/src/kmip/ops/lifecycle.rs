@@ -63,3 +63,45 @@ pub async fn destroy(
     context.state.keys.destroy(uid, &context.actor()).await?;
     Ok(answer(uid))
 }
+
+/// Check: whether the object could be used with the given usage mask (hyok sets no usage
+/// limits or leases, so those always pass).
+pub async fn check(
+    context: &Context<'_>,
+    request: &hyok_kmip::message::CheckRequest,
+) -> Result<Vec<Item>, KmipError> {
+    let uid = required_uid(&request.unique_identifier)?;
+    let object = context.object(uid, Operation::GetAttributes).await?;
+    if let (Some(wanted), Some(mask)) = (
+        request.cryptographic_usage_mask,
+        object.attributes()["CryptographicUsageMask"].as_i64(),
+    ) {
+        if mask & i64::from(wanted) != i64::from(wanted) {
+            return Err(KmipError::new(
+                "IncompatibleCryptographicUsageMask",
+                format!("the usage mask of {uid} does not allow every use asked for"),
+            ));
+        }
+    }
+    Ok(answer(uid))
+}
+
+pub async fn rekey(
+    context: &Context<'_>,
+    request: &hyok_kmip::message::ReKeyRequest,
+) -> Result<Vec<Item>, KmipError> {
+    let uid = required_uid(&request.unique_identifier)?;
+    if request.offset.is_some()
+        || request
+            .attributes
+            .as_ref()
+            .is_some_and(|a| !a.children().unwrap_or_default().is_empty())
+    {
+        return Err(KmipError::not_supported(
+            "Re-key takes no Offset or Attributes yet",
+        ));
+    }
+    context.object(uid, Operation::Rekey).await?;
+    let new_uid = context.state.keys.rekey(uid, &context.actor()).await?;
+    Ok(answer(&new_uid))
+}

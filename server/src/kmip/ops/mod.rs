@@ -1,11 +1,14 @@
 //! The KMIP operations hyok serves, each on the typed 2.x request payload, each answering
 //! with the items of its 2.x response payload.
 
+mod attribute_changes;
 mod create;
 mod crypto;
 mod get;
 mod lifecycle;
+mod locate;
 mod query;
+mod register;
 mod versions;
 
 use hyok_kmip::message::RequestPayload;
@@ -15,18 +18,26 @@ use super::context::Context;
 use super::error::KmipError;
 
 /// The operations served, by their Operation enumeration names, in Query's order.
-pub const SERVED: [&str; 11] = [
+pub const SERVED: [&str; 19] = [
     "DiscoverVersions",
     "Query",
     "Create",
+    "Register",
+    "Locate",
     "Get",
     "GetAttributes",
     "GetAttributeList",
+    "AddAttribute",
+    "SetAttribute",
+    "ModifyAttribute",
+    "DeleteAttribute",
     "Activate",
     "Revoke",
     "Destroy",
+    "ReKey",
     "Encrypt",
     "Decrypt",
+    "Check",
 ];
 
 pub async fn run(context: &Context<'_>, payload: RequestPayload) -> Result<Vec<Item>, KmipError> {
@@ -34,6 +45,18 @@ pub async fn run(context: &Context<'_>, payload: RequestPayload) -> Result<Vec<I
         RequestPayload::DiscoverVersions(request) => versions::discover(&request),
         RequestPayload::Query(request) => query::query(context, &request),
         RequestPayload::Create(request) => create::create(context, &request).await,
+        RequestPayload::Register(request) => register::register(context, &request).await,
+        RequestPayload::Locate(request) => locate::locate(context, &request).await,
+        RequestPayload::AddAttribute(request) => attribute_changes::add(context, &request).await,
+        RequestPayload::SetAttribute(request) => attribute_changes::set(context, &request).await,
+        RequestPayload::ModifyAttribute(request) => {
+            attribute_changes::modify(context, &request).await
+        }
+        RequestPayload::DeleteAttribute(request) => {
+            attribute_changes::delete(context, &request).await
+        }
+        RequestPayload::ReKey(request) => lifecycle::rekey(context, &request).await,
+        RequestPayload::Check(request) => lifecycle::check(context, &request).await,
         RequestPayload::Get(request) => get::get(context, &request).await,
         RequestPayload::GetAttributes(request) => get::get_attributes(context, &request).await,
         RequestPayload::GetAttributeList(request) => {

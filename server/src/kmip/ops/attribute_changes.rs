@@ -1,0 +1,270 @@
+//! Add, Set, Modify and Delete Attribute: names, the usage mask, and every other client
+//! attribute (vendor attributes such as vSphere's x-Vendor among them).
+
+use hyok_kmip::message::{
+    AddAttributeRequest, DeleteAttributeRequest, ModifyAttributeRequest, SetAttributeRequest,
+};
+use hyok_kmip::registry::{tag, Version};
+use hyok_kmip::Item;
+use serde_json::json;
+
+use crate::access::Operation;
+use crate::keys::KeyError;
+use crate::kmip::attributes::{self, changeable, Changeable};
+use crate::kmip::context::{required_uid, Context};
+use crate::kmip::error::KmipError;
+
+/// The attribute inside a New Attribute or Current Attribute structure.
+fn inner(wrapper: &Item) -> Result<&Item, KmipError> {
+    match wrapper.children() {
+        Some([attribute]) => Ok(attribute),
+        _ => Err(KmipError::invalid_field(
+            "New / Current Attribute holds exactly one attribute",
+        )),
+    }
+}
+
+/// The response: the Unique Identifier, and for KMIP 1.x clients the attribute as it now
+/// is (1.x responses echo it; the translation writes it as an Attribute).
+fn answer(context: &Context<'_>, uid: &str, attribute: &Item) -> Vec<Item> {
+    let mut out = vec![Item::text(tag::UNIQUE_IDENTIFIER, uid)];
+    if context.version < Version::V2_0 {
+        out.push(Item::structure(tag::NEW_ATTRIBUTE, vec![attribute.clone()]));
+    }
+    out
+}
+
+/// A refusal from inside the storage closure.
+fn refuse(error: KmipError) -> KeyError {
+    KeyError::Refused {
+        reason: error.reason,
+        message: error.message,
+    }
+}
+
+async fn unique_name(context: &Context<'_>, name: &str) -> Result<(), KmipError> {
+    let taken = context
+        .state
+        .db
+        .objects_named(name)
+        .await
+        .map_err(crate::access::AccessError::from)?;
+    if taken.is_empty() {
+        Ok(())
+    } else {
+        Err(KmipError::new(
+            "NonUniqueNameAttribute",
+            format!("the name {name:?} is taken"),
+        ))
+    }
+}
+
+pub async fn add(
+    context: &Context<'_>,
+    request: &AddAttributeRequest,
+) -> Result<Vec<Item>, KmipError> {
+    let uid = required_uid(&request.unique_identifier)?;
+    let attribute = inner(&request.new_attribute)?;
+    let kind = changeable(attribute)?;
+    context.object(uid, Operation::AddAttribute).await?;
+    if let Changeable::Name(name) = &kind {
+        unique_name(context, name).await?;
+    }
+    context
+        .state
+        .keys
+        .change_attributes(uid, &context.actor(), "add-attribute", |_, stored, names| {
+            match &kind {
+                Changeable::Name(name) => names.push(name.clone()),
+                Changeable::UsageMask(mask) => {
+                    if stored.get("CryptographicUsageMask").is_some() {
+                        return Err(refuse(KmipError::new(
+                            "AttributeSingleValued",
+                            "the object has a Cryptographic Usage Mask; use Set or Modify Attribute",
+                        )));
+                    }
+                    stored["CryptographicUsageMask"] = json!(mask);
+                }
+                Changeable::Kept => {
+                    let mut kept = attributes::kept(stored);
+                    kept.push(attribute.clone());
+                    attributes::set_kept(stored, &kept).map_err(refuse)?;
+                }
+            }
+            Ok(())
+        })
+        .await
+        ?;
+    Ok(answer(context, uid, attribute))
+}
+
+pub async fn set(
+    context: &Context<'_>,
+    request: &SetAttributeRequest,
+) -> Result<Vec<Item>, KmipError> {
+    let uid = required_uid(&request.unique_identifier)?;
+    let attribute = inner(&request.new_attribute)?;
+    let kind = changeable(attribute)?;
+    if let Changeable::Name(_) = kind {
+        return Err(KmipError::new(
+            "MultiValuedAttribute",
+            "Name has many values: use Add or Modify Attribute",
+        ));
+    }
+    context.object(uid, Operation::SetAttribute).await?;
+    context
+        .state
+        .keys
+        .change_attributes(uid, &context.actor(), "set-attribute", |_, stored, _| {
+            match &kind {
+                Changeable::UsageMask(mask) => stored["CryptographicUsageMask"] = json!(mask),
+                _ => {
+                    let mut kept = attributes::kept(stored);
+                    kept.retain(|k| !attributes::same_attribute(k, attribute));
+                    kept.push(attribute.clone());
+                    attributes::set_kept(stored, &kept).map_err(refuse)?;
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(answer(context, uid, attribute))
+}
+
+pub async fn modify(
+    context: &Context<'_>,
+    request: &ModifyAttributeRequest,
+) -> Result<Vec<Item>, KmipError> {
+    let uid = required_uid(&request.unique_identifier)?;
+    let new = inner(&request.new_attribute)?;
+    let current = request.current_attribute.as_ref().map(inner).transpose()?;
+    let kind = changeable(new)?;
+    context.object(uid, Operation::ModifyAttribute).await?;
+    if let Changeable::Name(name) = &kind {
+        unique_name(context, name).await?;
+    }
+    let current_name = match current.map(changeable).transpose()? {
+        Some(Changeable::Name(name)) => Some(name),
+        _ => None,
+    };
+    context
+        .state
+        .keys
+        .change_attributes(
+            uid,
+            &context.actor(),
+            "modify-attribute",
+            |_, stored, names| {
+                let not_found = || {
+                    refuse(KmipError::new(
+                        "AttributeNotFound",
+                        "the object has no such attribute to modify",
+                    ))
+                };
+                match &kind {
+                    Changeable::Name(name) => {
+                        let at = match &current_name {
+                            Some(old) => names.iter().position(|n| n == old),
+                            None => (!names.is_empty()).then_some(0),
+                        }
+                        .ok_or_else(not_found)?;
+                        names[at] = name.clone();
+                    }
+                    Changeable::UsageMask(mask) => {
+                        if stored.get("CryptographicUsageMask").is_none() {
+                            return Err(not_found());
+                        }
+                        stored["CryptographicUsageMask"] = json!(mask);
+                    }
+                    Changeable::Kept => {
+                        let mut kept = attributes::kept(stored);
+                        let at = kept
+                            .iter()
+                            .position(|k| match current {
+                                Some(current) => k == current,
+                                None => attributes::same_attribute(k, new),
+                            })
+                            .ok_or_else(not_found)?;
+                        kept[at] = new.clone();
+                        attributes::set_kept(stored, &kept).map_err(refuse)?;
+                    }
+                }
+                Ok(())
+            },
+        )
+        .await?;
+    Ok(answer(context, uid, new))
+}
+
+pub async fn delete(
+    context: &Context<'_>,
+    request: &DeleteAttributeRequest,
+) -> Result<Vec<Item>, KmipError> {
+    let uid = required_uid(&request.unique_identifier)?;
+    let current = request.current_attribute.as_ref().map(inner).transpose()?;
+    let reference = request.attribute_reference.as_ref();
+    if current.is_none() && reference.is_none() {
+        return Err(KmipError::new(
+            "MissingData",
+            "name the attribute: Current Attribute or Attribute Reference",
+        ));
+    }
+    if let Some(current) = current {
+        changeable(current)?;
+    }
+    context.object(uid, Operation::DeleteAttribute).await?;
+    let deleted = std::sync::Mutex::new(None);
+    context
+        .state
+        .keys
+        .change_attributes(
+            uid,
+            &context.actor(),
+            "delete-attribute",
+            |_, stored, names| {
+                let matches = |item: &Item| match (current, reference) {
+                    (Some(current), _) => item == current,
+                    (None, Some(reference)) => attributes::matches_reference(item, reference),
+                    (None, None) => false,
+                };
+                let name_item = |name: &String| {
+                    Item::structure(
+                        tag::NAME,
+                        vec![
+                            Item::text(tag::NAME_VALUE, name),
+                            Item::enumeration(
+                                tag::NAME_TYPE,
+                                crate::kmip::names::value("NameType", "UninterpretedTextString"),
+                            ),
+                        ],
+                    )
+                };
+                let mut kept = attributes::kept(stored);
+                let mask_item = stored["CryptographicUsageMask"]
+                    .as_i64()
+                    .map(|m| Item::integer(tag::CRYPTOGRAPHIC_USAGE_MASK, m as i32));
+                if let Some(at) = kept.iter().position(|k| matches(k)) {
+                    kept.remove(at);
+                    attributes::set_kept(stored, &kept).map_err(refuse)?;
+                } else if let Some(at) = names.iter().position(|n| matches(&name_item(n))) {
+                    names.remove(at);
+                } else if mask_item.as_ref().is_some_and(|m| matches(m)) {
+                    stored
+                        .as_object_mut()
+                        .map(|m| m.remove("CryptographicUsageMask"));
+                } else {
+                    return Err(refuse(KmipError::new(
+                        "AttributeNotFound",
+                        "the object has no such attribute that a client may delete",
+                    )));
+                }
+                Ok(())
+            },
+        )
+        .await?;
+    let deleted = deleted.into_inner().unwrap_or_else(|p| p.into_inner());
+    Ok(match deleted {
+        Some(attribute) => answer(context, uid, &attribute),
+        None => vec![Item::text(tag::UNIQUE_IDENTIFIER, uid)],
+    })
+}

@@ -1,0 +1,165 @@
+//! Locate: the objects whose attributes match every attribute of the request (AND), that
+//! the caller may see (owner, or a Get Attributes grant), in creation order, after
+//! Offset Items, at most Maximum Items. A date attribute given twice is a range
+//! (inclusive); a usage mask matches objects allowing at least its bits; a Name matches
+//! by its value. Objects are scanned in pages (an index-backed search is later work).
+
+use hyok_db::ObjectRecord;
+use hyok_kmip::message::LocateRequest;
+use hyok_kmip::registry::{tag, Version};
+use hyok_kmip::{Item, Value};
+
+use crate::access::{Decision, Operation};
+use crate::kmip::attributes;
+use crate::kmip::context::Context;
+use crate::kmip::error::KmipError;
+
+const PAGE: i64 = 500;
+const DATES: [u32; 11] = [
+    tag::INITIAL_DATE,
+    tag::ACTIVATION_DATE,
+    tag::DEACTIVATION_DATE,
+    tag::DESTROY_DATE,
+    tag::COMPROMISE_DATE,
+    tag::COMPROMISE_OCCURRENCE_DATE,
+    tag::LAST_CHANGE_DATE,
+    tag::ARCHIVE_DATE,
+    tag::PROCESS_START_DATE,
+    tag::PROTECT_STOP_DATE,
+    tag::ORIGINAL_CREATION_DATE,
+];
+
+/// One condition of the request.
+enum Condition {
+    Between(u32, i64, i64),
+    MaskIncludes(i32),
+    NameIs(String),
+    Equals(Item),
+}
+
+fn conditions(wanted: &[Item]) -> Result<Vec<Condition>, KmipError> {
+    let mut out = Vec::new();
+    for date_tag in DATES {
+        let values: Vec<i64> = wanted
+            .iter()
+            .filter(|a| a.tag == date_tag)
+            .map(|a| match a.value {
+                Value::DateTime(seconds) => Ok(seconds),
+                _ => Err(KmipError::invalid_field("a date attribute is a Date-Time")),
+            })
+            .collect::<Result<_, _>>()?;
+        match values.as_slice() {
+            [] => {}
+            [at] => out.push(Condition::Between(date_tag, *at, *at)),
+            [a, b] => out.push(Condition::Between(date_tag, *a.min(b), *a.max(b))),
+            _ => {
+                return Err(KmipError::invalid_field(
+                    "a date attribute appears at most twice in Locate",
+                ))
+            }
+        }
+    }
+    for attribute in wanted.iter().filter(|a| !DATES.contains(&a.tag)) {
+        out.push(match (attribute.tag, &attribute.value) {
+            (tag::CRYPTOGRAPHIC_USAGE_MASK, Value::Integer(mask)) => Condition::MaskIncludes(*mask),
+            (tag::NAME, _) => match attribute.child(tag::NAME_VALUE).map(|v| &v.value) {
+                Some(Value::TextString(name)) => Condition::NameIs(name.clone()),
+                _ => return Err(KmipError::invalid_field("a Name needs a Name Value")),
+            },
+            _ => Condition::Equals(attribute.clone()),
+        });
+    }
+    Ok(out)
+}
+
+fn satisfies(have: &[Item], condition: &Condition) -> bool {
+    match condition {
+        Condition::Between(wanted, from, to) => have.iter().any(|a| {
+            a.tag == *wanted && matches!(a.value, Value::DateTime(at) if *from <= at && at <= *to)
+        }),
+        Condition::MaskIncludes(bits) => have.iter().any(|a| {
+            a.tag == tag::CRYPTOGRAPHIC_USAGE_MASK && matches!(a.value, Value::Integer(mask) if mask & bits == *bits)
+        }),
+        Condition::NameIs(name) => have.iter().any(|a| {
+            a.tag == tag::NAME
+                && matches!(a.child(tag::NAME_VALUE).map(|v| &v.value), Some(Value::TextString(n)) if n == name)
+        }),
+        Condition::Equals(item) => have.contains(item),
+    }
+}
+
+pub async fn locate(
+    context: &Context<'_>,
+    request: &LocateRequest,
+) -> Result<Vec<Item>, KmipError> {
+    let conditions = conditions(request.attributes.children().unwrap_or_default())?;
+    let offset = usize::try_from(request.offset_items.unwrap_or(0)).unwrap_or(0);
+    let maximum = request
+        .maximum_items
+        .and_then(|m| usize::try_from(m).ok())
+        .filter(|m| *m > 0);
+    let mut matched = 0usize;
+    let mut found = Vec::new();
+    let mut after: Option<(i64, String)> = None;
+    loop {
+        let page = context
+            .state
+            .db
+            .objects_page(after.as_ref().map(|(at, uid)| (*at, uid.as_str())), PAGE)
+            .await
+            .map_err(crate::access::AccessError::from)?;
+        let Some(last) = page.last() else { break };
+        after = Some((last.created_at, last.uid.clone()));
+        for object in &page {
+            if !visible_match(context, object, &conditions).await? {
+                continue;
+            }
+            matched += 1;
+            if matched > offset && maximum.is_none_or(|m| found.len() < m) {
+                found.push(Item::text(tag::UNIQUE_IDENTIFIER, &object.uid));
+            }
+        }
+        if (page.len() as i64) < PAGE {
+            break;
+        }
+    }
+    let mut out = Vec::with_capacity(found.len() + 1);
+    if context.version >= Version::V1_3 {
+        out.push(Item::integer(
+            tag::LOCATED_ITEMS,
+            i32::try_from(matched).unwrap_or(i32::MAX),
+        ));
+    }
+    out.extend(found);
+    Ok(out)
+}
+
+async fn visible_match(
+    context: &Context<'_>,
+    object: &ObjectRecord,
+    conditions: &[Condition],
+) -> Result<bool, KmipError> {
+    let names = if conditions
+        .iter()
+        .any(|c| matches!(c, Condition::NameIs(_) | Condition::Equals(_)))
+    {
+        context
+            .state
+            .db
+            .names_of(&object.uid)
+            .await
+            .map_err(crate::access::AccessError::from)?
+    } else {
+        Vec::new()
+    };
+    let have = attributes::of_object(object, &names);
+    if !conditions.iter().all(|c| satisfies(&have, c)) {
+        return Ok(false);
+    }
+    let decision = context
+        .state
+        .access
+        .decide_for(&context.identities, object, Operation::GetAttributes)
+        .await?;
+    Ok(matches!(decision, Decision::Allowed { .. }))
+}
