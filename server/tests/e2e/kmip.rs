@@ -658,3 +658,213 @@ fn json_ttlv_on_kmip_2_1_and_grants_decide_who_uses_a_key() {
     let tail = tail.to_string();
     assert!(tail.contains("denied") && tail.contains(&key), "{tail}");
 }
+
+#[test]
+fn attributes_change_and_locate_finds_only_what_the_caller_may_see() {
+    let dir = tempdir();
+    let hyok = Launch::with_config(dir.path(), &config_in(dir.path())).start();
+    let admin = hyok.admin_token();
+    assert_eq!(
+        hyok.post("/admin/users", Some(&admin), json!({"name": "carol"}))
+            .0,
+        201
+    );
+    let carol = hyok
+        .post("/admin/tokens", Some(&admin), json!({"user": "carol"}))
+        .1["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let v21 = |items: &str| request(2, 1, items);
+    let mut keys = Vec::new();
+    for n in 0..5 {
+        let created = kmip(
+            &hyok,
+            &admin,
+            "xml",
+            &v21(&item(
+                "Create",
+                &CREATE_21.replace("NAME", &format!("locate-{n}")),
+            )),
+        );
+        keys.push(text(ok(&created), tag::UNIQUE_IDENTIFIER));
+    }
+    let vendor = |value: &str| {
+        format!(
+            r#"<Attribute><VendorIdentification type="TextString" value="x"/><AttributeName type="TextString" value="Product"/>
+            <AttributeValue type="TextString" value="{value}"/></Attribute>"#
+        )
+    };
+    // Set replaces, Modify changes, Delete removes; names are unique.
+    ok(&kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &v21(&item(
+            "SetAttribute",
+            &format!(
+                "{}<NewAttribute>{}</NewAttribute>",
+                uid(&keys[0]),
+                vendor("set")
+            ),
+        )),
+    ));
+    ok(&kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &v21(&item(
+            "ModifyAttribute",
+            &format!(
+                "{}<CurrentAttribute>{}</CurrentAttribute><NewAttribute>{}</NewAttribute>",
+                uid(&keys[0]),
+                vendor("set"),
+                vendor("modified")
+            ),
+        )),
+    ));
+    let (reason, _) = failed(&kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &v21(&item(
+            "ModifyAttribute",
+            &format!(
+                "{}<CurrentAttribute>{}</CurrentAttribute><NewAttribute>{}</NewAttribute>",
+                uid(&keys[0]),
+                vendor("set"),
+                vendor("again")
+            ),
+        )),
+    ));
+    assert_eq!(reason, "AttributeNotFound");
+    let name = |value: &str| {
+        format!(
+            r#"<Name><NameValue type="TextString" value="{value}"/><NameType type="Enumeration" value="UninterpretedTextString"/></Name>"#
+        )
+    };
+    ok(&kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &v21(&item(
+            "AddAttribute",
+            &format!(
+                "{}<NewAttribute>{}</NewAttribute>",
+                uid(&keys[0]),
+                name("second-name")
+            ),
+        )),
+    ));
+    let (reason, _) = failed(&kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &v21(&item(
+            "AddAttribute",
+            &format!(
+                "{}<NewAttribute>{}</NewAttribute>",
+                uid(&keys[1]),
+                name("second-name")
+            ),
+        )),
+    ));
+    assert_eq!(reason, "NonUniqueNameAttribute");
+    let (reason, _) = failed(&kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &v21(&item(
+            "SetAttribute",
+            &format!(
+                r#"{}<NewAttribute><State type="Enumeration" value="Active"/></NewAttribute>"#,
+                uid(&keys[0])
+            ),
+        )),
+    ));
+    assert_eq!(reason, "AttributeReadOnly");
+    ok(&kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &v21(&item(
+            "DeleteAttribute",
+            &format!(
+                "{}<CurrentAttribute>{}</CurrentAttribute>",
+                uid(&keys[0]),
+                name("locate-0")
+            ),
+        )),
+    ));
+    let attributes = to_xml(ok(&kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &v21(&item("GetAttributes", &uid(&keys[0]))),
+    )));
+    assert!(
+        attributes.contains("second-name") && !attributes.contains("locate-0"),
+        "{attributes}"
+    );
+    assert!(
+        attributes.contains(r#"value="modified""#) && !attributes.contains(r#"value="set""#),
+        "{attributes}"
+    );
+
+    // Locate: AND of attributes, Offset and Maximum Items, and only what the caller may see.
+    let locate = |token: &str, extra: &str, attributes: &str| {
+        let answer = kmip(
+            &hyok,
+            token,
+            "xml",
+            &v21(&item(
+                "Locate",
+                &format!("{extra}<Attributes>{attributes}</Attributes>"),
+            )),
+        );
+        let payload = ok(&answer).clone();
+        let uids: Vec<String> = payload
+            .children()
+            .unwrap()
+            .iter()
+            .filter(|i| i.tag == tag::UNIQUE_IDENTIFIER)
+            .map(|i| match &i.value {
+                Value::TextString(t) => t.clone(),
+                _ => unreachable!(),
+            })
+            .collect();
+        let total = match payload.child(tag::LOCATED_ITEMS).map(|i| &i.value) {
+            Some(Value::Integer(n)) => *n,
+            other => panic!("{other:?}"),
+        };
+        (total, uids)
+    };
+    let aes = r#"<CryptographicAlgorithm type="Enumeration" value="AES"/><State type="Enumeration" value="PreActive"/>"#;
+    assert_eq!(locate(&admin, "", aes), (5, keys.clone()));
+    let page = r#"<MaximumItems type="Integer" value="2"/><OffsetItems type="Integer" value="1"/>"#;
+    assert_eq!(locate(&admin, page, aes), (5, keys[1..3].to_vec()));
+    assert_eq!(
+        locate(&admin, "", &format!("{aes}{}", name("second-name"))),
+        (1, vec![keys[0].clone()])
+    );
+    assert_eq!(
+        locate(&admin, "", &vendor("modified")),
+        (1, vec![keys[0].clone()])
+    );
+    assert_eq!(
+        locate(&admin, "", r#"<State type="Enumeration" value="Active"/>"#),
+        (0, vec![])
+    );
+    assert_eq!(
+        locate(&carol, "", aes),
+        (0, vec![]),
+        "carol sees none of admin's keys"
+    );
+    let (status, _) = hyok.post(
+        "/access/grant",
+        Some(&admin),
+        json!({"object": keys[3], "identity": "carol", "operations": ["get-attributes"]}),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(locate(&carol, "", aes), (1, vec![keys[3].clone()]));
+}

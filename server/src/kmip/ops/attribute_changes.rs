@@ -243,21 +243,24 @@ pub async fn delete(
                 let mask_item = stored["CryptographicUsageMask"]
                     .as_i64()
                     .map(|m| Item::integer(tag::CRYPTOGRAPHIC_USAGE_MASK, m as i32));
-                if let Some(at) = kept.iter().position(|k| matches(k)) {
-                    kept.remove(at);
+                let removed = if let Some(at) = kept.iter().position(&matches) {
+                    let removed = kept.remove(at);
                     attributes::set_kept(stored, &kept).map_err(refuse)?;
+                    removed
                 } else if let Some(at) = names.iter().position(|n| matches(&name_item(n))) {
-                    names.remove(at);
-                } else if mask_item.as_ref().is_some_and(|m| matches(m)) {
-                    stored
-                        .as_object_mut()
-                        .map(|m| m.remove("CryptographicUsageMask"));
+                    name_item(&names.remove(at))
+                } else if let Some(mask) = mask_item.filter(&matches) {
+                    if let Some(map) = stored.as_object_mut() {
+                        map.remove("CryptographicUsageMask");
+                    }
+                    mask
                 } else {
                     return Err(refuse(KmipError::new(
                         "AttributeNotFound",
                         "the object has no such attribute that a client may delete",
                     )));
-                }
+                };
+                *deleted.lock().unwrap_or_else(|p| p.into_inner()) = Some(removed);
                 Ok(())
             },
         )
