@@ -8,6 +8,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod cli;
 pub mod config;
+pub mod conformance;
 pub mod http;
 pub mod keys;
 pub mod keystore;

@@ -8,6 +8,7 @@ mod client;
 mod config_commands;
 mod dev_certs;
 mod keystore;
+mod kmip;
 mod tokens;
 mod ttlv;
 mod users;
@@ -60,6 +61,9 @@ enum Command {
     /// TLS helpers.
     #[command(subcommand)]
     Tls(dev_certs::TlsCommand),
+    /// KMIP conformance: replay test cases against a server.
+    #[command(subcommand)]
+    Kmip(kmip::KmipCommand),
     /// KMIP messages: convert between TTLV, hex, XML, JSON and JSON-TTLV.
     #[command(subcommand)]
     Ttlv(ttlv::TtlvCommand),
@@ -80,6 +84,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Audit(command) => command.run(),
         Command::Bench(command) => command.run(),
         Command::Ttlv(command) => command.run(),
+        Command::Kmip(command) => command.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

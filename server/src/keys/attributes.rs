@@ -63,3 +63,87 @@ impl KeyService {
         Err(hyok_db::Error::Conflict(format!("object {uid}")).into())
     }
 }
+
+/// An object as it was, to put back when a KMIP batch with the Undo option fails.
+pub struct Snapshot {
+    object: ObjectRecord,
+    names: Vec<String>,
+}
+
+impl KeyService {
+    /// The object `uid` as it is now, if it exists.
+    pub async fn snapshot(&self, uid: &str) -> Result<Option<Snapshot>, KeyError> {
+        let Some(object) = self.db().object(uid).await? else {
+            return Ok(None);
+        };
+        let names = self.db().names_of(uid).await?;
+        Ok(Some(Snapshot { object, names }))
+    }
+
+    /// Puts an object back as it was (state, attributes, names). Erased key material
+    /// cannot come back: undoing a Destroy fails.
+    pub async fn restore(&self, snapshot: &Snapshot, actor: &Actor) -> Result<(), KeyError> {
+        let uid = snapshot.object.uid.as_str();
+        let now = self
+            .db()
+            .object(uid)
+            .await?
+            .ok_or_else(|| KeyError::NotFound(uid.to_string()))?;
+        if now.wrapped.is_none() && snapshot.object.wrapped.is_some() {
+            return Err(KeyError::WrongState(format!(
+                "the key of {uid} was destroyed and cannot be restored"
+            )));
+        }
+        let names = self.db().names_of(uid).await?;
+        let mut changes = vec![Change::UpdateObject {
+            uid,
+            expected_row_version: now.row_version,
+            state: &snapshot.object.state,
+            attributes: &snapshot.object.attributes_json,
+        }];
+        changes.extend(
+            snapshot
+                .names
+                .iter()
+                .filter(|n| !names.contains(n))
+                .map(|name| Change::AddName { uid, name }),
+        );
+        changes.extend(
+            names
+                .iter()
+                .filter(|n| !snapshot.names.contains(n))
+                .map(|name| Change::RemoveName { uid, name }),
+        );
+        let event = actor
+            .event("undo")
+            .object(uid)
+            .details(json!({ "state": snapshot.object.state }));
+        let affected = match self.audit() {
+            Some(audit) => audit.commit(&changes, &[event]).await?,
+            None => self.db().apply(&changes, &[]).await?,
+        };
+        self.invalidate(uid);
+        if affected.first() == Some(&1) {
+            Ok(())
+        } else {
+            Err(hyok_db::Error::Conflict(format!("object {uid}")).into())
+        }
+    }
+
+    /// Removes an object a failed Undo batch created.
+    pub async fn remove_created(&self, uid: &str, actor: &Actor) -> Result<(), KeyError> {
+        self.db().delete_object(uid).await?;
+        self.invalidate(uid);
+        if let Some(audit) = self.audit() {
+            audit
+                .record(
+                    actor
+                        .event("undo")
+                        .object(uid)
+                        .details(json!({ "removed": true })),
+                )
+                .await;
+        }
+        Ok(())
+    }
+}

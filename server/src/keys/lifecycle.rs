@@ -52,14 +52,19 @@ impl KeyService {
 
     /// KMIP Revoke: Pre-Active or Active → Deactivated; with a compromise, any state
     /// but destroyed → Compromised (`compromised_at`: when it happened, seconds).
+    /// `reason`: the Revocation Reason Code, by name.
     pub async fn revoke(
         &self,
         uid: &str,
+        reason: &str,
         compromised_at: Option<Option<i64>>,
         actor: &Actor,
     ) -> Result<(), KeyError> {
         self.modify(uid, actor, "revoke", Erase::No, |state, attributes| {
             let now = hyok_db::now_millis();
+            if !state.starts_with("Destroyed") {
+                attributes["RevocationReason"] = json!(reason);
+            }
             match (state, compromised_at) {
                 ("Destroyed" | "DestroyedCompromised", _) => Err(KeyError::WrongState(format!(
                     "{uid} is {state}; a destroyed object cannot be revoked"

@@ -10,6 +10,7 @@ mod rekey;
 mod rewrap;
 mod service;
 
+pub use attributes::Snapshot;
 pub use cache::{CacheLimits, KeyCache, Material};
 pub use lifecycle::BLOCKED;
 pub use rewrap::RewrapReport;

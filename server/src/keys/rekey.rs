@@ -47,6 +47,7 @@ impl KeyService {
 
         let mut attributes = newest.attributes();
         attributes["Links"] = json!({ "ReplacedObjectLink": newest.uid });
+        attributes["Digest"] = json!(super::service::digest(&material));
         let (state, activation) = match newest.state.as_str() {
             "Active" => ("Active", Some(hyok_db::now_millis())),
             _ => ("PreActive", None),

@@ -44,6 +44,13 @@ pub struct NewSymmetricKey<'a> {
     pub names: &'a [String],
 }
 
+/// The KMIP Digest of key material: SHA-256 over the Raw key, in hex. (It identifies a
+/// key without revealing it.)
+pub(super) fn digest(material: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(material))
+}
+
 pub struct KeyService {
     db: Db,
     keystore: KeystoreHandle,
@@ -111,6 +118,9 @@ impl KeyService {
         let mut material = Zeroizing::new(vec![0u8; key.bits as usize / 8]);
         getrandom::getrandom(&mut material)
             .map_err(|_| KeystoreError::Crypto("random generator"))?;
+        let mut extra = extra;
+        // The operating system's generator, which KMIP has no name for.
+        extra.insert("RandomNumberGenerator".into(), json!("Unspecified"));
         self.store(key, material, extra, "create").await
     }
 
@@ -147,6 +157,7 @@ impl KeyService {
         let mut attributes = json!({
             "CryptographicAlgorithm": "AES",
             "CryptographicLength": key.bits,
+            "Digest": digest(&material),
         });
         for (name, value) in extra {
             attributes[name] = value;

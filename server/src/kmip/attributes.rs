@@ -15,6 +15,9 @@ use serde_json::{json, Map, Value as Json};
 use super::error::KmipError;
 use super::names;
 
+/// The Lease Time hyok reports (seconds).
+const LEASE_SECONDS: u32 = 3600;
+
 /// The map key of attributes kept as they came.
 const KEPT: &str = "kmip";
 
@@ -136,6 +139,19 @@ pub fn of_object(object: &ObjectRecord, object_names: &[String]) -> Vec<Item> {
         tag::STATE,
         names::value("State", &object.state),
     ));
+    if let Some(digest) = stored["Digest"].as_str().and_then(|d| hex::decode(d).ok()) {
+        out.push(Item::structure(
+            tag::DIGEST,
+            vec![
+                Item::enumeration(
+                    tag::HASHING_ALGORITHM,
+                    names::value("HashingAlgorithm", "SHA_256"),
+                ),
+                Item::bytes(tag::DIGEST_VALUE, digest),
+                Item::enumeration(tag::KEY_FORMAT_TYPE, names::value("KeyFormatType", "Raw")),
+            ],
+        ));
+    }
     for name in object_names {
         out.push(Item::structure(
             tag::NAME,
@@ -156,6 +172,11 @@ pub fn of_object(object: &ObjectRecord, object_names: &[String]) -> Vec<Item> {
         tag::LAST_CHANGE_DATE,
         object.updated_at.div_euclid(1000),
     ));
+    out.push(Item::date_time(
+        tag::ORIGINAL_CREATION_DATE,
+        object.created_at.div_euclid(1000),
+    ));
+    out.extend(protection(object, &stored));
     for (tag, key) in DATES {
         if let Some(seconds) = millis_to_seconds(&stored[key]) {
             out.push(Item::date_time(tag, seconds));
@@ -178,6 +199,51 @@ pub fn of_object(object: &ObjectRecord, object_names: &[String]) -> Vec<Item> {
         if let Ok(item) = from_json(&kept.to_string(), &Limits::default()) {
             out.push(item);
         }
+    }
+    out
+}
+
+/// What the server knows about how a key is held: its short identifier, format,
+/// sensitivity (hyok keys can be exported with Get by who may), freshness (true until
+/// first returned by Get), the generator that drew it, its storage, its revocation.
+fn protection(object: &ObjectRecord, stored: &Json) -> Vec<Item> {
+    use sha2::Digest as _;
+    let mut out = vec![
+        Item::bytes(
+            tag::SHORT_UNIQUE_IDENTIFIER,
+            sha2::Sha256::digest(object.uid.as_bytes()).to_vec(),
+        ),
+        Item::enumeration(tag::KEY_FORMAT_TYPE, names::value("KeyFormatType", "Raw")),
+        Item::boolean(tag::SENSITIVE, false),
+        Item::boolean(tag::ALWAYS_SENSITIVE, false),
+        Item::boolean(tag::EXTRACTABLE, true),
+        Item::boolean(tag::NEVER_EXTRACTABLE, false),
+        Item::boolean(tag::FRESH, stored["Fresh"].as_bool() != Some(false)),
+        // How long a client may keep using a key it holds before checking back: an hour.
+        // (hyok checks state and grants on every use it serves itself.)
+        Item::new(tag::LEASE_TIME, Value::Interval(LEASE_SECONDS)),
+        Item::integer(
+            tag::PROTECTION_STORAGE_MASK,
+            names::value("ProtectionStorageMask", "Software") as i32,
+        ),
+    ];
+    if let Some(generator) = stored["RandomNumberGenerator"].as_str() {
+        out.push(Item::structure(
+            tag::RANDOM_NUMBER_GENERATOR,
+            vec![Item::enumeration(
+                tag::RNG_ALGORITHM,
+                names::value("RNGAlgorithm", generator),
+            )],
+        ));
+    }
+    if let Some(code) = stored["RevocationReason"].as_str() {
+        out.push(Item::structure(
+            tag::REVOCATION_REASON,
+            vec![Item::enumeration(
+                tag::REVOCATION_REASON_CODE,
+                names::value("RevocationReasonCode", code),
+            )],
+        ));
     }
     out
 }
@@ -228,6 +294,8 @@ pub fn same_attribute(a: &Item, b: &Item) -> bool {
 
 /// What a client may change with Add, Set, Modify and Delete Attribute.
 pub enum Changeable {
+    /// The Activation Date of a Pre-Active object (seconds).
+    ActivationDate(i64),
     /// A name (multi-valued; in the name index).
     Name(String),
     /// The usage mask (single-valued; in the attribute map).
@@ -245,6 +313,9 @@ pub fn changeable(attribute: &Item) -> Result<Changeable, KmipError> {
             _ => Err(KmipError::invalid_field("a Name needs a Name Value")),
         },
         (tag::CRYPTOGRAPHIC_USAGE_MASK, Value::Integer(mask)) => Ok(Changeable::UsageMask(*mask)),
+        (tag::ACTIVATION_DATE, Value::DateTime(seconds)) => {
+            Ok(Changeable::ActivationDate(*seconds))
+        }
         (
             tag::OBJECT_TYPE
             | tag::CRYPTOGRAPHIC_ALGORITHM

@@ -52,6 +52,28 @@ impl Context<'_> {
         }
     }
 
+    /// Refuses a name another object (not destroyed) carries: names identify objects.
+    pub async fn ensure_name_free(&self, name: &str) -> Result<(), KmipError> {
+        let db = &self.state.db;
+        for uid in db
+            .objects_named(name)
+            .await
+            .map_err(crate::access::AccessError::from)?
+        {
+            let object = db
+                .object(&uid)
+                .await
+                .map_err(crate::access::AccessError::from)?;
+            if object.is_some_and(|o| !o.state.starts_with("Destroyed")) {
+                return Err(KmipError::new(
+                    "NonUniqueNameAttribute",
+                    format!("the name {name:?} is taken"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Records a successful use of a key (Get, Encrypt, Decrypt).
     pub async fn record_use(&self, operation: Operation, uid: &str) {
         let event = Event::new(&self.caller.user, operation.as_str(), "ok")
@@ -62,12 +84,12 @@ impl Context<'_> {
     }
 }
 
-/// The Unique Identifier of a request: required until ID Placeholders are supported.
+/// The Unique Identifier of a request (given, or the batch's ID Placeholder).
 pub fn required_uid(uid: &Option<String>) -> Result<&str, KmipError> {
     uid.as_deref().ok_or_else(|| {
         KmipError::new(
             "MissingData",
-            "give the Unique Identifier (ID Placeholders are not supported)",
+            "give the Unique Identifier (no earlier item of this batch returned one)",
         )
     })
 }

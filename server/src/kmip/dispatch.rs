@@ -1,7 +1,8 @@
 //! One KMIP request message in, one response message out: the version check, the batch
 //! (Unique Batch Item IDs echoed, Batch Error Continuation Option honoured: Continue goes
-//! on after a failed item, Stop and Undo stop there — hyok does not undo), the 1.x ↔ 2.x
-//! translation at the edge, and the typed payload of each operation.
+//! on after a failed item, Stop stops there, Undo also puts back what the earlier items
+//! changed), the ID Placeholder, the 1.x ↔ 2.x translation at the edge, and the typed
+//! payload of each operation.
 
 use hyok_kmip::message::{
     ProtocolVersion, RequestBatchItem, RequestMessage, RequestPayload, ResponseBatchItem,
@@ -14,7 +15,7 @@ use hyok_kmip::Item;
 
 use super::context::Context;
 use super::error::KmipError;
-use super::{names, ops};
+use super::{names, ops, undo};
 use crate::access::Identities;
 use crate::auth::Caller;
 use crate::state::AppState;
@@ -52,8 +53,9 @@ pub async fn handle(
             ),
         );
     };
-    let keep_going = header.batch_error_continuation_option
-        == Some(names::value("BatchErrorContinuationOption", "Continue"));
+    let option = header.batch_error_continuation_option;
+    let keep_going = option == Some(names::value("BatchErrorContinuationOption", "Continue"));
+    let undo = option == Some(names::value("BatchErrorContinuationOption", "Undo"));
     let context = Context {
         state,
         caller,
@@ -62,10 +64,32 @@ pub async fn handle(
         version,
     };
     let mut items = Vec::with_capacity(request.batch_item.len());
+    // The ID Placeholder: the Unique Identifier the last item returned, for later items of
+    // the batch that name none.
+    let mut placeholder: Option<String> = None;
+    let mut journal = Vec::new();
     for item in &request.batch_item {
-        let result = run(&context, item).await;
+        let before = match undo {
+            true => undo::before(&context, item, placeholder.as_deref()).await,
+            false => None,
+        };
+        let result = run(&context, item, placeholder.as_deref()).await;
+        if let Ok(payload) = &result {
+            if let Some(hyok_kmip::Value::TextString(uid)) =
+                payload.child(tag::UNIQUE_IDENTIFIER).map(|u| &u.value)
+            {
+                placeholder = Some(uid.clone());
+            }
+            if undo {
+                journal.push(undo::entry(item, payload, before));
+            }
+        }
         let failed = result.is_err();
         items.push(answer(version, item, result));
+        if failed && undo {
+            undo::roll_back(&context, journal, &mut items).await;
+            break;
+        }
         if failed && !keep_going {
             break;
         }
@@ -99,7 +123,30 @@ fn bounded(version: Version, response: Item, maximum: i32) -> Item {
     }
 }
 
-async fn run(context: &Context<'_>, item: &RequestBatchItem) -> Result<Item, KmipError> {
+/// Operations whose Unique Identifier, when left out, is the ID Placeholder.
+pub(super) const TAKES_PLACEHOLDER: [&str; 15] = [
+    "Get",
+    "GetAttributes",
+    "GetAttributeList",
+    "AddAttribute",
+    "SetAttribute",
+    "ModifyAttribute",
+    "DeleteAttribute",
+    "Activate",
+    "Revoke",
+    "Destroy",
+    "ReKey",
+    "Check",
+    "Encrypt",
+    "Decrypt",
+    "GetUsageAllocation",
+];
+
+async fn run(
+    context: &Context<'_>,
+    item: &RequestBatchItem,
+    placeholder: Option<&str>,
+) -> Result<Item, KmipError> {
     let operations = registry::enumeration("Operation").expect("Operation");
     let name = operations
         .name_of(item.operation, None)
@@ -118,6 +165,17 @@ async fn run(context: &Context<'_>, item: &RequestBatchItem) -> Result<Item, Kmi
             .map_err(|e| KmipError::invalid_field(e.to_string()))?
     } else {
         item.request_payload.clone()
+    };
+    let payload = match placeholder {
+        Some(uid)
+            if TAKES_PLACEHOLDER.contains(&name)
+                && payload.child(tag::UNIQUE_IDENTIFIER).is_none() =>
+        {
+            let mut children = vec![Item::text(tag::UNIQUE_IDENTIFIER, uid)];
+            children.extend(payload.children().unwrap_or_default().iter().cloned());
+            Item::structure(payload.tag, children)
+        }
+        _ => payload,
     };
     let typed = RequestPayload::from_item(name, &payload)
         .map_err(|e| KmipError::invalid_field(e.to_string()))?

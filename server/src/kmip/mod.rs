@@ -9,6 +9,7 @@ mod error;
 mod http;
 mod names;
 mod ops;
+mod undo;
 
 pub use dispatch::{handle, unauthenticated, unreadable};
 pub use http::routes;

@@ -10,3 +10,8 @@ pub fn value(enumeration: &str, name: &str) -> u32 {
         .and_then(|e| e.value_of(name))
         .unwrap_or_else(|| panic!("the KMIP registry has no {enumeration} {name}"))
 }
+
+/// The name of `value` in `enumeration`, if it has one.
+pub fn name(enumeration: &str, value: u32) -> Option<&'static str> {
+    registry::enumeration(enumeration)?.name_of(value, None)
+}

@@ -339,3 +339,82 @@ fn the_batch_vsphere_sends_succeeds() {
         assert!(xml.contains(value), "{value} missing in {xml}");
     }
 }
+
+/// `hyok kmip replay` on a directory of OASIS test cases against a fresh server.
+fn replay(version: &str) -> serde_json::Value {
+    let dir = tempdir();
+    let (hyok, certs) = start(dir.path());
+    let cases = concat!(env!("CARGO_MANIFEST_DIR"), "/../kmip/tests/oasis/");
+    let (ok, stdout, stderr) = cli(
+        &[],
+        &[
+            "kmip",
+            "replay",
+            &format!("{cases}{version}/XML/mandatory"),
+            "--address",
+            &hyok.kmip_address(),
+            "--cert",
+            certs.join("client-alice.pem").to_str().unwrap(),
+            "--key",
+            certs.join("client-alice.key").to_str().unwrap(),
+            "--ca",
+            certs.join("ca.pem").to_str().unwrap(),
+            "--json",
+        ],
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|_| panic!("no JSON report:\n{stdout}\n{stderr}"));
+    let failures: Vec<&serde_json::Value> = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["result"] == "fail")
+        .collect();
+    assert!(
+        ok && failures.is_empty(),
+        "{version}: {failures:#?}\n{stderr}"
+    );
+    report
+}
+
+fn passed(report: &serde_json::Value, profile: &str) -> u64 {
+    report["profiles"][profile]["pass"].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn every_mandatory_oasis_test_case_in_scope_passes() {
+    for version in ["v1.4", "v2.1"] {
+        let report = replay(version);
+        let total: u64 = report["profiles"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|p| p["pass"].as_u64().unwrap())
+            .sum();
+        // The counts published in docs/kmip-support.md.
+        assert!(total >= 27, "{version}: {total} passed\n{report:#}");
+        for (profile, at_least) in [
+            ("SKLC-M", 3),
+            ("SKFF-M", 9),
+            ("CS-BC-M", 4),
+            ("TL-M", 3),
+            ("CS-BC-M-GCM", 2),
+        ] {
+            assert!(
+                passed(&report, profile) >= at_least,
+                "{version} {profile}: {report:#}"
+            );
+        }
+        let skipped = report["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["result"] == "skipped");
+        for file in skipped {
+            assert!(
+                file["reason"].as_str().unwrap().contains("not supported"),
+                "{file}"
+            );
+        }
+    }
+}

@@ -42,21 +42,37 @@ fn refuse(error: KmipError) -> KeyError {
     }
 }
 
-async fn unique_name(context: &Context<'_>, name: &str) -> Result<(), KmipError> {
-    let taken = context
-        .state
-        .db
-        .objects_named(name)
-        .await
-        .map_err(crate::access::AccessError::from)?;
-    if taken.is_empty() {
-        Ok(())
-    } else {
-        Err(KmipError::new(
-            "NonUniqueNameAttribute",
-            format!("the name {name:?} is taken"),
-        ))
+/// A new Activation Date: only for a Pre-Active object; a date that has come activates it
+/// (a later one is kept, and the object stays Pre-Active until activated).
+async fn change_activation_date(
+    context: &Context<'_>,
+    uid: &str,
+    seconds: i64,
+    operation: Operation,
+) -> Result<(), KmipError> {
+    let object = context.object(uid, operation).await?;
+    if object.state != "PreActive" {
+        return Err(KmipError::new(
+            "WrongKeyLifecycleState",
+            format!(
+                "{uid} is {}: only a Pre-Active object's Activation Date can change",
+                object.state
+            ),
+        ));
     }
+    if seconds.saturating_mul(1000) <= hyok_db::now_millis() {
+        context.state.keys.activate(uid, &context.actor()).await?;
+    } else {
+        context
+            .state
+            .keys
+            .change_attributes(uid, &context.actor(), operation.as_str(), |_, stored, _| {
+                stored["ActivationDate"] = json!(seconds.saturating_mul(1000));
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(())
 }
 
 pub async fn add(
@@ -66,9 +82,13 @@ pub async fn add(
     let uid = required_uid(&request.unique_identifier)?;
     let attribute = inner(&request.new_attribute)?;
     let kind = changeable(attribute)?;
+    if let Changeable::ActivationDate(seconds) = kind {
+        change_activation_date(context, uid, seconds, Operation::AddAttribute).await?;
+        return Ok(answer(context, uid, attribute));
+    }
     context.object(uid, Operation::AddAttribute).await?;
     if let Changeable::Name(name) = &kind {
-        unique_name(context, name).await?;
+        context.ensure_name_free(name).await?;
     }
     context
         .state
@@ -85,6 +105,7 @@ pub async fn add(
                     }
                     stored["CryptographicUsageMask"] = json!(mask);
                 }
+                Changeable::ActivationDate(_) => {}
                 Changeable::Kept => {
                     let mut kept = attributes::kept(stored);
                     kept.push(attribute.clone());
@@ -110,6 +131,10 @@ pub async fn set(
             "MultiValuedAttribute",
             "Name has many values: use Add or Modify Attribute",
         ));
+    }
+    if let Changeable::ActivationDate(seconds) = kind {
+        change_activation_date(context, uid, seconds, Operation::SetAttribute).await?;
+        return Ok(answer(context, uid, attribute));
     }
     context.object(uid, Operation::SetAttribute).await?;
     context
@@ -139,9 +164,13 @@ pub async fn modify(
     let new = inner(&request.new_attribute)?;
     let current = request.current_attribute.as_ref().map(inner).transpose()?;
     let kind = changeable(new)?;
+    if let Changeable::ActivationDate(seconds) = kind {
+        change_activation_date(context, uid, seconds, Operation::ModifyAttribute).await?;
+        return Ok(answer(context, uid, new));
+    }
     context.object(uid, Operation::ModifyAttribute).await?;
     if let Changeable::Name(name) = &kind {
-        unique_name(context, name).await?;
+        context.ensure_name_free(name).await?;
     }
     let current_name = match current.map(changeable).transpose()? {
         Some(Changeable::Name(name)) => Some(name),
@@ -176,6 +205,7 @@ pub async fn modify(
                         }
                         stored["CryptographicUsageMask"] = json!(mask);
                     }
+                    Changeable::ActivationDate(_) => {}
                     Changeable::Kept => {
                         let mut kept = attributes::kept(stored);
                         let at = kept

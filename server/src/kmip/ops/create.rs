@@ -44,19 +44,19 @@ pub async fn create(
             ))
         }
     };
+    let quantum_safe = request
+        .attributes
+        .child(tag::QUANTUM_SAFE)
+        .is_some_and(|q| q.value == hyok_kmip::Value::Boolean(true));
+    if quantum_safe && bits < 256 {
+        // (General Failure, as the OASIS test case QS-M-2 expects.)
+        return Err(KmipError::new(
+            "GeneralFailure",
+            format!("not quantum safe: AES-{bits} is not; ask for a 256-bit key"),
+        ));
+    }
     for name in &requested.names {
-        let taken = context
-            .state
-            .db
-            .objects_named(name)
-            .await
-            .map_err(crate::access::AccessError::from)?;
-        if !taken.is_empty() {
-            return Err(KmipError::new(
-                "NonUniqueNameAttribute",
-                format!("the name {name:?} is taken"),
-            ));
-        }
+        context.ensure_name_free(name).await?;
     }
     let key = NewSymmetricKey {
         owner: &context.caller.user,

@@ -35,6 +35,17 @@ pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item
         .as_i64()
         .unwrap_or(material.len() as i64 * 8);
     context.record_use(Operation::Get, uid).await;
+    if stored["Fresh"].as_bool() != Some(false) {
+        // Fresh: true until the key has left the server once.
+        context
+            .state
+            .keys
+            .change_attributes(uid, &context.actor(), "get", |_, attributes, _| {
+                attributes["Fresh"] = serde_json::json!(false);
+                Ok(())
+            })
+            .await?;
+    }
     Ok(vec![
         Item::enumeration(tag::OBJECT_TYPE, names::value("ObjectType", "SymmetricKey")),
         Item::text(tag::UNIQUE_IDENTIFIER, uid),

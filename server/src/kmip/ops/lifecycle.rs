@@ -46,10 +46,11 @@ pub async fn revoke(
     .contains(&code);
     context.object(uid, Operation::Revoke).await?;
     let compromised_at = compromised.then_some(request.compromise_occurrence_date);
+    let reason = names::name("RevocationReasonCode", code).unwrap_or("Unspecified");
     context
         .state
         .keys
-        .revoke(uid, compromised_at, &context.actor())
+        .revoke(uid, reason, compromised_at, &context.actor())
         .await?;
     Ok(answer(uid))
 }

@@ -1,6 +1,8 @@
-//! Locate: the objects whose attributes match every attribute of the request (AND), that
+//! Locate: the objects (not destroyed ones, unless the Storage Status Mask asks for
+//! Destroyed Storage) whose attributes match every attribute of the request (AND), that
 //! the caller may see (owner, or a Get Attributes grant), in creation order, after
-//! Offset Items, at most Maximum Items. A date attribute given twice is a range
+//! Offset Items, at most Maximum Items (then with Located Items, the number matched). A
+//! date attribute given twice is a range
 //! (inclusive); a usage mask matches objects allowing at least its bits; a Name matches
 //! by its value. Objects are scanned in pages (an index-backed search is later work).
 
@@ -93,6 +95,9 @@ pub async fn locate(
     request: &LocateRequest,
 ) -> Result<Vec<Item>, KmipError> {
     let conditions = conditions(request.attributes.children().unwrap_or_default())?;
+    let destroyed_too = request.storage_status_mask.is_some_and(|mask| {
+        mask as u32 & crate::kmip::names::value("StorageStatusMask", "DestroyedStorage") != 0
+    });
     let offset = usize::try_from(request.offset_items.unwrap_or(0)).unwrap_or(0);
     let maximum = request
         .maximum_items
@@ -111,6 +116,9 @@ pub async fn locate(
         let Some(last) = page.last() else { break };
         after = Some((last.created_at, last.uid.clone()));
         for object in &page {
+            if object.state.starts_with("Destroyed") && !destroyed_too {
+                continue;
+            }
             if !visible_match(context, object, &conditions).await? {
                 continue;
             }
@@ -124,7 +132,8 @@ pub async fn locate(
         }
     }
     let mut out = Vec::with_capacity(found.len() + 1);
-    if context.version >= Version::V1_3 {
+    // Located Items tells a client that pages (Maximum Items) how many there are.
+    if context.version >= Version::V1_3 && maximum.is_some() {
         out.push(Item::integer(
             tag::LOCATED_ITEMS,
             i32::try_from(matched).unwrap_or(i32::MAX),

@@ -74,18 +74,7 @@ pub async fn register(
     }
     let bits = requested.length.unwrap_or(material.len() as i32 * 8);
     for name in &requested.names {
-        let taken = context
-            .state
-            .db
-            .objects_named(name)
-            .await
-            .map_err(crate::access::AccessError::from)?;
-        if !taken.is_empty() {
-            return Err(KmipError::new(
-                "NonUniqueNameAttribute",
-                format!("the name {name:?} is taken"),
-            ));
-        }
+        context.ensure_name_free(name).await?;
     }
     let key = NewSymmetricKey {
         owner: &context.caller.user,

@@ -1,0 +1,106 @@
+//! `hyok kmip replay DIR`: the conformance harness against a running KMIP server.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::conformance::{self, Outcome, Target};
+
+#[derive(Subcommand)]
+pub enum KmipCommand {
+    /// Replay a directory of KMIP test cases (OASIS XML format) over TTLV/TLS and report
+    /// pass / fail / skipped per file and per profile. Exits 1 when a file fails.
+    Replay {
+        /// The directory of test-case files (searched recursively for *.xml).
+        dir: PathBuf,
+        /// The server's KMIP address.
+        #[arg(long, default_value = "127.0.0.1:5696")]
+        address: String,
+        /// The client certificate (PEM).
+        #[arg(long)]
+        cert: PathBuf,
+        /// The client certificate's private key (PEM).
+        #[arg(long)]
+        key: PathBuf,
+        /// The CA certificate that signed the server's certificate (PEM).
+        #[arg(long)]
+        ca: PathBuf,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Print every request and response (standard error).
+        #[arg(long)]
+        trace: bool,
+    },
+}
+
+impl KmipCommand {
+    pub fn run(self) -> Result<(), String> {
+        let KmipCommand::Replay {
+            dir,
+            address,
+            cert,
+            key,
+            ca,
+            json,
+            trace,
+        } = self;
+        let target = Target {
+            address,
+            cert,
+            key,
+            ca,
+            trace,
+        };
+        let results = conformance::replay_dir(&dir, &target)?;
+        let counts = conformance::counts(&results);
+        let failed = results
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Fail(_)))
+            .count();
+        if json {
+            let files: Vec<_> = results
+                .iter()
+                .map(|(file, outcome)| {
+                    let (result, reason) = match outcome {
+                        Outcome::Pass => ("pass", None),
+                        Outcome::Fail(reason) => ("fail", Some(reason)),
+                        Outcome::Skipped(reason) => ("skipped", Some(reason)),
+                    };
+                    json!({ "file": file.strip_prefix(&dir).unwrap_or(file), "result": result, "reason": reason })
+                })
+                .collect();
+            let profiles: serde_json::Map<_, _> = counts
+                .iter()
+                .map(|(profile, (pass, fail, skipped))| {
+                    (
+                        profile.clone(),
+                        json!({ "pass": pass, "fail": fail, "skipped": skipped }),
+                    )
+                })
+                .collect();
+            println!("{}", json!({ "files": files, "profiles": profiles }));
+        } else {
+            for (file, outcome) in &results {
+                let file = file.strip_prefix(&dir).unwrap_or(file).display();
+                match outcome {
+                    Outcome::Pass => println!("PASS {file}"),
+                    Outcome::Fail(reason) => println!("FAIL {file}: {reason}"),
+                    Outcome::Skipped(reason) => println!("SKIP {file}: {reason}"),
+                }
+            }
+            println!(
+                "\n{:<20} {:>5} {:>5} {:>8}",
+                "profile", "pass", "fail", "skipped"
+            );
+            for (profile, (pass, fail, skipped)) in &counts {
+                println!("{profile:<20} {pass:>5} {fail:>5} {skipped:>8}");
+            }
+        }
+        if failed > 0 {
+            return Err(format!("{failed} of {} files failed", results.len()));
+        }
+        Ok(())
+    }
+}
