@@ -89,6 +89,33 @@ impl ApiClient {
         self.send(self.http.post(self.url(segments)?).query(query).json(body))
     }
 
+    /// POSTs bytes of `content_type`; returns the response's bytes.
+    pub fn post_bytes(
+        &self,
+        segments: &[&str],
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, String> {
+        let mut request = self
+            .http
+            .post(self.url(segments)?)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body);
+        if let Some(token) = &self.options.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .map_err(|e| format!("cannot reach hyok at {}: {e}", self.options.url))?;
+        if !response.status().is_success() {
+            return answer(response).map(|_| Vec::new());
+        }
+        response
+            .bytes()
+            .map(|b| b.to_vec())
+            .map_err(|e| format!("reading the response: {e}"))
+    }
+
     pub fn delete(&self, segments: &[&str]) -> Result<Value, String> {
         self.send(self.http.delete(self.url(segments)?))
     }

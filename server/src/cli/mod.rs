@@ -7,8 +7,10 @@ mod bench;
 mod client;
 mod config_commands;
 mod dev_certs;
+mod key;
 mod keystore;
 mod kmip;
+mod kmip_client;
 mod tokens;
 mod ttlv;
 mod users;
@@ -40,6 +42,13 @@ enum Command {
     /// Check or print configuration.
     #[command(subcommand)]
     Config(config_commands::ConfigCommand),
+    /// Keys, over KMIP: create, list, get, attributes, lifecycle, re-key, block.
+    #[command(subcommand)]
+    Key(key::KeyCommand),
+    /// Encrypt data with a key (AES-GCM or AES-CBC), over KMIP.
+    Encrypt(key::CryptoCommand),
+    /// Decrypt data with a key, over KMIP; the plaintext goes to standard output.
+    Decrypt(key::CryptoCommand),
     /// Manage users (admin).
     #[command(subcommand)]
     User(users::UserCommand),
@@ -65,7 +74,6 @@ enum Command {
     #[command(subcommand)]
     Kmip(kmip::KmipCommand),
     /// KMIP messages: convert between TTLV, hex, XML, JSON and JSON-TTLV.
-    #[command(subcommand)]
     Ttlv(ttlv::TtlvCommand),
 }
 
@@ -85,6 +93,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Bench(command) => command.run(),
         Command::Ttlv(command) => command.run(),
         Command::Kmip(command) => command.run(),
+        Command::Key(command) => command.run(),
+        Command::Encrypt(command) => command.encrypt(),
+        Command::Decrypt(command) => command.decrypt(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

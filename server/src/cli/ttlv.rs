@@ -1,27 +1,26 @@
-//! `hyok ttlv`: converts a KMIP message between binary TTLV (raw or hex), XML, JSON and
-//! JSON-TTLV, for looking at what a client sends and for writing test messages. Reads a
-//! file or standard input; the input encoding is detected unless `--from` says it.
+//! `hyok ttlv`: converts KMIP messages between binary TTLV (raw or hex), XML, JSON and
+//! JSON-TTLV, for reading captures and writing test messages. Reads a file or standard
+//! input; the input encoding is detected unless `--from` says it. An XML document holding
+//! several messages (as the OASIS test cases do) converts message by message: one per
+//! line in hex and JSON, one after the other in TTLV and XML.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
-use clap::{Subcommand, ValueEnum};
-use hyok_kmip::text::{from_json, from_xml, to_json, to_json_ttlv, to_xml};
+use clap::{Args, ValueEnum};
+use hyok_kmip::text::{from_json, from_xml_document, to_json, to_json_ttlv, to_xml};
 use hyok_kmip::{decode, encode, Item, Limits};
 
-#[derive(Subcommand)]
-pub enum TtlvCommand {
-    /// Convert one message from one encoding to another.
-    Convert {
-        /// The input file (standard input when absent).
-        file: Option<PathBuf>,
-        /// The input encoding (detected when absent: `<` XML, `{` JSON, hex digits, else TTLV).
-        #[arg(long, value_enum)]
-        from: Option<Encoding>,
-        /// The output encoding.
-        #[arg(long, value_enum, default_value = "xml")]
-        to: Encoding,
-    },
+#[derive(Args)]
+pub struct TtlvCommand {
+    /// The input file (standard input when absent).
+    file: Option<PathBuf>,
+    /// The input encoding (detected when absent: `<` XML, `{` JSON, hex digits, else TTLV).
+    #[arg(long, value_enum)]
+    from: Option<Encoding>,
+    /// The output encoding.
+    #[arg(long, value_enum, default_value = "xml")]
+    to: Encoding,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -40,7 +39,7 @@ pub enum Encoding {
 
 impl TtlvCommand {
     pub fn run(self) -> Result<(), String> {
-        let TtlvCommand::Convert { file, from, to } = self;
+        let TtlvCommand { file, from, to } = self;
         let limits = Limits::default();
         let mut input = Vec::new();
         let source = match &file {
@@ -57,11 +56,14 @@ impl TtlvCommand {
             }
         };
         let from = from.unwrap_or_else(|| detect(&input));
-        let item = read(&input, from, &limits).map_err(|e| format!("{source}: {e}"))?;
-        let output = write(&item, to)?;
-        std::io::stdout()
-            .write_all(&output)
-            .map_err(|e| format!("standard output: {e}"))
+        let messages = read(&input, from, &limits).map_err(|e| format!("{source}: {e}"))?;
+        let mut stdout = std::io::stdout().lock();
+        for message in &messages {
+            stdout
+                .write_all(&write(message, to)?)
+                .map_err(|e| format!("standard output: {e}"))?;
+        }
+        Ok(())
     }
 }
 
@@ -79,19 +81,20 @@ fn detect(input: &[u8]) -> Encoding {
     }
 }
 
-fn read(input: &[u8], from: Encoding, limits: &Limits) -> Result<Item, String> {
+/// The messages of the input (several only for an XML document of several messages).
+fn read(input: &[u8], from: Encoding, limits: &Limits) -> Result<Vec<Item>, String> {
     let text = || std::str::from_utf8(input).map_err(|_| "the input is not UTF-8 text".to_string());
-    match from {
-        Encoding::Ttlv => decode(input, limits).map_err(|e| e.to_string()),
+    Ok(match from {
+        Encoding::Ttlv => vec![decode(input, limits).map_err(|e| e.to_string())?],
         Encoding::Hex => {
             let bytes = hex::decode(text()?.trim()).map_err(|e| format!("not hex: {e}"))?;
-            decode(&bytes, limits).map_err(|e| e.to_string())
+            vec![decode(&bytes, limits).map_err(|e| e.to_string())?]
         }
-        Encoding::Xml => from_xml(text()?, limits).map_err(|e| e.to_string()),
+        Encoding::Xml => from_xml_document(text()?, limits).map_err(|e| e.to_string())?,
         Encoding::Json | Encoding::JsonTtlv => {
-            from_json(text()?, limits).map_err(|e| e.to_string())
+            vec![from_json(text()?, limits).map_err(|e| e.to_string())?]
         }
-    }
+    })
 }
 
 fn write(item: &Item, to: Encoding) -> Result<Vec<u8>, String> {

@@ -15,6 +15,9 @@ use serde_json::{json, Map, Value as Json};
 use super::error::KmipError;
 use super::names;
 
+/// The name of the block attribute under vendor `x` (the map key is `x-hyok-blocked`).
+const BLOCKED_NAME: &str = "hyok-blocked";
+
 /// The Lease Time hyok reports (seconds).
 const LEASE_SECONDS: u32 = 3600;
 
@@ -236,6 +239,9 @@ fn protection(object: &ObjectRecord, stored: &Json) -> Vec<Item> {
             )],
         ));
     }
+    if stored[crate::keys::BLOCKED].as_bool() == Some(true) {
+        out.push(blocked_attribute(true));
+    }
     if let Some(code) = stored["RevocationReason"].as_str() {
         out.push(Item::structure(
             tag::REVOCATION_REASON,
@@ -246,6 +252,29 @@ fn protection(object: &ObjectRecord, stored: &Json) -> Vec<Item> {
         ));
     }
     out
+}
+
+/// The Attribute Reference of hyok's block attribute.
+pub fn blocked_reference() -> Item {
+    Item::structure(
+        tag::ATTRIBUTE_REFERENCE,
+        vec![
+            Item::text(tag::VENDOR_IDENTIFICATION, "x"),
+            Item::text(tag::ATTRIBUTE_NAME, BLOCKED_NAME),
+        ],
+    )
+}
+
+/// hyok's block attribute, as a vendor attribute.
+fn blocked_attribute(blocked: bool) -> Item {
+    Item::structure(
+        tag::ATTRIBUTE,
+        vec![
+            Item::text(tag::VENDOR_IDENTIFICATION, "x"),
+            Item::text(tag::ATTRIBUTE_NAME, BLOCKED_NAME),
+            Item::boolean(tag::ATTRIBUTE_VALUE, blocked),
+        ],
+    )
 }
 
 /// Whether an attribute item answers an Attribute Reference (a tag, or a vendor
@@ -294,6 +323,8 @@ pub fn same_attribute(a: &Item, b: &Item) -> bool {
 
 /// What a client may change with Add, Set, Modify and Delete Attribute.
 pub enum Changeable {
+    /// hyok's reversible block (vendor attribute `x` / `hyok-blocked`, 1.x `x-hyok-blocked`).
+    Blocked(bool),
     /// The Activation Date of a Pre-Active object (seconds).
     ActivationDate(i64),
     /// A name (multi-valued; in the name index).
@@ -306,6 +337,15 @@ pub enum Changeable {
 
 /// Sorts an attribute a client wants to change; refuses what only the server sets.
 pub fn changeable(attribute: &Item) -> Result<Changeable, KmipError> {
+    if matches_reference(attribute, &blocked_reference()) {
+        return match attribute.child(tag::ATTRIBUTE_VALUE).map(|v| &v.value) {
+            Some(Value::Boolean(blocked)) => Ok(Changeable::Blocked(*blocked)),
+            _ => Err(KmipError::new(
+                "InvalidAttributeValue",
+                "x-hyok-blocked is a Boolean",
+            )),
+        };
+    }
     let name = hyok_kmip::registry::tag_name(attribute.tag).unwrap_or("an unknown attribute");
     match (attribute.tag, &attribute.value) {
         (tag::NAME, _) => match attribute.child(tag::NAME_VALUE).map(|v| &v.value) {

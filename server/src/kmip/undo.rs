@@ -58,7 +58,9 @@ pub fn entry(item: &RequestBatchItem, response: &Item, before: Option<Snapshot>)
             None => Entry::Nothing,
         };
     }
-    before.map_or(Entry::Nothing, |snapshot| Entry::Restore(Box::new(snapshot)))
+    before.map_or(Entry::Nothing, |snapshot| {
+        Entry::Restore(Box::new(snapshot))
+    })
 }
 
 /// Undoes the journal (latest first) and marks the undone answers.

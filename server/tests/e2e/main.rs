@@ -10,6 +10,7 @@ mod bench;
 mod cluster;
 mod config;
 mod hsm;
+mod key_cli;
 mod keystore;
 mod kmip;
 mod kmip_tls;

@@ -1,4 +1,4 @@
-//! `hyok ttlv convert`: a message PyKMIP encoded (the codec's golden vectors) converts to
+//! `hyok ttlv`: a message PyKMIP encoded (the codec's golden vectors) converts to
 //! XML, JSON and JSON-TTLV and back to the same bytes through the command line.
 
 use std::io::Write;
@@ -8,7 +8,7 @@ use crate::support::HYOK;
 
 fn convert(input: &[u8], args: &[&str]) -> Result<Vec<u8>, String> {
     let mut child = Command::new(HYOK)
-        .args(["ttlv", "convert"])
+        .args(["ttlv"])
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -72,4 +72,27 @@ fn a_malformed_message_is_a_clear_error() {
         error.contains("truncated") || error.contains("limit"),
         "{error}"
     );
+}
+
+#[test]
+fn a_document_of_several_messages_converts_message_by_message() {
+    // An OASIS test case without placeholders: Query requests and responses.
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../kmip/tests/oasis/v2.1/XML/mandatory/QS-M-1-21.xml"
+    );
+    let text = std::fs::read_to_string(file).unwrap();
+    let messages =
+        text.matches("<RequestMessage>").count() + text.matches("<ResponseMessage>").count();
+    let document = text.replace("$NOW", "2024-01-01T00:00:00+00:00");
+    let hex = String::from_utf8(convert(document.as_bytes(), &["--to", "hex"]).unwrap()).unwrap();
+    let lines: Vec<&str> = hex.lines().collect();
+    assert_eq!(lines.len(), messages, "{hex}");
+    for line in lines {
+        let xml = String::from_utf8(convert(line.as_bytes(), &["--to", "xml"]).unwrap()).unwrap();
+        assert!(
+            xml.starts_with("<RequestMessage>") || xml.starts_with("<ResponseMessage>"),
+            "{xml}"
+        );
+    }
 }

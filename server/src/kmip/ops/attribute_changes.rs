@@ -42,6 +42,17 @@ fn refuse(error: KmipError) -> KeyError {
     }
 }
 
+/// Blocks or unblocks a key (the `block` right).
+async fn change_blocked(context: &Context<'_>, uid: &str, blocked: bool) -> Result<(), KmipError> {
+    context.object(uid, Operation::Block).await?;
+    context
+        .state
+        .keys
+        .set_blocked(uid, blocked, &context.actor())
+        .await?;
+    Ok(())
+}
+
 /// A new Activation Date: only for a Pre-Active object; a date that has come activates it
 /// (a later one is kept, and the object stays Pre-Active until activated).
 async fn change_activation_date(
@@ -86,6 +97,10 @@ pub async fn add(
         change_activation_date(context, uid, seconds, Operation::AddAttribute).await?;
         return Ok(answer(context, uid, attribute));
     }
+    if let Changeable::Blocked(blocked) = kind {
+        change_blocked(context, uid, blocked).await?;
+        return Ok(answer(context, uid, attribute));
+    }
     context.object(uid, Operation::AddAttribute).await?;
     if let Changeable::Name(name) = &kind {
         context.ensure_name_free(name).await?;
@@ -105,7 +120,7 @@ pub async fn add(
                     }
                     stored["CryptographicUsageMask"] = json!(mask);
                 }
-                Changeable::ActivationDate(_) => {}
+                Changeable::ActivationDate(_) | Changeable::Blocked(_) => {}
                 Changeable::Kept => {
                     let mut kept = attributes::kept(stored);
                     kept.push(attribute.clone());
@@ -134,6 +149,10 @@ pub async fn set(
     }
     if let Changeable::ActivationDate(seconds) = kind {
         change_activation_date(context, uid, seconds, Operation::SetAttribute).await?;
+        return Ok(answer(context, uid, attribute));
+    }
+    if let Changeable::Blocked(blocked) = kind {
+        change_blocked(context, uid, blocked).await?;
         return Ok(answer(context, uid, attribute));
     }
     context.object(uid, Operation::SetAttribute).await?;
@@ -166,6 +185,10 @@ pub async fn modify(
     let kind = changeable(new)?;
     if let Changeable::ActivationDate(seconds) = kind {
         change_activation_date(context, uid, seconds, Operation::ModifyAttribute).await?;
+        return Ok(answer(context, uid, new));
+    }
+    if let Changeable::Blocked(blocked) = kind {
+        change_blocked(context, uid, blocked).await?;
         return Ok(answer(context, uid, new));
     }
     context.object(uid, Operation::ModifyAttribute).await?;
@@ -205,7 +228,7 @@ pub async fn modify(
                         }
                         stored["CryptographicUsageMask"] = json!(mask);
                     }
-                    Changeable::ActivationDate(_) => {}
+                    Changeable::ActivationDate(_) | Changeable::Blocked(_) => {}
                     Changeable::Kept => {
                         let mut kept = attributes::kept(stored);
                         let at = kept
@@ -239,8 +262,14 @@ pub async fn delete(
             "name the attribute: Current Attribute or Attribute Reference",
         ));
     }
-    if let Some(current) = current {
-        changeable(current)?;
+    let unblock = match (current, reference) {
+        (Some(current), _) => matches!(changeable(current)?, Changeable::Blocked(_)),
+        (None, Some(reference)) => reference == &attributes::blocked_reference(),
+        (None, None) => false,
+    };
+    if unblock {
+        change_blocked(context, uid, false).await?;
+        return Ok(vec![Item::text(tag::UNIQUE_IDENTIFIER, uid)]);
     }
     context.object(uid, Operation::DeleteAttribute).await?;
     let deleted = std::sync::Mutex::new(None);
