@@ -170,6 +170,16 @@ def read_spec(path):
     return enums
 
 
+def multi_valued(path):
+    """The attributes whose rules table says "Multiple instances permitted: Yes"."""
+    names = set()
+    for heading, rows in spec_tables(path):
+        for row in rows:
+            if len(row) >= 2 and row[0].startswith("Multiple instances permitted") and row[1].startswith("Yes"):
+                names.add(normalize(re.sub(r"^[\d.]+\s*", "", heading or "").replace("\ufffd", "").strip()))
+    return sorted(n for n in names if n)
+
+
 def pykmip_versions():
     """{("Tags"|enum class, value): "1.2"} from PyKMIP's annotated enums.py."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -286,6 +296,13 @@ def main():
     lines.append("pub(super) static TAG_ENUMERATIONS: &[(&str, &str)] = &[")
     for tag, target in tag_enumeration:
         lines.append(f'    ("{tag}", "{target}"),')
+    lines.append("];")
+    lines.append("")
+    lines.append("/// Attributes an object may carry several instances of (KMIP 2.1 section 4, \"Multiple")
+    lines.append("/// instances permitted\").")
+    lines.append("pub(super) static MULTI_VALUED: &[&str] = &[")
+    for name in multi_valued(os.path.join(spec_dir, "kmip-spec-v2.1-os.html")):
+        lines.append(f'    "{name}",')
     lines.append("];")
     lines.append("")
     lines.append("/// Tags as the specification writes them (the 1.x attribute names), by CamelCase name.")

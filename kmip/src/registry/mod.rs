@@ -177,6 +177,12 @@ pub fn tag_text(tag: u32) -> Option<&'static str> {
     index().tag_texts.get(tag_name(tag)?).copied()
 }
 
+/// Whether an object may carry several instances of the attribute `tag` (Name, Link,
+/// Object Group, ...).
+pub fn multi_valued(tag: u32) -> bool {
+    tag_name(tag).is_some_and(|name| tables::MULTI_VALUED.contains(&name))
+}
+
 /// Whether a tag number is in the range KMIP reserves for extensions (0x540000–0x54FFFF).
 pub fn is_extension_tag(tag: u32) -> bool {
     (0x54_0000..=0x54_FFFF).contains(&tag)

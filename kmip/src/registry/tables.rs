@@ -8328,6 +8328,22 @@ pub(super) static TAG_ENUMERATIONS: &[(&str, &str)] = &[
     ("WrappingMethod", "WrappingMethod"),
 ];
 
+/// Attributes an object may carry several instances of (KMIP 2.1 section 4, "Multiple
+/// instances permitted").
+pub(super) static MULTI_VALUED: &[&str] = &[
+    "AlternativeName",
+    "ApplicationSpecificInformation",
+    "CertificateAttributes",
+    "CryptographicParameters",
+    "Digest",
+    "DigitalSignatureAlgorithm",
+    "KeyValueLocation",
+    "Link",
+    "NISTKeyType",
+    "Name",
+    "ObjectGroup",
+];
+
 /// Tags as the specification writes them (the 1.x attribute names), by CamelCase name.
 pub(super) static TAG_TEXTS: &[(&str, &str)] = &[
     ("ActivationDate", "Activation Date"),

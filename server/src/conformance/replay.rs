@@ -31,11 +31,20 @@ pub struct Scope {
     pub operations: Vec<String>,
 }
 
-const ALGORITHMS: [&str; 1] = ["AES"];
+/// What the server is asked to support; the operations come from its Query answer.
+const ALGORITHMS: [&str; 4] = ["AES", "RSA", "EC", "ECDSA"];
 const MODES: [&str; 2] = ["CBC", "GCM"];
 const PADDINGS: [&str; 2] = ["PKCS5", "None"];
-const KEY_FORMATS: [&str; 1] = ["Raw"];
-const OBJECT_TYPES: [&str; 1] = ["SymmetricKey"];
+const KEY_FORMATS: [&str; 5] = ["Raw", "Opaque", "PKCS_1", "PKCS_8", "X_509"];
+const OBJECT_TYPES: [&str; 7] = [
+    "SymmetricKey",
+    "PublicKey",
+    "PrivateKey",
+    "SecretData",
+    "OpaqueObject",
+    "Certificate",
+    "SplitKey",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

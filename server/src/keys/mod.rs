@@ -6,6 +6,7 @@
 mod attributes;
 mod cache;
 mod lifecycle;
+mod objects;
 mod rekey;
 mod rewrap;
 mod service;
@@ -13,5 +14,6 @@ mod service;
 pub use attributes::Snapshot;
 pub use cache::{CacheLimits, KeyCache, Material};
 pub use lifecycle::BLOCKED;
+pub use objects::{NewManagedObject, OBJECT_ITEM};
 pub use rewrap::RewrapReport;
-pub use service::{KeyError, KeyService, NewSymmetricKey};
+pub use service::{digest, KeyError, KeyService, NewSymmetricKey};

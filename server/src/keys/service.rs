@@ -46,7 +46,7 @@ pub struct NewSymmetricKey<'a> {
 
 /// The KMIP Digest of key material: SHA-256 over the Raw key, in hex. (It identifies a
 /// key without revealing it.)
-pub(super) fn digest(material: &[u8]) -> String {
+pub fn digest(material: &[u8]) -> String {
     use sha2::Digest as _;
     hex::encode(sha2::Sha256::digest(material))
 }

@@ -34,12 +34,15 @@ const DATES: [(u32, &str); 5] = [
 ];
 
 /// Attributes only the server sets.
-const SERVER_SET: [u32; 9] = [
+const SERVER_SET: [u32; 12] = [
     tag::UNIQUE_IDENTIFIER,
     tag::STATE,
     tag::INITIAL_DATE,
     tag::LAST_CHANGE_DATE,
-    tag::DEACTIVATION_DATE,
+    tag::CERTIFICATE_LENGTH,
+    tag::CERTIFICATE_SUBJECT_CN,
+    tag::CERTIFICATE_ISSUER_CN,
+    tag::CERTIFICATE_SUBJECT_O,
     tag::COMPROMISE_DATE,
     tag::DESTROY_DATE,
     tag::DIGEST,
@@ -78,6 +81,13 @@ pub fn requested(attributes: &[Item]) -> Result<Requested, KmipError> {
             },
             (tag::ACTIVATION_DATE, Value::DateTime(seconds)) => {
                 out.activation_date = Some(*seconds)
+            }
+            // A planned end of use (hyok records it; revoking is still the client's call).
+            (tag::DEACTIVATION_DATE, Value::DateTime(seconds)) => {
+                out.stored.insert(
+                    "DeactivationDate".into(),
+                    json!(seconds.saturating_mul(1000)),
+                );
             }
             (tag::OBJECT_TYPE, Value::Enumeration(_)) => {}
             (t, _) if SERVER_SET.contains(&t) => {
@@ -151,7 +161,13 @@ pub fn of_object(object: &ObjectRecord, object_names: &[String]) -> Vec<Item> {
                     names::value("HashingAlgorithm", "SHA_256"),
                 ),
                 Item::bytes(tag::DIGEST_VALUE, digest),
-                Item::enumeration(tag::KEY_FORMAT_TYPE, names::value("KeyFormatType", "Raw")),
+                Item::enumeration(
+                    tag::KEY_FORMAT_TYPE,
+                    names::value(
+                        "KeyFormatType",
+                        stored["KeyFormatType"].as_str().unwrap_or("Raw"),
+                    ),
+                ),
             ],
         ));
     }
@@ -216,7 +232,13 @@ fn protection(object: &ObjectRecord, stored: &Json) -> Vec<Item> {
             tag::SHORT_UNIQUE_IDENTIFIER,
             sha2::Sha256::digest(object.uid.as_bytes()).to_vec(),
         ),
-        Item::enumeration(tag::KEY_FORMAT_TYPE, names::value("KeyFormatType", "Raw")),
+        Item::enumeration(
+            tag::KEY_FORMAT_TYPE,
+            names::value(
+                "KeyFormatType",
+                stored["KeyFormatType"].as_str().unwrap_or("Raw"),
+            ),
+        ),
         Item::boolean(tag::SENSITIVE, false),
         Item::boolean(tag::ALWAYS_SENSITIVE, false),
         Item::boolean(tag::EXTRACTABLE, true),
@@ -375,6 +397,19 @@ pub fn changeable(attribute: &Item) -> Result<Changeable, KmipError> {
         )),
         _ => Ok(Changeable::Kept),
     }
+}
+
+/// Adds attributes the server derived (certificate fields, ...) to those kept in `map`.
+pub fn keep_more(map: &mut Map<String, Json>, items: &[Item]) -> Result<(), KmipError> {
+    let mut all = match map.remove(KEPT) {
+        Some(Json::Array(kept)) => kept,
+        _ => Vec::new(),
+    };
+    for item in items {
+        all.push(keep(item)?);
+    }
+    map.insert(KEPT.into(), Json::Array(all));
+    Ok(())
 }
 
 /// The kept attributes of an attribute map, as items.

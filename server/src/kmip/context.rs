@@ -33,7 +33,7 @@ impl Context<'_> {
             .object(uid)
             .await
             .map_err(crate::access::AccessError::from)?
-            .ok_or_else(|| KmipError::new("ItemNotFound", format!("no object {uid}")))?;
+            .ok_or_else(|| KmipError::new("ObjectNotFound", format!("no object {uid}")))?;
         match self
             .state
             .access

@@ -33,7 +33,7 @@ impl From<AccessError> for KmipError {
     fn from(error: AccessError) -> KmipError {
         match error {
             AccessError::NotFound(uid) => {
-                KmipError::new("ItemNotFound", format!("no object {uid}"))
+                KmipError::new("ObjectNotFound", format!("no object {uid}"))
             }
             AccessError::Denied(reason) => KmipError::new("PermissionDenied", reason),
             AccessError::Storage(error) => storage(error),
@@ -44,7 +44,7 @@ impl From<AccessError> for KmipError {
 impl From<KeyError> for KmipError {
     fn from(error: KeyError) -> KmipError {
         match error {
-            KeyError::NotFound(uid) => KmipError::new("ItemNotFound", format!("no object {uid}")),
+            KeyError::NotFound(uid) => KmipError::new("ObjectNotFound", format!("no object {uid}")),
             KeyError::NoMaterial(uid) => {
                 KmipError::new("ObjectDestroyed", format!("the key of {uid} was destroyed"))
             }

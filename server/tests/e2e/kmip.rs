@@ -526,7 +526,7 @@ fn batches_echo_ids_and_stop_or_continue_after_a_failure() {
     }
     let xml = to_xml(&continued);
     assert!(
-        xml.contains(r#"<ResultReason type="Enumeration" value="ItemNotFound"/>"#),
+        xml.contains(r#"<ResultReason type="Enumeration" value="ObjectNotFound"/>"#),
         "{xml}"
     );
     assert!(
@@ -864,4 +864,122 @@ fn attributes_change_and_locate_finds_only_what_the_caller_may_see() {
     );
     assert_eq!(status, 200);
     assert_eq!(locate(&carol, "", aes), (None, vec![keys[3].clone()]));
+}
+
+#[test]
+fn key_pairs_and_other_objects_are_created_registered_and_returned() {
+    use openssl::pkey::PKey;
+    let dir = tempdir();
+    let hyok = Launch::with_config(dir.path(), &config_in(dir.path())).start();
+    let admin = hyok.admin_token();
+    let v21 = |items: &str| request(2, 1, items);
+    let pair = |algorithm: &str, length: u32| {
+        let created = kmip(
+            &hyok,
+            &admin,
+            "ttlv",
+            &v21(&item(
+                "CreateKeyPair",
+                &format!(
+                    r#"<CommonAttributes><CryptographicAlgorithm type="Enumeration" value="{algorithm}"/>
+            <CryptographicLength type="Integer" value="{length}"/></CommonAttributes>
+            <PrivateKeyAttributes><CryptographicUsageMask type="Integer" value="Sign"/></PrivateKeyAttributes>
+            <PublicKeyAttributes><CryptographicUsageMask type="Integer" value="Verify"/></PublicKeyAttributes>"#
+                ),
+            )),
+        );
+        let payload = ok(&created);
+        (
+            text(payload, tag::PRIVATE_KEY_UNIQUE_IDENTIFIER),
+            text(payload, tag::PUBLIC_KEY_UNIQUE_IDENTIFIER),
+        )
+    };
+    let material = |id: &str, object: u32| {
+        let got = kmip(&hyok, &admin, "ttlv", &v21(&item("Get", &uid(id))));
+        let block = ok(&got)
+            .child(object)
+            .unwrap()
+            .child(tag::KEY_BLOCK)
+            .unwrap()
+            .clone();
+        (
+            to_xml(&block),
+            bytes(block.child(tag::KEY_VALUE).unwrap(), tag::KEY_MATERIAL),
+        )
+    };
+    // EC P-256: PKCS#8 private key, X.509 public key, linked both ways.
+    let (private, public) = pair("EC", 256);
+    let (block, der) = material(&private, tag::PRIVATE_KEY);
+    assert!(block.contains(r#"value="PKCS_8""#), "{block}");
+    let key = PKey::private_key_from_pkcs8(&der).expect("a PKCS#8 EC key");
+    let (block, der) = material(&public, tag::PUBLIC_KEY);
+    assert!(block.contains(r#"value="X_509""#), "{block}");
+    let public_key = PKey::public_key_from_der(&der).expect("an X.509 public key");
+    assert!(public_key.public_eq(&key), "the halves belong together");
+    let attributes = to_xml(ok(&kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &v21(&item("GetAttributes", &uid(&private))),
+    )));
+    assert!(
+        attributes.contains("PublicKeyLink") && attributes.contains(&public),
+        "{attributes}"
+    );
+    assert!(
+        attributes.contains(r#"<CryptographicUsageMask type="Integer" value="Sign"/>"#),
+        "{attributes}"
+    );
+    // RSA 2048 in PKCS#1; a private key does not encrypt here.
+    let (private, _) = pair("RSA", 2048);
+    let (_, der) = material(&private, tag::PRIVATE_KEY);
+    let rsa = openssl::rsa::Rsa::private_key_from_der(&der).expect("a PKCS#1 RSA key");
+    assert_eq!(rsa.size() * 8, 2048);
+    let (reason, _) = failed(&kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &v21(&item(
+            "Encrypt",
+            &format!(
+                r#"{}{}<Data type="ByteString" value="00"/>"#,
+                uid(&private),
+                gcm()
+            ),
+        )),
+    ));
+    assert_eq!(reason, "IllegalObjectType");
+    assert_eq!(failed(&kmip(&hyok, &admin, "xml", &v21(&item("CreateKeyPair", r#"<CommonAttributes>
+        <CryptographicAlgorithm type="Enumeration" value="RSA"/><CryptographicLength type="Integer" value="1024"/>
+        </CommonAttributes>"#)))).0, "InvalidAttributeValue");
+
+    // Secret data comes back exactly as registered.
+    let secret = r#"<SecretData><SecretDataType type="Enumeration" value="Password"/><KeyBlock>
+        <KeyFormatType type="Enumeration" value="Opaque"/><KeyValue><KeyMaterial type="ByteString" value="73656372657421"/></KeyValue>
+        </KeyBlock></SecretData>"#;
+    let registered = kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &v21(&item(
+            "Register",
+            &format!(r#"<ObjectType type="Enumeration" value="SecretData"/><Attributes/>{secret}"#),
+        )),
+    );
+    let secret_uid = text(ok(&registered), tag::UNIQUE_IDENTIFIER);
+    let got = kmip(&hyok, &admin, "xml", &v21(&item("Get", &uid(&secret_uid))));
+    let returned = ok(&got).child(tag::SECRET_DATA).unwrap().clone();
+    assert_eq!(returned, from_xml(secret, &Limits::default()).unwrap());
+    let (reason, _) = failed(&kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &v21(&item(
+            "Register",
+            &format!(
+                r#"<ObjectType type="Enumeration" value="OpaqueObject"/><Attributes/>{secret}"#
+            ),
+        )),
+    ));
+    assert_eq!(reason, "InvalidObjectType");
 }

@@ -123,6 +123,13 @@ pub async fn add(
                 Changeable::ActivationDate(_) | Changeable::Blocked(_) => {}
                 Changeable::Kept => {
                     let mut kept = attributes::kept(stored);
+                    let single = attribute.tag != tag::ATTRIBUTE && !hyok_kmip::registry::multi_valued(attribute.tag);
+                    if single && kept.iter().any(|k| k.tag == attribute.tag) {
+                        return Err(refuse(KmipError::new(
+                            "AttributeSingleValued",
+                            "the object has this attribute already and it takes one value: use Set or Modify Attribute",
+                        )));
+                    }
                     kept.push(attribute.clone());
                     attributes::set_kept(stored, &kept).map_err(refuse)?;
                 }

@@ -107,6 +107,15 @@ fn cipher(mode: &Mode, key_length: usize) -> Result<Cipher, KmipError> {
 
 /// The state and usage checks of a cryptographic operation.
 fn usable(object: &ObjectRecord, operation: Operation) -> Result<(), KmipError> {
+    if object.object_type != "SymmetricKey" {
+        return Err(KmipError::new(
+            "IllegalObjectType",
+            format!(
+                "{} is a {}: hyok encrypts and decrypts with symmetric keys",
+                object.uid, object.object_type
+            ),
+        ));
+    }
     let stored = object.attributes();
     if stored[BLOCKED].as_bool() == Some(true) {
         return Err(KmipError::new(

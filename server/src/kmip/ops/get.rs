@@ -1,10 +1,12 @@
-//! Get (the key in Raw format), Get Attributes and Get Attribute List.
+//! Get (a symmetric key in Raw format; any other object as it was created or
+//! registered), Get Attributes and Get Attribute List.
 
 use hyok_kmip::message::{GetAttributeListRequest, GetAttributesRequest, GetRequest};
 use hyok_kmip::registry::tag;
 use hyok_kmip::Item;
 
 use crate::access::Operation;
+use crate::keys::OBJECT_ITEM;
 use crate::kmip::attributes;
 use crate::kmip::context::{required_uid, Context};
 use crate::kmip::error::KmipError;
@@ -12,31 +14,46 @@ use crate::kmip::names;
 
 pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item>, KmipError> {
     let uid = required_uid(&request.unique_identifier)?;
-    let raw = names::value("KeyFormatType", "Raw");
-    if request.key_format_type.is_some_and(|format| format != raw)
-        || request.key_wrapping_specification.is_some()
-        || request.key_compression_type.is_some()
-    {
+    if request.key_wrapping_specification.is_some() || request.key_compression_type.is_some() {
         return Err(KmipError::new(
             "KeyFormatTypeNotSupported",
-            "hyok returns symmetric keys in Raw format, unwrapped (over TLS)",
+            "hyok returns keys unwrapped (over TLS) and uncompressed",
         ));
     }
     let object = context.object(uid, Operation::Get).await?;
-    if object.object_type != "SymmetricKey" {
-        return Err(KmipError::not_supported(
-            "Get returns symmetric keys only, so far",
+    let stored = object.attributes();
+    let format = stored["KeyFormatType"].as_str().unwrap_or("Raw");
+    if request
+        .key_format_type
+        .is_some_and(|wanted| wanted != names::value("KeyFormatType", format))
+    {
+        return Err(KmipError::new(
+            "KeyFormatTypeNotSupported",
+            format!("hyok returns this object in its own format, {format}"),
         ));
     }
     let material = context.state.keys.material(uid).await?;
-    let stored = object.attributes();
-    let algorithm = stored["CryptographicAlgorithm"].as_str().unwrap_or("AES");
-    let length = stored["CryptographicLength"]
-        .as_i64()
-        .unwrap_or(material.len() as i64 * 8);
+    let answer = if stored[OBJECT_ITEM].as_bool() == Some(true) {
+        let item = hyok_kmip::decode(&material, &hyok_kmip::Limits::default()).map_err(|_| {
+            KmipError::new(
+                "GeneralFailure",
+                format!("the stored form of {uid} is damaged"),
+            )
+        })?;
+        vec![
+            Item::enumeration(
+                tag::OBJECT_TYPE,
+                names::value("ObjectType", &object.object_type),
+            ),
+            Item::text(tag::UNIQUE_IDENTIFIER, uid),
+            item,
+        ]
+    } else {
+        symmetric_key(uid, &stored, &material)
+    };
     context.record_use(Operation::Get, uid).await;
     if stored["Fresh"].as_bool() != Some(false) {
-        // Fresh: true until the key has left the server once.
+        // Fresh: true until the object has left the server once.
         context
             .state
             .keys
@@ -46,7 +63,16 @@ pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item
             })
             .await?;
     }
-    Ok(vec![
+    Ok(answer)
+}
+
+fn symmetric_key(uid: &str, stored: &serde_json::Value, material: &[u8]) -> Vec<Item> {
+    let algorithm = stored["CryptographicAlgorithm"].as_str().unwrap_or("AES");
+    let length = stored["CryptographicLength"]
+        .as_i64()
+        .unwrap_or(material.len() as i64 * 8);
+    let raw = names::value("KeyFormatType", "Raw");
+    vec![
         Item::enumeration(tag::OBJECT_TYPE, names::value("ObjectType", "SymmetricKey")),
         Item::text(tag::UNIQUE_IDENTIFIER, uid),
         Item::structure(
@@ -67,7 +93,7 @@ pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item
                 ],
             )],
         ),
-    ])
+    ]
 }
 
 async fn all_attributes(

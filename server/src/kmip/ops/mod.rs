@@ -5,6 +5,7 @@ mod attribute_changes;
 mod create;
 mod crypto;
 mod get;
+mod key_pair;
 mod lifecycle;
 mod locate;
 mod query;
@@ -18,10 +19,11 @@ use super::context::Context;
 use super::error::KmipError;
 
 /// The operations served, by their Operation enumeration names, in Query's order.
-pub const SERVED: [&str; 19] = [
+pub const SERVED: [&str; 20] = [
     "DiscoverVersions",
     "Query",
     "Create",
+    "CreateKeyPair",
     "Register",
     "Locate",
     "Get",
@@ -46,6 +48,9 @@ pub async fn run(context: &Context<'_>, payload: RequestPayload) -> Result<Vec<I
         RequestPayload::Query(request) => query::query(context, &request),
         RequestPayload::Create(request) => create::create(context, &request).await,
         RequestPayload::Register(request) => register::register(context, &request).await,
+        RequestPayload::CreateKeyPair(request) => {
+            key_pair::create_key_pair(context, &request).await
+        }
         RequestPayload::Locate(request) => locate::locate(context, &request).await,
         RequestPayload::AddAttribute(request) => attribute_changes::add(context, &request).await,
         RequestPayload::SetAttribute(request) => attribute_changes::set(context, &request).await,

@@ -10,6 +10,18 @@ use crate::kmip::context::Context;
 use crate::kmip::error::KmipError;
 use crate::kmip::names;
 
+/// The object types hyok creates or registers.
+const OBJECT_TYPES: [&str; 8] = [
+    "SymmetricKey",
+    "PublicKey",
+    "PrivateKey",
+    "SplitKey",
+    "SecretData",
+    "OpaqueObject",
+    "Certificate",
+    "PGPKey",
+];
+
 pub fn query(context: &Context<'_>, request: &QueryRequest) -> Result<Vec<Item>, KmipError> {
     let asked = |function: &str| {
         request
@@ -26,10 +38,13 @@ pub fn query(context: &Context<'_>, request: &QueryRequest) -> Result<Vec<Item>,
         );
     }
     if asked("QueryObjects") {
-        out.push(Item::enumeration(
-            tag::OBJECT_TYPE,
-            names::value("ObjectType", "SymmetricKey"),
-        ));
+        let object_types = hyok_kmip::registry::enumeration("ObjectType").expect("ObjectType");
+        for name in OBJECT_TYPES {
+            let value = names::value("ObjectType", name);
+            if object_types.defined_in(value, context.version) {
+                out.push(Item::enumeration(tag::OBJECT_TYPE, value));
+            }
+        }
     }
     if asked("QueryServerInformation") {
         out.push(Item::text(tag::VENDOR_IDENTIFICATION, "hyok"));

@@ -1,12 +1,17 @@
-//! Register: a symmetric key the client brings (Raw key material, AES), wrapped by the
-//! master key on arrival and owned by the caller.
+//! Register: an object the client brings, wrapped by the master key on arrival and owned
+//! by the caller. An AES key in Raw format becomes a key hyok encrypts with (and AWS XKS
+//! can use); every other object (key pairs' halves, secret data, opaque objects,
+//! certificates, split keys, ...) is kept whole, and Get returns it as it came.
 
 use hyok_kmip::message::RegisterRequest;
 use hyok_kmip::registry::tag;
 use hyok_kmip::{Item, Value};
 use zeroize::Zeroizing;
 
-use crate::keys::NewSymmetricKey;
+use hyok_kmip::encode;
+use serde_json::json;
+
+use crate::keys::{digest, NewManagedObject, NewSymmetricKey};
 use crate::kmip::attributes;
 use crate::kmip::context::Context;
 use crate::kmip::error::KmipError;
@@ -17,26 +22,25 @@ pub async fn register(
     request: &RegisterRequest,
 ) -> Result<Vec<Item>, KmipError> {
     context.state.access.may_create(context.caller)?;
-    if request.object_type != names::value("ObjectType", "SymmetricKey")
-        || request.object.tag != tag::SYMMETRIC_KEY
-    {
+    let object_type = names::name("ObjectType", request.object_type).unwrap_or("?");
+    if hyok_kmip::registry::tag_name(request.object.tag) != Some(object_type) {
         return Err(KmipError::new(
             "InvalidObjectType",
-            "hyok registers Symmetric Keys so far",
+            format!("the Object Type is {object_type}, but the object is not"),
         ));
     }
-    let block = request
-        .object
-        .child(tag::KEY_BLOCK)
-        .ok_or_else(|| KmipError::invalid_field("a Symmetric Key needs a Key Block"))?;
     let raw = names::value("KeyFormatType", "Raw");
-    if !matches!(block.child(tag::KEY_FORMAT_TYPE).map(|f| &f.value), Some(Value::Enumeration(f)) if *f == raw)
-    {
-        return Err(KmipError::new(
-            "KeyFormatTypeNotSupported",
-            "register the key in Raw format",
-        ));
+    let block = request.object.child(tag::KEY_BLOCK);
+    let format = block
+        .and_then(|b| b.child(tag::KEY_FORMAT_TYPE))
+        .map(|f| &f.value);
+    let raw_symmetric = request.object.tag == tag::SYMMETRIC_KEY
+        && matches!(format, Some(Value::Enumeration(f)) if *f == raw);
+    if !raw_symmetric {
+        return register_whole(context, request, object_type).await;
     }
+    let block =
+        block.ok_or_else(|| KmipError::invalid_field("a Symmetric Key needs a Key Block"))?;
     if block.child(tag::KEY_WRAPPING_DATA).is_some() {
         return Err(KmipError::not_supported(
             "register the key unwrapped (over TLS)",
@@ -92,4 +96,122 @@ pub async fn register(
         }
     }
     Ok(vec![Item::text(tag::UNIQUE_IDENTIFIER, uid)])
+}
+
+/// Keeps any other object whole (its encoded structure, wrapped by the master key).
+async fn register_whole(
+    context: &Context<'_>,
+    request: &RegisterRequest,
+    object_type: &str,
+) -> Result<Vec<Item>, KmipError> {
+    let requested = attributes::requested(request.attributes.children().unwrap_or_default())?;
+    for name in &requested.names {
+        context.ensure_name_free(name).await?;
+    }
+    let mut map = requested.stored;
+    let block = request.object.child(tag::KEY_BLOCK);
+    let enumeration = |wanted: u32| match block.and_then(|b| b.child(wanted)).map(|i| &i.value) {
+        Some(Value::Enumeration(v)) => Some(*v),
+        _ => None,
+    };
+    if let Some(name) = enumeration(tag::CRYPTOGRAPHIC_ALGORITHM)
+        .or(requested.algorithm)
+        .and_then(|a| names::name("CryptographicAlgorithm", a))
+    {
+        map.insert("CryptographicAlgorithm".into(), json!(name));
+    }
+    let length = match block
+        .and_then(|b| b.child(tag::CRYPTOGRAPHIC_LENGTH))
+        .map(|i| &i.value)
+    {
+        Some(Value::Integer(bits)) => Some(*bits),
+        _ => requested.length,
+    };
+    if let Some(bits) = length {
+        map.insert("CryptographicLength".into(), json!(bits));
+    }
+    if let Some(format) =
+        enumeration(tag::KEY_FORMAT_TYPE).and_then(|f| names::name("KeyFormatType", f))
+    {
+        map.insert("KeyFormatType".into(), json!(format));
+    }
+    // The digest of what the object protects: its key material, or its value.
+    let material = block
+        .and_then(|b| b.child(tag::KEY_VALUE))
+        .and_then(|v| v.child(tag::KEY_MATERIAL))
+        .or_else(|| request.object.child(tag::OPAQUE_DATA_VALUE))
+        .or_else(|| request.object.child(tag::CERTIFICATE_VALUE));
+    if let Some(Item {
+        value: Value::ByteString(bytes),
+        ..
+    }) = material
+    {
+        map.insert("Digest".into(), json!(digest(bytes)));
+    }
+    if let Some(Item {
+        value: Value::ByteString(der),
+        ..
+    }) = request.object.child(tag::CERTIFICATE_VALUE)
+    {
+        attributes::keep_more(&mut map, &certificate_attributes(der)?)?;
+    }
+    let encoded = Zeroizing::new(
+        encode(&request.object).map_err(|e| KmipError::new("InvalidMessage", e.to_string()))?,
+    );
+    let uid = uuid::Uuid::new_v4().to_string();
+    let new = NewManagedObject {
+        uid: uid.clone(),
+        owner: &context.caller.user,
+        object_type,
+        names: &requested.names,
+        attributes: map,
+    };
+    context
+        .state
+        .keys
+        .store_object(new, encoded, &context.actor(), "register")
+        .await?;
+    if let Some(at) = requested.activation_date {
+        if at.saturating_mul(1000) <= hyok_db::now_millis() {
+            context.state.keys.activate(&uid, &context.actor()).await?;
+        }
+    }
+    Ok(vec![Item::text(tag::UNIQUE_IDENTIFIER, uid)])
+}
+
+/// What the server reads from an X.509 certificate: its length, and the common name and
+/// organization of its subject and issuer.
+fn certificate_attributes(der: &[u8]) -> Result<Vec<Item>, KmipError> {
+    let certificate = openssl::x509::X509::from_der(der).map_err(|_| {
+        KmipError::new(
+            "InvalidField",
+            "the Certificate Value is not a DER X.509 certificate",
+        )
+    })?;
+    let mut out = vec![Item::integer(tag::CERTIFICATE_LENGTH, der.len() as i32)];
+    let fields = [
+        (
+            certificate.subject_name(),
+            openssl::nid::Nid::COMMONNAME,
+            tag::CERTIFICATE_SUBJECT_CN,
+        ),
+        (
+            certificate.subject_name(),
+            openssl::nid::Nid::ORGANIZATIONNAME,
+            tag::CERTIFICATE_SUBJECT_O,
+        ),
+        (
+            certificate.issuer_name(),
+            openssl::nid::Nid::COMMONNAME,
+            tag::CERTIFICATE_ISSUER_CN,
+        ),
+    ];
+    for (name, nid, field) in fields {
+        if let Some(entry) = name.entries_by_nid(nid).next() {
+            if let Ok(text) = std::str::from_utf8(entry.data().as_slice()) {
+                out.push(Item::text(field, text));
+            }
+        }
+    }
+    Ok(out)
 }

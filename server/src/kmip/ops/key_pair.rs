@@ -1,0 +1,233 @@
+//! Create Key Pair: RSA (2048 to 4096 bits) or EC (P-256, P-384), generated with
+//! OpenSSL, stored as two objects linked both ways (Public Key Link, Private Key Link),
+//! each wrapped by the master key. RSA keys are kept in PKCS#1, EC private keys in
+//! PKCS#8 and EC public keys as X.509 SubjectPublicKeyInfo.
+
+use hyok_kmip::message::CreateKeyPairRequest;
+use hyok_kmip::registry::tag;
+use hyok_kmip::{encode, Item, Value};
+use openssl::ec::{EcGroup, EcKey};
+use openssl::nid::Nid;
+use openssl::pkey::{PKey, Private};
+use openssl::rsa::Rsa;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use crate::keys::{digest, NewManagedObject};
+use crate::kmip::attributes::{self, Requested};
+use crate::kmip::context::Context;
+use crate::kmip::error::KmipError;
+use crate::kmip::names;
+
+/// One half of the pair, ready to store.
+struct Half {
+    object_type: &'static str,
+    format: &'static str,
+    material: Zeroizing<Vec<u8>>,
+}
+
+fn generate(
+    algorithm: &str,
+    bits: i32,
+    curve: Option<&str>,
+) -> Result<(PKey<Private>, i32, &'static str), KmipError> {
+    let failed = |_| KmipError::new("CryptographicFailure", "key pair generation failed");
+    match algorithm {
+        "RSA" => {
+            if !(2048..=4096).contains(&bits) || bits % 8 != 0 {
+                return Err(KmipError::new(
+                    "InvalidAttributeValue",
+                    format!("RSA keys are 2048 to 4096 bits (a multiple of 8), not {bits}"),
+                ));
+            }
+            let rsa = Rsa::generate(bits as u32).map_err(failed)?;
+            Ok((PKey::from_rsa(rsa).map_err(failed)?, bits, "RSA"))
+        }
+        "EC" | "ECDSA" | "ECDH" => {
+            let (nid, bits) = match (curve, bits) {
+                (Some("P_256"), _) | (None, 256) => (Nid::X9_62_PRIME256V1, 256),
+                (Some("P_384"), _) | (None, 384) => (Nid::SECP384R1, 384),
+                _ => {
+                    return Err(KmipError::new(
+                        "InvalidAttributeValue",
+                        "EC keys are on P-256 or P-384 (Recommended Curve, or Cryptographic Length 256 or 384)",
+                    ))
+                }
+            };
+            let group = EcGroup::from_curve_name(nid).map_err(failed)?;
+            let key = EcKey::generate(&group).map_err(failed)?;
+            Ok((PKey::from_ec_key(key).map_err(failed)?, bits, "EC"))
+        }
+        other => Err(KmipError::not_supported(format!(
+            "Create Key Pair makes RSA and EC keys, not {other}"
+        ))),
+    }
+}
+
+fn halves(key: &PKey<Private>, kind: &str) -> Result<(Half, Half), KmipError> {
+    let failed = |_| KmipError::new("CryptographicFailure", "key pair encoding failed");
+    Ok(if kind == "RSA" {
+        let rsa = key.rsa().map_err(failed)?;
+        (
+            Half {
+                object_type: "PrivateKey",
+                format: "PKCS_1",
+                material: Zeroizing::new(rsa.private_key_to_der().map_err(failed)?),
+            },
+            Half {
+                object_type: "PublicKey",
+                format: "PKCS_1",
+                material: Zeroizing::new(rsa.public_key_to_der_pkcs1().map_err(failed)?),
+            },
+        )
+    } else {
+        (
+            Half {
+                object_type: "PrivateKey",
+                format: "PKCS_8",
+                material: Zeroizing::new(key.private_key_to_pkcs8().map_err(failed)?),
+            },
+            Half {
+                object_type: "PublicKey",
+                format: "X_509",
+                material: Zeroizing::new(key.public_key_to_der().map_err(failed)?),
+            },
+        )
+    })
+}
+
+/// The common attributes, overridden by those of one half.
+fn merged(common: Option<&Item>, own: Option<&Item>) -> Result<Requested, KmipError> {
+    let mut all: Vec<Item> = common.and_then(Item::children).unwrap_or_default().to_vec();
+    for attribute in own.and_then(Item::children).unwrap_or_default() {
+        all.retain(|a| !attributes::same_attribute(a, attribute) || a.tag == tag::NAME);
+        all.push(attribute.clone());
+    }
+    attributes::requested(&all)
+}
+
+fn enumeration_of(items: &[Option<&Item>], wanted: u32) -> Option<u32> {
+    items.iter().flatten().find_map(|group| {
+        group
+            .children()?
+            .iter()
+            .find_map(|a| match (a.tag, &a.value) {
+                (t, Value::Enumeration(v)) if t == wanted => Some(*v),
+                _ => None,
+            })
+    })
+}
+
+fn curve_of(items: &[Option<&Item>]) -> Option<&'static str> {
+    items.iter().flatten().find_map(|group| {
+        let parameters = group.child(tag::CRYPTOGRAPHIC_DOMAIN_PARAMETERS)?;
+        match parameters.child(tag::RECOMMENDED_CURVE)?.value {
+            Value::Enumeration(curve) => names::name("RecommendedCurve", curve),
+            _ => None,
+        }
+    })
+}
+
+pub async fn create_key_pair(
+    context: &Context<'_>,
+    request: &CreateKeyPairRequest,
+) -> Result<Vec<Item>, KmipError> {
+    context.state.access.may_create(context.caller)?;
+    let groups = [
+        request.common_attributes.as_ref(),
+        request.private_key_attributes.as_ref(),
+        request.public_key_attributes.as_ref(),
+    ];
+    let private = merged(groups[0], groups[1])?;
+    let public = merged(groups[0], groups[2])?;
+    let algorithm = enumeration_of(&groups, tag::CRYPTOGRAPHIC_ALGORITHM)
+        .and_then(|a| names::name("CryptographicAlgorithm", a))
+        .ok_or_else(|| {
+            KmipError::new(
+                "MissingData",
+                "Create Key Pair needs a Cryptographic Algorithm",
+            )
+        })?;
+    let bits = private.length.or(public.length).unwrap_or(0);
+    let (key, bits, kind) = generate(algorithm, bits, curve_of(&groups))?;
+    let (private_half, public_half) = halves(&key, kind)?;
+    for name in private.names.iter().chain(&public.names) {
+        context.ensure_name_free(name).await?;
+    }
+    let private_uid = uuid::Uuid::new_v4().to_string();
+    let public_uid = uuid::Uuid::new_v4().to_string();
+    let stored = [
+        (
+            private_half,
+            private,
+            &private_uid,
+            ("PublicKeyLink", &public_uid),
+        ),
+        (
+            public_half,
+            public,
+            &public_uid,
+            ("PrivateKeyLink", &private_uid),
+        ),
+    ];
+    for (half, requested, uid, (link_type, other)) in stored {
+        let mut map = requested.stored;
+        map.insert("CryptographicAlgorithm".into(), json!(algorithm));
+        map.insert("CryptographicLength".into(), json!(bits));
+        map.insert("KeyFormatType".into(), json!(half.format));
+        map.insert("Digest".into(), json!(digest(&half.material)));
+        map.insert("RandomNumberGenerator".into(), json!("Unspecified"));
+        let mut links = serde_json::Map::new();
+        links.insert(link_type.into(), json!(other));
+        map.insert("Links".into(), serde_json::Value::Object(links));
+        let object = Item::structure(
+            names_tag(half.object_type),
+            vec![key_block(half.format, &half.material, algorithm, bits)],
+        );
+        let encoded = Zeroizing::new(
+            encode(&object).map_err(|e| KmipError::new("GeneralFailure", e.to_string()))?,
+        );
+        let new = NewManagedObject {
+            uid: uid.clone(),
+            owner: &context.caller.user,
+            object_type: half.object_type,
+            names: &requested.names,
+            attributes: map,
+        };
+        context
+            .state
+            .keys
+            .store_object(new, encoded, &context.actor(), "create-key-pair")
+            .await?;
+    }
+    Ok(vec![
+        Item::text(tag::PRIVATE_KEY_UNIQUE_IDENTIFIER, private_uid),
+        Item::text(tag::PUBLIC_KEY_UNIQUE_IDENTIFIER, public_uid),
+    ])
+}
+
+fn names_tag(object_type: &str) -> u32 {
+    match object_type {
+        "PrivateKey" => tag::PRIVATE_KEY,
+        _ => tag::PUBLIC_KEY,
+    }
+}
+
+/// A Key Block holding `material` in `format`.
+pub fn key_block(format: &str, material: &[u8], algorithm: &str, bits: i32) -> Item {
+    Item::structure(
+        tag::KEY_BLOCK,
+        vec![
+            Item::enumeration(tag::KEY_FORMAT_TYPE, names::value("KeyFormatType", format)),
+            Item::structure(
+                tag::KEY_VALUE,
+                vec![Item::bytes(tag::KEY_MATERIAL, material.to_vec())],
+            ),
+            Item::enumeration(
+                tag::CRYPTOGRAPHIC_ALGORITHM,
+                names::value("CryptographicAlgorithm", algorithm),
+            ),
+            Item::integer(tag::CRYPTOGRAPHIC_LENGTH, bits),
+        ],
+    )
+}
