@@ -115,6 +115,11 @@ impl KeystoreHandle {
         .await
     }
 
+    /// How long one keystore call may take before it counts as failed.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// A real wrap and unwrap of random data through the current master key.
     pub async fn health(&self) -> Result<(), KeystoreError> {
         let mut probe = Zeroizing::new(vec![0u8; 32]);

@@ -119,6 +119,22 @@ impl Seeder {
             .unwrap();
     }
 
+    /// Damages a key's wrapped material in the database (one byte flipped), as a failing
+    /// disk or a hand-edited row would.
+    pub fn damage(&self, uid: &str) {
+        self.runtime.block_on(async {
+            let object = self.db.object(uid).await.unwrap().unwrap();
+            let mut wrapped = object.wrapped.unwrap();
+            let last = wrapped.len() - 1;
+            wrapped[last] ^= 0x01;
+            assert!(self
+                .db
+                .rewrap_object(uid, object.row_version, &wrapped, object.wrap_key_version)
+                .await
+                .unwrap());
+        });
+    }
+
     /// Sets the KMIP Cryptographic Usage Mask attribute.
     pub fn usage_mask(&self, uid: &str, mask: i64) {
         self.runtime.block_on(async {

@@ -843,3 +843,143 @@ fn seed_through_p11_kit() {
     seeder.grant(&key, STORE, &["encrypt"]);
     println!("SEEDED_KEY={key}");
 }
+
+#[test]
+fn hyok_key_blocks_unblocks_and_rekeys_an_external_key() {
+    let dir = tempdir();
+    let config = xks_config(dir.path(), "");
+    let first = Launch::with_config(dir.path(), &config).start();
+    let admin = first.admin_token();
+    assert!(first.stop().success());
+    let seeder = Seeder::open(dir.path());
+    let key = seeder.active_key("admin");
+    seeder.grant(&key, STORE, &["get-attributes", "encrypt", "decrypt"]);
+    let hyok = Launch::with_config(dir.path(), &config).start();
+    let mut xks = Xks::new(&hyok);
+    let keys = format!("/aws/kms/xks/v1/keys/{key}");
+    let status_of = |xks: &mut Xks| {
+        let (status, meta) = xks.post(
+            &format!("{keys}/metadata"),
+            &json!({"requestMetadata": metadata("p")}),
+        );
+        assert_eq!(status, 200, "{meta}");
+        meta["keyStatus"].as_str().unwrap().to_string()
+    };
+    let encrypt = json!({"requestMetadata": metadata("p"), "plaintext": b64(b"data key"), "encryptionAlgorithm": "AES_GCM"});
+    let cli = |args: &[&str]| {
+        let (ok, stdout, stderr) = hyok.cli(&admin, args);
+        assert!(ok, "hyok {args:?}: {stderr}");
+        stdout
+    };
+
+    cli(&["key", "block", &key]);
+    assert_eq!(status_of(&mut xks), "DISABLED");
+    let (status, refused) = xks.post(&format!("{keys}/encrypt"), &encrypt);
+    assert_eq!(
+        (status, error_name(&refused)),
+        (400, "InvalidStateException"),
+        "{refused}"
+    );
+    cli(&["key", "unblock", &key]);
+    assert_eq!(status_of(&mut xks), "ENABLED");
+
+    let (status, before) = xks.post(&format!("{keys}/encrypt"), &encrypt);
+    assert_eq!(status, 200, "{before}");
+    let rekeyed: Value =
+        serde_json::from_str(cli(&["key", "rekey", &key, "--json"]).trim()).unwrap();
+    assert!(rekeyed["new_id"].is_string(), "{rekeyed}");
+    let (_, after) = xks.post(&format!("{keys}/encrypt"), &encrypt);
+    assert_eq!(
+        unb64(&after["ciphertextMetadata"]),
+        [1, 0, 0, 0, 2],
+        "{after}"
+    );
+    let decrypt = json!({
+        "requestMetadata": metadata("p"), "encryptionAlgorithm": "AES_GCM",
+        "ciphertext": before["ciphertext"], "initializationVector": before["initializationVector"],
+        "authenticationTag": before["authenticationTag"], "ciphertextMetadata": before["ciphertextMetadata"],
+    });
+    let (status, opened) = xks.post(&format!("{keys}/decrypt"), &decrypt);
+    assert_eq!(
+        (status, unb64(&opened["plaintext"])),
+        (200, b"data key".to_vec()),
+        "{opened}"
+    );
+    let (_, tail) = hyok.get("/admin/audit/tail?limit=50", Some(&admin));
+    let tail = tail.to_string();
+    assert!(
+        tail.contains("\"block\"") && tail.contains("\"unblock\"") && tail.contains("\"rekey\""),
+        "{tail}"
+    );
+}
+
+#[test]
+fn health_is_degraded_while_the_hsm_answers_slowly() {
+    use crate::hsm::softhsm::{self, P11KitServer, SoftHsm, PIN};
+    let dir = tempdir();
+    let hsm = SoftHsm::new(dir.path(), &["xks"]);
+    let socket = dir.path().join("p11kit.sock");
+    let server = hsm.serve("xks", &socket);
+    let config = format!(
+        "{}timeout_ms = 4000\n\n[aws_xks_config]\naws_xks_enable = true\naws_xks_sigv4_access_key_id = \"{AKID}\"\n\
+         aws_xks_sigv4_secret_access_key = \"{SECRET}\"\n",
+        crate::hsm::pkcs11_config(dir.path(), &softhsm::p11_kit_client_module(), "xks")
+    );
+    let hyok = crate::hsm::launch(dir.path(), &hsm, &config, PIN)
+        .env("P11_KIT_SERVER_ADDRESS", &P11KitServer::address(&socket))
+        .start();
+    let mut xks = Xks::new(&hyok);
+    let health =
+        json!({"requestMetadata": {"kmsRequestId": "r", "kmsOperation": "KmsHealthCheck"}});
+    let mut status_now = || {
+        let (status, body) = xks.post("/aws/kms/xks/v1/health", &health);
+        assert_eq!(status, 200, "{body}");
+        body["ekmFleetDetails"][0]["healthStatus"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(status_now(), "ACTIVE");
+    // The HSM stalls for 2.5 s of the 4 s timeout: slow, but it answers.
+    std::thread::scope(|scope| {
+        server.signal(libc::SIGSTOP);
+        scope.spawn(|| {
+            std::thread::sleep(std::time::Duration::from_millis(2500));
+            server.signal(libc::SIGCONT);
+        });
+        assert_eq!(status_now(), "DEGRADED");
+    });
+    assert_eq!(status_now(), "ACTIVE");
+}
+
+#[test]
+fn a_damaged_key_is_an_internal_error_that_says_where_to_look() {
+    let dir = tempdir();
+    let config = xks_config(dir.path(), "");
+    Launch::with_config(dir.path(), &config).run_once();
+    let seeder = Seeder::open(dir.path());
+    let key = seeder.active_key("admin");
+    seeder.grant(&key, STORE, &["get-attributes", "encrypt", "decrypt"]);
+    seeder.damage(&key);
+    let hyok = Launch::with_config(dir.path(), &config).start();
+    let mut xks = Xks::new(&hyok);
+    let encrypt = json!({"requestMetadata": metadata("p"), "plaintext": b64(b"x"), "encryptionAlgorithm": "AES_GCM"});
+    let (status, body) = xks.post(&format!("/aws/kms/xks/v1/keys/{key}/encrypt"), &encrypt);
+    assert_eq!(
+        (status, error_name(&body)),
+        (500, "InternalException"),
+        "{body}"
+    );
+    let message = body["errorMessage"].as_str().unwrap_or_default();
+    assert!(message.contains("log"), "{body}");
+    assert!(
+        hyok.stderr().contains("XKS request failed"),
+        "the cause is logged"
+    );
+    // The server stays up and serves what is not damaged.
+    let (status, health) = xks.post(
+        "/aws/kms/xks/v1/health",
+        &json!({"requestMetadata": {"kmsRequestId": "r", "kmsOperation": "KmsHealthCheck"}}),
+    );
+    assert_eq!(status, 200, "{health}");
+}
