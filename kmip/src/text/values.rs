@@ -281,37 +281,35 @@ fn parse_rfc3339(text: &str) -> Result<OffsetDateTime, String> {
         .map_err(|_| format!("{text:?} is not an ISO 8601 date-time"))
 }
 
+/// ISO 8601 in UTC (with microseconds when given), or `None` beyond what it writes.
+fn iso_8601(seconds: i64, micros: Option<i64>) -> Option<String> {
+    let t = OffsetDateTime::from_unix_timestamp(seconds).ok()?;
+    if !(0..=9999).contains(&t.year()) {
+        return None;
+    }
+    let fraction = micros.map(|m| format!(".{m:06}")).unwrap_or_default();
+    Some(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{fraction}+00:00",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    ))
+}
+
 /// A Date-Time as ISO 8601 in UTC, or hex when the year is beyond what ISO 8601 writes.
 pub(crate) fn date_time_text(seconds: i64) -> String {
-    match OffsetDateTime::from_unix_timestamp(seconds) {
-        Ok(t) if (0..=9999).contains(&t.year()) => format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        ),
-        _ => format!("0x{:016x}", seconds as u64),
-    }
+    iso_8601(seconds, None).unwrap_or_else(|| format!("0x{:016x}", seconds as u64))
 }
 
 pub(crate) fn date_time_extended_text(micros: i64) -> String {
-    let seconds = micros.div_euclid(1_000_000);
-    let fraction = micros.rem_euclid(1_000_000);
-    match OffsetDateTime::from_unix_timestamp(seconds) {
-        Ok(t) if (0..=9999).contains(&t.year()) => format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{fraction:06}+00:00",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        ),
-        _ => format!("0x{:016x}", micros as u64),
-    }
+    iso_8601(
+        micros.div_euclid(1_000_000),
+        Some(micros.rem_euclid(1_000_000)),
+    )
+    .unwrap_or_else(|| format!("0x{:016x}", micros as u64))
 }
 
 /// Parses a leaf value of a known type from text; structures are built by the caller.

@@ -198,6 +198,19 @@ fn attributes_json(attributes: &[Item]) -> Json {
     Json::Object(out)
 }
 
+fn name_item(name: &str) -> Result<Item, String> {
+    Ok(Item::structure(
+        tag::NAME,
+        vec![
+            Item::text(tag::NAME_VALUE, name),
+            Item::enumeration(
+                tag::NAME_TYPE,
+                enumeration("NameType", "UninterpretedTextString")?,
+            ),
+        ],
+    ))
+}
+
 fn blocked_attribute(blocked: bool) -> Item {
     Item::structure(
         tag::NEW_ATTRIBUTE,
@@ -243,16 +256,7 @@ impl KeyCommand {
                     ),
                 ];
                 for name in &names {
-                    attributes.push(Item::structure(
-                        tag::NAME,
-                        vec![
-                            Item::text(tag::NAME_VALUE, name),
-                            Item::enumeration(
-                                tag::NAME_TYPE,
-                                enumeration("NameType", "UninterpretedTextString")?,
-                            ),
-                        ],
-                    ));
+                    attributes.push(name_item(name)?);
                 }
                 let payload = call(
                     &api,
@@ -286,16 +290,7 @@ impl KeyCommand {
                     enumeration("ObjectType", "SymmetricKey")?,
                 )];
                 if let Some(name) = &name {
-                    criteria.push(Item::structure(
-                        tag::NAME,
-                        vec![
-                            Item::text(tag::NAME_VALUE, name),
-                            Item::enumeration(
-                                tag::NAME_TYPE,
-                                enumeration("NameType", "UninterpretedTextString")?,
-                            ),
-                        ],
-                    ));
+                    criteria.push(name_item(name)?);
                 }
                 if let Some(state) = &state {
                     criteria.push(Item::enumeration(tag::STATE, enumeration("State", state)?));

@@ -581,17 +581,7 @@ fn json_ttlv_on_kmip_2_1_and_grants_decide_who_uses_a_key() {
     let dir = tempdir();
     let hyok = Launch::with_config(dir.path(), &config_in(dir.path())).start();
     let admin = hyok.admin_token();
-    assert_eq!(
-        hyok.post("/admin/users", Some(&admin), json!({"name": "bob"}))
-            .0,
-        201
-    );
-    let bob = hyok
-        .post("/admin/tokens", Some(&admin), json!({"user": "bob"}))
-        .1["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let bob = hyok.user_token(&admin, "bob");
     let create = from_xml(
         &request(2, 1, &item("Create", &CREATE_21.replace("NAME", "grants"))),
         &Limits::default(),
@@ -664,17 +654,7 @@ fn attributes_change_and_locate_finds_only_what_the_caller_may_see() {
     let dir = tempdir();
     let hyok = Launch::with_config(dir.path(), &config_in(dir.path())).start();
     let admin = hyok.admin_token();
-    assert_eq!(
-        hyok.post("/admin/users", Some(&admin), json!({"name": "carol"}))
-            .0,
-        201
-    );
-    let carol = hyok
-        .post("/admin/tokens", Some(&admin), json!({"user": "carol"}))
-        .1["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let carol = hyok.user_token(&admin, "carol");
     let v21 = |items: &str| request(2, 1, items);
     let mut keys = Vec::new();
     for n in 0..5 {

@@ -193,6 +193,23 @@ impl Hyok {
             .unwrap_or_else(|| panic!("no KMIP listener in the log:\n{stderr}"))
     }
 
+    /// Creates the user `name` as `admin` and returns an API token of theirs.
+    pub fn user_token(&self, admin: &str, name: &str) -> String {
+        let (status, body) = self.post(
+            "/admin/users",
+            Some(admin),
+            serde_json::json!({ "name": name }),
+        );
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = self.post(
+            "/admin/tokens",
+            Some(admin),
+            serde_json::json!({ "user": name }),
+        );
+        assert_eq!(status, 201, "{body}");
+        body["token"].as_str().unwrap().to_string()
+    }
+
     pub fn admin_token(&self) -> String {
         self.admin_token
             .clone()

@@ -5,6 +5,7 @@ use hyok_kmip::message::{GetAttributeListRequest, GetAttributesRequest, GetReque
 use hyok_kmip::registry::tag;
 use hyok_kmip::Item;
 
+use super::key_pair::key_block;
 use crate::access::Operation;
 use crate::keys::OBJECT_ITEM;
 use crate::kmip::attributes;
@@ -71,27 +72,12 @@ fn symmetric_key(uid: &str, stored: &serde_json::Value, material: &[u8]) -> Vec<
     let length = stored["CryptographicLength"]
         .as_i64()
         .unwrap_or(material.len() as i64 * 8);
-    let raw = names::value("KeyFormatType", "Raw");
     vec![
         Item::enumeration(tag::OBJECT_TYPE, names::value("ObjectType", "SymmetricKey")),
         Item::text(tag::UNIQUE_IDENTIFIER, uid),
         Item::structure(
             tag::SYMMETRIC_KEY,
-            vec![Item::structure(
-                tag::KEY_BLOCK,
-                vec![
-                    Item::enumeration(tag::KEY_FORMAT_TYPE, raw),
-                    Item::structure(
-                        tag::KEY_VALUE,
-                        vec![Item::bytes(tag::KEY_MATERIAL, material.to_vec())],
-                    ),
-                    Item::enumeration(
-                        tag::CRYPTOGRAPHIC_ALGORITHM,
-                        names::value("CryptographicAlgorithm", algorithm),
-                    ),
-                    Item::integer(tag::CRYPTOGRAPHIC_LENGTH, length as i32),
-                ],
-            )],
+            vec![key_block("Raw", material, algorithm, length as i32)],
         ),
     ]
 }
