@@ -1,7 +1,8 @@
 //! The KMIP listener (`[kmip]`, port 5696): binary TTLV over TLS with a required client
 //! certificate, many requests per connection, many connections, on actix's async server.
-//! A message that cannot be decoded gets an Invalid Message answer on the same
-//! connection; a frame over the size limit, or a connection idle too long, is closed.
+//! A message that cannot be decoded, or a frame that is not a message or is over the size
+//! limit, gets an Invalid Message answer and the connection goes on (a frame over 64 MiB
+//! is answered, then the connection is closed); so is a connection idle for 5 minutes.
 
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
@@ -26,6 +27,9 @@ use crate::state::AppState;
 /// A connection with no request for this long is closed.
 const IDLE: Duration = Duration::from_secs(300);
 const HEADER: usize = 8;
+/// The largest frame skipped to keep a connection after refusing it (64 MiB); beyond,
+/// the connection is closed after the refusal.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Binds the KMIP listener and starts serving; returns it with its address.
 pub fn listener(
@@ -86,8 +90,17 @@ async fn serve(state: &AppState, mut stream: TlsStream<TcpStream>) {
                     limits.max_message_bytes
                 )
             };
-            let _ = write(&mut stream, &kmip::unreadable(&reason)).await;
-            return;
+            // Skip the frame and stay in step with the client, unless it is absurdly large.
+            let padded = length.div_ceil(8) * 8;
+            let skipped = padded <= DRAIN_LIMIT && drain(&mut stream, padded).await.is_ok();
+            if write(&mut stream, &kmip::unreadable(&reason))
+                .await
+                .is_err()
+                || !skipped
+            {
+                return;
+            }
+            continue;
         }
         let mut message = header.to_vec();
         message.resize(HEADER + length, 0);
@@ -107,6 +120,19 @@ async fn serve(state: &AppState, mut stream: TlsStream<TcpStream>) {
             return;
         }
     }
+}
+
+/// Reads and drops `length` bytes.
+async fn drain(stream: &mut TlsStream<TcpStream>, mut length: usize) -> std::io::Result<()> {
+    let mut scratch = vec![0u8; 64 * 1024];
+    while length > 0 {
+        let chunk = length.min(scratch.len());
+        tokio::time::timeout(IDLE, stream.read_exact(&mut scratch[..chunk]))
+            .await
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+        length -= chunk;
+    }
+    Ok(())
 }
 
 async fn write(stream: &mut TlsStream<TcpStream>, response: &Item) -> std::io::Result<()> {

@@ -165,6 +165,17 @@ fn kmip_over_tls_knows_clients_by_certificate_and_serves_many_at_once() {
     let answer = to_xml(&exchange(&mut alice, &garbage).unwrap());
     assert!(answer.contains(r#"value="InvalidMessage""#), "{answer}");
     exchange(&mut alice, &request(&encrypt(&key))).unwrap();
+    // So do a frame that is not a structure and one over the 16 MiB message limit.
+    let not_a_structure = vec![0x42, 0x00, 0x0d, 0x02, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 0];
+    let answer = to_xml(&exchange(&mut alice, &not_a_structure).unwrap());
+    assert!(answer.contains(r#"value="InvalidMessage""#), "{answer}");
+    let too_long = 17 * 1024 * 1024;
+    let mut huge = vec![0x42, 0x00, 0x78, 0x01];
+    huge.extend_from_slice(&(too_long as u32).to_be_bytes());
+    huge.resize(8 + too_long, 0);
+    let answer = to_xml(&exchange(&mut alice, &huge).unwrap());
+    assert!(answer.contains("over the"), "{answer}");
+    exchange(&mut alice, &request(&encrypt(&key))).unwrap();
 
     // Without a client certificate there is no KMIP conversation.
     let anonymous = connect(&hyok, &certs, None).and_then(|mut stream| {
