@@ -16,6 +16,8 @@ use serde_json::{json, Value};
 pub enum BenchCommand {
     /// AWS XKS metadata, encrypt or decrypt calls.
     Xks(XksBench),
+    /// KMIP Encrypt, Get, Create or Locate over TTLV/TLS or HTTP /kmip.
+    Kmip(super::bench_kmip::KmipBench),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -65,14 +67,17 @@ pub struct XksBench {
 
 /// What one connection saw.
 #[derive(Default)]
-struct Tally {
-    latencies_us: Vec<u32>,
-    errors: BTreeMap<String, u64>,
+pub struct Tally {
+    pub latencies_us: Vec<u32>,
+    pub errors: BTreeMap<String, u64>,
 }
 
 impl BenchCommand {
     pub fn run(self) -> Result<(), String> {
-        let BenchCommand::Xks(bench) = self;
+        let bench = match self {
+            BenchCommand::Xks(bench) => bench,
+            BenchCommand::Kmip(bench) => return bench.run(),
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -108,7 +113,18 @@ impl XksBench {
                 *total.errors.entry(kind).or_default() += count;
             }
         }
-        bench.report(total, started.elapsed());
+        let operation = match bench.operation {
+            XksOperation::Metadata => "metadata",
+            XksOperation::Encrypt => "encrypt",
+            XksOperation::Decrypt => "decrypt",
+        };
+        report(
+            operation,
+            bench.connections,
+            bench.json,
+            total,
+            started.elapsed(),
+        );
         Ok(())
     }
 
@@ -234,44 +250,50 @@ impl XksBench {
         let status = response.status().as_u16();
         Ok((status, response.text().await.map_err(|e| e.to_string())?))
     }
+}
 
-    fn report(&self, mut total: Tally, elapsed: Duration) {
-        total.latencies_us.sort_unstable();
-        let count = total.latencies_us.len();
-        let percentile = |p: f64| -> f64 {
-            if count == 0 {
-                return 0.0;
-            }
-            let index = ((count as f64 * p).ceil() as usize).clamp(1, count) - 1;
-            f64::from(total.latencies_us[index]) / 1000.0
-        };
-        let failed: u64 = total.errors.values().sum();
-        let rps = count as f64 / elapsed.as_secs_f64();
-        let results = json!({
-            "operation": match self.operation { XksOperation::Metadata => "metadata", XksOperation::Encrypt => "encrypt", XksOperation::Decrypt => "decrypt" },
-            "connections": self.connections, "seconds": elapsed.as_secs_f64(), "requests": count, "failed": failed,
-            "requests_per_second": rps,
-            "latency_ms": { "p50": percentile(0.50), "p99": percentile(0.99), "p99.9": percentile(0.999), "max": percentile(1.0) },
-            "errors": total.errors,
-        });
-        if self.json {
-            println!("{results}");
-            return;
+/// Prints what the connections saw: requests/s, failures by kind, latency percentiles.
+pub fn report(
+    operation: &str,
+    connections: usize,
+    as_json: bool,
+    mut total: Tally,
+    elapsed: Duration,
+) {
+    total.latencies_us.sort_unstable();
+    let count = total.latencies_us.len();
+    let percentile = |p: f64| -> f64 {
+        if count == 0 {
+            return 0.0;
         }
-        println!(
-            "{count} requests in {:.1} s over {} connections: {rps:.0} requests/s, {failed} failed",
-            elapsed.as_secs_f64(),
-            self.connections
-        );
-        println!(
-            "latency ms: p50 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}",
-            percentile(0.50),
-            percentile(0.99),
-            percentile(0.999),
-            percentile(1.0)
-        );
-        for (kind, n) in &total.errors {
-            println!("  {n} × {kind}");
-        }
+        let index = ((count as f64 * p).ceil() as usize).clamp(1, count) - 1;
+        f64::from(total.latencies_us[index]) / 1000.0
+    };
+    let failed: u64 = total.errors.values().sum();
+    let rps = count as f64 / elapsed.as_secs_f64();
+    let results = json!({
+        "operation": operation,
+        "connections": connections, "seconds": elapsed.as_secs_f64(), "requests": count, "failed": failed,
+        "requests_per_second": rps,
+        "latency_ms": { "p50": percentile(0.50), "p99": percentile(0.99), "p99.9": percentile(0.999), "max": percentile(1.0) },
+        "errors": total.errors,
+    });
+    if as_json {
+        println!("{results}");
+        return;
+    }
+    println!(
+        "{count} requests in {:.1} s over {connections} connections: {rps:.0} requests/s, {failed} failed",
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "latency ms: p50 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}",
+        percentile(0.50),
+        percentile(0.99),
+        percentile(0.999),
+        percentile(1.0)
+    );
+    for (kind, n) in &total.errors {
+        println!("  {n} × {kind}");
     }
 }

@@ -432,3 +432,62 @@ fn every_mandatory_oasis_test_case_in_scope_passes() {
         }
     }
 }
+
+#[test]
+fn hyok_bench_drives_a_kmip_server_over_both_transports() {
+    let dir = tempdir();
+    let (hyok, certs) = start(dir.path());
+    let admin = hyok.admin_token();
+    let path = |name: &str| certs.join(name).to_str().unwrap().to_string();
+    let (address, cert, key, ca) = (
+        hyok.kmip_address(),
+        path("client-alice.pem"),
+        path("client-alice.key"),
+        path("ca.pem"),
+    );
+    let runs: [(&str, &str); 4] = [
+        ("tls", "encrypt"),
+        ("tls", "create"),
+        ("http", "get"),
+        ("http", "locate"),
+    ];
+    for (transport, operation) in runs {
+        let (ok, stdout, stderr) = cli(
+            &[
+                ("HYOK_URL", hyok.url.as_str()),
+                ("HYOK_TOKEN", admin.as_str()),
+            ],
+            &[
+                "bench",
+                "kmip",
+                "--transport",
+                transport,
+                "--operation",
+                operation,
+                "--address",
+                &address,
+                "--cert",
+                &cert,
+                "--key",
+                &key,
+                "--ca",
+                &ca,
+                "--keys",
+                "3",
+                "--connections",
+                "2",
+                "--duration",
+                "1",
+                "--json",
+            ],
+        );
+        assert!(ok, "{transport} {operation}: {stderr}");
+        let results: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert_eq!(results["failed"], 0, "{transport} {operation}: {results}");
+        assert!(
+            results["requests"].as_u64().unwrap() > 5,
+            "{transport} {operation}: {results}"
+        );
+        assert_eq!(results["operation"], format!("kmip {operation}"));
+    }
+}

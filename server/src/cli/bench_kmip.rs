@@ -1,0 +1,388 @@
+//! `hyok bench kmip`: load for a KMIP server (hyok or another) over TTLV/TLS on the KMIP
+//! port or over HTTP(S) `POST /kmip`: Encrypt (AES-GCM), Get, Create or Locate, from
+//! blocking connections in threads of their own, closed loop or at a fixed rate; prints
+//! requests/s, errors by kind and latency percentiles (`--json`).
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+use hyok_kmip::message::{ProtocolVersion, RequestBatchItem, RequestHeader, RequestMessage};
+use hyok_kmip::registry::{self, tag, Version};
+use hyok_kmip::{decode, encode, Item, Limits, Value};
+use openssl::ssl::{SslConnector, SslFiletype, SslMethod, SslStream, SslVerifyMode};
+
+use super::bench::{report, Tally};
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum KmipOperation {
+    Encrypt,
+    Get,
+    Create,
+    Locate,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Transport {
+    /// TTLV over TLS on the KMIP port (client certificate).
+    Tls,
+    /// TTLV over HTTP(S) `POST /kmip` (API token).
+    Http,
+}
+
+#[derive(Args)]
+pub struct KmipBench {
+    #[arg(long, value_enum, default_value = "tls")]
+    transport: Transport,
+    /// The KMIP port's address (tls).
+    #[arg(long, default_value = "127.0.0.1:5696")]
+    address: String,
+    /// The server's base URL (http).
+    #[arg(long, env = "HYOK_URL", default_value = "http://127.0.0.1:9998")]
+    url: String,
+    /// An API token (http).
+    #[arg(long, env = "HYOK_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Client certificate and key (tls), and the CA of the server's certificate (tls, and
+    /// https URLs).
+    #[arg(long)]
+    cert: Option<PathBuf>,
+    #[arg(long)]
+    key: Option<PathBuf>,
+    #[arg(long)]
+    ca: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "encrypt")]
+    operation: KmipOperation,
+    /// Keys created and activated before the run; requests cycle through them.
+    #[arg(long, default_value_t = 10)]
+    keys: usize,
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Bytes of data per Encrypt.
+    #[arg(long, default_value_t = 64)]
+    payload_bytes: usize,
+    /// Total requests per second (fixed-rate mode); absent: closed loop.
+    #[arg(long)]
+    rate: Option<u32>,
+    #[arg(long)]
+    json: bool,
+}
+
+fn value(enumeration: &str, name: &str) -> u32 {
+    registry::enumeration(enumeration)
+        .and_then(|e| e.value_of(name))
+        .unwrap_or_else(|| panic!("the KMIP registry has no {enumeration} {name}"))
+}
+
+/// One KMIP 2.1 request of one batch item, encoded.
+fn request(operation: &str, payload: Vec<Item>) -> Vec<u8> {
+    let message = RequestMessage {
+        request_header: RequestHeader {
+            protocol_version: ProtocolVersion::of(Version::V2_1),
+            maximum_response_size: None,
+            client_correlation_value: None,
+            server_correlation_value: None,
+            asynchronous_indicator: None,
+            attestation_capable_indicator: None,
+            attestation_type: Vec::new(),
+            authentication: None,
+            batch_error_continuation_option: None,
+            batch_order_option: None,
+            time_stamp: None,
+            batch_count: 1,
+            extensions: Vec::new(),
+        },
+        batch_item: vec![RequestBatchItem {
+            operation: value("Operation", operation),
+            ephemeral: None,
+            unique_batch_item_id: None,
+            request_payload: Item::structure(tag::REQUEST_PAYLOAD, payload),
+            message_extension: Vec::new(),
+            extensions: Vec::new(),
+        }],
+        extensions: Vec::new(),
+    };
+    encode(&message.to_item(tag::REQUEST_MESSAGE)).expect("a request encodes")
+}
+
+fn create_request(name: Option<&str>) -> Vec<u8> {
+    let mut attributes = vec![
+        Item::enumeration(
+            tag::CRYPTOGRAPHIC_ALGORITHM,
+            value("CryptographicAlgorithm", "AES"),
+        ),
+        Item::integer(tag::CRYPTOGRAPHIC_LENGTH, 256),
+        Item::integer(
+            tag::CRYPTOGRAPHIC_USAGE_MASK,
+            (value("CryptographicUsageMask", "Encrypt")
+                | value("CryptographicUsageMask", "Decrypt")) as i32,
+        ),
+    ];
+    if let Some(name) = name {
+        attributes.push(Item::structure(
+            tag::NAME,
+            vec![
+                Item::text(tag::NAME_VALUE, name),
+                Item::enumeration(tag::NAME_TYPE, value("NameType", "UninterpretedTextString")),
+            ],
+        ));
+    }
+    request(
+        "Create",
+        vec![
+            Item::enumeration(tag::OBJECT_TYPE, value("ObjectType", "SymmetricKey")),
+            Item::structure(tag::ATTRIBUTES, attributes),
+        ],
+    )
+}
+
+/// The outcome of one response: its first payload, or why it failed.
+fn outcome(response: &[u8]) -> Result<Item, String> {
+    let message =
+        decode(response, &Limits::default()).map_err(|e| format!("undecodable answer: {e}"))?;
+    let item = message.child(tag::BATCH_ITEM).ok_or("no batch item")?;
+    match item.child(tag::RESULT_STATUS).map(|s| &s.value) {
+        Some(Value::Enumeration(status)) if *status == value("ResultStatus", "Success") => Ok(item
+            .child(tag::RESPONSE_PAYLOAD)
+            .cloned()
+            .unwrap_or_else(|| Item::structure(tag::RESPONSE_PAYLOAD, Vec::new()))),
+        _ => {
+            let reason = match item.child(tag::RESULT_REASON).map(|r| &r.value) {
+                Some(Value::Enumeration(r)) => registry::enumeration("ResultReason")
+                    .and_then(|e| e.name_of(*r, None))
+                    .unwrap_or("?"),
+                _ => "?",
+            };
+            Err(reason.to_string())
+        }
+    }
+}
+
+enum Connection {
+    Tls(Box<SslStream<TcpStream>>),
+    Http(reqwest::blocking::Client),
+}
+
+impl KmipBench {
+    fn connect(&self) -> Result<Connection, String> {
+        match self.transport {
+            Transport::Http => {
+                let mut builder = reqwest::blocking::Client::builder().pool_max_idle_per_host(1);
+                if let Some(ca) = &self.ca {
+                    let pem = std::fs::read(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
+                    let certificate = reqwest::Certificate::from_pem(&pem)
+                        .map_err(|e| format!("{}: {e}", ca.display()))?;
+                    builder = builder.add_root_certificate(certificate);
+                }
+                builder
+                    .build()
+                    .map(Connection::Http)
+                    .map_err(|e| e.to_string())
+            }
+            Transport::Tls => {
+                let (Some(cert), Some(key), Some(ca)) = (&self.cert, &self.key, &self.ca) else {
+                    return Err("--transport tls needs --cert, --key and --ca".into());
+                };
+                let mut builder =
+                    SslConnector::builder(SslMethod::tls_client()).map_err(|e| e.to_string())?;
+                builder
+                    .set_ca_file(ca)
+                    .map_err(|e| format!("{}: {e}", ca.display()))?;
+                builder
+                    .set_certificate_chain_file(cert)
+                    .map_err(|e| format!("{}: {e}", cert.display()))?;
+                builder
+                    .set_private_key_file(key, SslFiletype::PEM)
+                    .map_err(|e| format!("{}: {e}", key.display()))?;
+                builder.set_verify(SslVerifyMode::PEER);
+                let tcp = TcpStream::connect(&self.address)
+                    .map_err(|e| format!("{}: {e}", self.address))?;
+                tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+                let stream = builder
+                    .build()
+                    .connect("localhost", tcp)
+                    .map_err(|e| format!("TLS with {}: {e}", self.address))?;
+                Ok(Connection::Tls(Box::new(stream)))
+            }
+        }
+    }
+
+    fn exchange(&self, connection: &mut Connection, request: &[u8]) -> Result<Vec<u8>, String> {
+        match connection {
+            Connection::Tls(stream) => {
+                stream.write_all(request).map_err(|e| e.to_string())?;
+                let mut header = [0u8; 8];
+                stream.read_exact(&mut header).map_err(|e| e.to_string())?;
+                let length =
+                    u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
+                let mut message = header.to_vec();
+                message.resize(8 + length.min(16 * 1024 * 1024), 0);
+                stream
+                    .read_exact(&mut message[8..])
+                    .map_err(|e| e.to_string())?;
+                Ok(message)
+            }
+            Connection::Http(client) => {
+                let mut call = client
+                    .post(format!("{}/kmip", self.url.trim_end_matches('/')))
+                    .header("content-type", "application/octet-stream")
+                    .body(request.to_vec());
+                if let Some(token) = &self.token {
+                    call = call.bearer_auth(token);
+                }
+                let response = call.send().map_err(|e| e.to_string())?;
+                if !response.status().is_success() {
+                    return Err(format!("HTTP {}", response.status()));
+                }
+                response
+                    .bytes()
+                    .map(|b| b.to_vec())
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// The keys to use: created and activated on one connection before the run.
+    fn prepare(&self, tag_name: &str) -> Result<Vec<String>, String> {
+        let mut connection = self.connect()?;
+        let mut keys = Vec::new();
+        for n in 0..self.keys.max(1) {
+            let name = format!("{tag_name}-{n}");
+            let created = outcome(&self.exchange(&mut connection, &create_request(Some(&name)))?)
+                .map_err(|reason| format!("preparing keys: Create failed: {reason}"))?;
+            let uid = match created.child(tag::UNIQUE_IDENTIFIER).map(|u| &u.value) {
+                Some(Value::TextString(uid)) => uid.clone(),
+                _ => return Err("preparing keys: Create returned no id".into()),
+            };
+            outcome(&self.exchange(
+                &mut connection,
+                &request("Activate", vec![Item::text(tag::UNIQUE_IDENTIFIER, &uid)]),
+            )?)
+            .map_err(|reason| format!("preparing keys: Activate failed: {reason}"))?;
+            keys.push(uid);
+        }
+        Ok(keys)
+    }
+
+    /// The request each operation sends, per key (Create sends the same one each time).
+    fn requests(&self, keys: &[String], tag_name: &str) -> Vec<Vec<u8>> {
+        let data = vec![0x5a; self.payload_bytes];
+        keys.iter()
+            .enumerate()
+            .map(|(n, uid)| match self.operation {
+                KmipOperation::Encrypt => request(
+                    "Encrypt",
+                    vec![
+                        Item::text(tag::UNIQUE_IDENTIFIER, uid),
+                        Item::structure(
+                            tag::CRYPTOGRAPHIC_PARAMETERS,
+                            vec![Item::enumeration(
+                                tag::BLOCK_CIPHER_MODE,
+                                value("BlockCipherMode", "GCM"),
+                            )],
+                        ),
+                        Item::bytes(tag::DATA, data.clone()),
+                    ],
+                ),
+                KmipOperation::Get => request("Get", vec![Item::text(tag::UNIQUE_IDENTIFIER, uid)]),
+                KmipOperation::Create => create_request(None),
+                KmipOperation::Locate => request(
+                    "Locate",
+                    vec![Item::structure(
+                        tag::ATTRIBUTES,
+                        vec![Item::structure(
+                            tag::NAME,
+                            vec![
+                                Item::text(tag::NAME_VALUE, format!("{tag_name}-{n}")),
+                                Item::enumeration(
+                                    tag::NAME_TYPE,
+                                    value("NameType", "UninterpretedTextString"),
+                                ),
+                            ],
+                        )],
+                    )],
+                ),
+            })
+            .collect()
+    }
+
+    pub fn run(self) -> Result<(), String> {
+        let run_tag = format!("hyok-bench-{}", uuid::Uuid::new_v4().simple());
+        let keys = self.prepare(&run_tag)?;
+        let requests = self.requests(&keys, &run_tag);
+        let deadline = Instant::now() + Duration::from_secs(self.duration);
+        let started = Instant::now();
+        let connections = self.connections.max(1);
+        let interval = self
+            .rate
+            .map(|rate| Duration::from_secs_f64(connections as f64 / f64::from(rate.max(1))));
+        let tallies: Vec<Tally> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..connections)
+                .map(|n| {
+                    let (bench, requests) = (&self, &requests);
+                    scope.spawn(move || bench.connection(n, requests, deadline, interval))
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap_or_default())
+                .collect()
+        });
+        let mut total = Tally::default();
+        for tally in tallies {
+            total.latencies_us.extend(tally.latencies_us);
+            for (kind, count) in tally.errors {
+                *total.errors.entry(kind).or_default() += count;
+            }
+        }
+        let operation = match self.operation {
+            KmipOperation::Encrypt => "kmip encrypt",
+            KmipOperation::Get => "kmip get",
+            KmipOperation::Create => "kmip create",
+            KmipOperation::Locate => "kmip locate",
+        };
+        report(operation, connections, self.json, total, started.elapsed());
+        Ok(())
+    }
+
+    fn connection(
+        &self,
+        n: usize,
+        requests: &[Vec<u8>],
+        deadline: Instant,
+        interval: Option<Duration>,
+    ) -> Tally {
+        let mut tally = Tally::default();
+        let mut connection = match self.connect() {
+            Ok(connection) => connection,
+            Err(error) => {
+                tally.errors.insert(format!("connect: {error}"), 1);
+                return tally;
+            }
+        };
+        let mut next = Instant::now();
+        let mut index = n;
+        while Instant::now() < deadline {
+            if let Some(interval) = interval {
+                std::thread::sleep(next.saturating_duration_since(Instant::now()));
+                next += interval;
+            }
+            let started = Instant::now();
+            let result = self
+                .exchange(&mut connection, &requests[index % requests.len()])
+                .and_then(|answer| outcome(&answer).map(|_| ()));
+            index += 1;
+            if let Err(kind) = result {
+                *tally.errors.entry(kind).or_default() += 1;
+            }
+            tally
+                .latencies_us
+                .push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
+        }
+        tally
+    }
+}
