@@ -18,6 +18,10 @@ pub enum BenchCommand {
     Xks(XksBench),
     /// KMIP Encrypt, Get, Create or Locate over TTLV/TLS or HTTP /kmip.
     Kmip(super::bench_kmip::KmipBench),
+    /// Plain HTTP POSTs to any URL (the baseline's load).
+    Http(super::bench_baseline::HttpBench),
+    /// A bare actix-web server answering POST / (the machine's ceiling).
+    BaselineServer(super::bench_baseline::BaselineServer),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -77,6 +81,8 @@ impl BenchCommand {
         let bench = match self {
             BenchCommand::Xks(bench) => bench,
             BenchCommand::Kmip(bench) => return bench.run(),
+            BenchCommand::Http(bench) => return bench.run(),
+            BenchCommand::BaselineServer(server) => return server.run(),
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()

@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod bench;
+mod bench_baseline;
 mod bench_kmip;
 mod client;
 mod config_commands;

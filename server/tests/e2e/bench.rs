@@ -77,3 +77,38 @@ fn measure_xks() {
         );
     }
 }
+
+#[test]
+fn the_baseline_server_and_the_http_load_measure_the_ceiling() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut server = Command::new(crate::support::HYOK)
+        .args(["bench", "baseline-server", "--port", "0", "--workers", "1"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    let url = lines
+        .find_map(|line| line.ok()?.split("listening on ").nth(1).map(str::to_string))
+        .expect("the baseline server says where it listens");
+    let (ok, stdout, stderr) = crate::support::cli(
+        &[],
+        &[
+            "bench",
+            "http",
+            "--url",
+            &url,
+            "--connections",
+            "2",
+            "--duration",
+            "1",
+            "--json",
+        ],
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(ok, "{stderr}");
+    let results: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(results["failed"], 0, "{results}");
+    assert!(results["requests"].as_u64().unwrap() > 100, "{results}");
+}

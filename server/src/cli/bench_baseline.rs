@@ -1,0 +1,136 @@
+//! The machine's ceiling, measured the same way as hyok: `hyok bench baseline-server`
+//! serves a bare actix-web handler (`POST /` answers 200 with a short body, nothing else),
+//! and `hyok bench http` loads any URL with POSTs from the same kind of client the XKS
+//! bench uses. The ratio of hyok's figures to these shows what hyok itself costs.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use clap::Args;
+
+use super::bench::{report, Tally};
+
+#[derive(Args)]
+pub struct BaselineServer {
+    /// The port to serve on (loopback).
+    #[arg(long, default_value_t = 9990)]
+    port: u16,
+    /// Worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    workers: usize,
+}
+
+impl BaselineServer {
+    pub fn run(self) -> Result<(), String> {
+        actix_web::rt::System::new().block_on(async move {
+            let mut server = HttpServer::new(|| {
+                App::new().route(
+                    "/",
+                    web::post().to(|| async { HttpResponse::Ok().body("{\"ok\":true}") }),
+                )
+            });
+            if self.workers > 0 {
+                server = server.workers(self.workers);
+            }
+            let server = server
+                .bind(("127.0.0.1", self.port))
+                .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", self.port))?;
+            for address in server.addrs() {
+                eprintln!("baseline server listening on http://{address}/");
+            }
+            server.run().await.map_err(|e| e.to_string())
+        })
+    }
+}
+
+#[derive(Args)]
+pub struct HttpBench {
+    /// The URL to POST to.
+    #[arg(long, default_value = "http://127.0.0.1:9990/")]
+    url: String,
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Bytes of request body.
+    #[arg(long, default_value_t = 200)]
+    body_bytes: usize,
+    #[arg(long)]
+    json: bool,
+}
+
+impl HttpBench {
+    pub fn run(self) -> Result<(), String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime.block_on(async {
+            let bench = Arc::new(self);
+            let deadline = Instant::now() + Duration::from_secs(bench.duration);
+            let started = Instant::now();
+            let tasks: Vec<_> = (0..bench.connections.max(1))
+                .map(|_| {
+                    let bench = bench.clone();
+                    tokio::spawn(async move { bench.connection(deadline).await })
+                })
+                .collect();
+            let mut total = Tally::default();
+            for task in tasks {
+                let tally = task.await.map_err(|e| e.to_string())?;
+                total.latencies_us.extend(tally.latencies_us);
+                for (kind, count) in tally.errors {
+                    *total.errors.entry(kind).or_default() += count;
+                }
+            }
+            report(
+                "http",
+                bench.connections,
+                bench.json,
+                total,
+                started.elapsed(),
+            );
+            Ok(())
+        })
+    }
+
+    async fn connection(&self, deadline: Instant) -> Tally {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .build()
+            .unwrap_or_default();
+        let body = "x".repeat(self.body_bytes);
+        let mut tally = Tally::default();
+        while Instant::now() < deadline {
+            let started = Instant::now();
+            let result = client
+                .post(&self.url)
+                .header("content-type", "application/json")
+                .body(body.clone())
+                .send()
+                .await;
+            match result {
+                Ok(response) if response.status().is_success() => {
+                    let _ = response.bytes().await;
+                }
+                Ok(response) => {
+                    *tally
+                        .errors
+                        .entry(format!("HTTP {}", response.status()))
+                        .or_default() += 1
+                }
+                Err(error) => {
+                    *tally
+                        .errors
+                        .entry(format!("transport: {error}"))
+                        .or_default() += 1
+                }
+            }
+            tally
+                .latencies_us
+                .push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
+        }
+        tally
+    }
+}
