@@ -12,6 +12,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use hyok_xks::sigv4::{sign, Credential};
 use serde_json::{json, Value};
 
+use super::raw_http::RawHttp;
+
 #[derive(Subcommand)]
 pub enum BenchCommand {
     /// AWS XKS metadata, encrypt or decrypt calls.
@@ -186,6 +188,15 @@ impl XksBench {
             .pool_max_idle_per_host(1)
             .build()
             .unwrap_or_default();
+        // Plain http: the lean client, so that the generator is not what gets measured.
+        let mut raw = match reqwest::Url::parse(&self.url) {
+            Ok(url) if url.scheme() == "http" => RawHttp::connect(&url).await.ok(),
+            _ => None,
+        };
+        let texts: Vec<(&str, String)> = bodies
+            .iter()
+            .map(|(path, body)| (path.as_str(), body.to_string()))
+            .collect();
         let interval = self.rate.map(|rate| {
             Duration::from_secs_f64(self.connections.max(1) as f64 / f64::from(rate.max(1)))
         });
@@ -197,10 +208,23 @@ impl XksBench {
                 tokio::time::sleep_until(next.into()).await;
                 next += interval;
             }
-            let (path, body) = &bodies[index % bodies.len()];
+            let (path, body) = &texts[index % texts.len()];
             index += 1;
             let started = Instant::now();
-            match self.send(&client, host, path, &body.to_string()).await {
+            let answer = match &mut raw {
+                Some(connection) => {
+                    let answer = self.send_raw(connection, host, path, body).await;
+                    if answer.is_err() {
+                        // A dropped connection: open another for the next request.
+                        if let Ok(url) = reqwest::Url::parse(&self.url) {
+                            raw = RawHttp::connect(&url).await.ok();
+                        }
+                    }
+                    answer
+                }
+                None => self.send(&client, host, path, body).await,
+            };
+            match answer {
                 Ok((200, _)) => {}
                 Ok((status, answer)) => {
                     let name = serde_json::from_str::<Value>(&answer)
@@ -223,6 +247,30 @@ impl XksBench {
                 .push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
         }
         tally
+    }
+
+    /// [`XksBench::send`] on the lean client.
+    async fn send_raw(
+        &self,
+        raw: &mut RawHttp,
+        host: &str,
+        path: &str,
+        body: &str,
+    ) -> Result<(u16, String), String> {
+        let credential = Credential::new(&self.access_key_id, &self.secret_access_key);
+        let headers = sign(
+            &credential,
+            &self.region,
+            &self.service,
+            host,
+            path,
+            body.as_bytes(),
+            SystemTime::now(),
+        );
+        let (status, answer) = raw
+            .post(path, &headers, "application/json", body.as_bytes())
+            .await?;
+        Ok((status, String::from_utf8_lossy(&answer).into_owned()))
     }
 
     async fn send(

@@ -1,5 +1,6 @@
 //! The machine's ceiling, measured the same way as hyok: `hyok bench baseline-server`
-//! serves a bare actix-web handler (`POST /` answers 200 with a short body, nothing else),
+//! serves a bare actix-web handler (`POST /` reads the body and answers 200 with a short
+//! body, nothing else; a body left unread would make actix close the connection),
 //! and `hyok bench http` loads any URL with POSTs from the same kind of client the XKS
 //! bench uses. The ratio of hyok's figures to these shows what hyok itself costs.
 
@@ -10,6 +11,7 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use clap::Args;
 
 use super::bench::{report, Tally};
+use super::raw_http::RawHttp;
 
 #[derive(Args)]
 pub struct BaselineServer {
@@ -27,7 +29,8 @@ impl BaselineServer {
             let mut server = HttpServer::new(|| {
                 App::new().route(
                     "/",
-                    web::post().to(|| async { HttpResponse::Ok().body("{\"ok\":true}") }),
+                    web::post()
+                        .to(|_body: web::Bytes| async { HttpResponse::Ok().body("{\"ok\":true}") }),
                 )
             });
             if self.workers > 0 {
@@ -102,6 +105,40 @@ impl HttpBench {
             .unwrap_or_default();
         let body = "x".repeat(self.body_bytes);
         let mut tally = Tally::default();
+        let url = reqwest::Url::parse(&self.url).ok();
+        let mut raw = match &url {
+            Some(url) if url.scheme() == "http" => RawHttp::connect(url).await.ok(),
+            _ => None,
+        };
+        if let (Some(raw), Some(url)) = (&mut raw, &url) {
+            while Instant::now() < deadline {
+                let started = Instant::now();
+                match raw
+                    .post(url.path(), &[], "application/json", body.as_bytes())
+                    .await
+                {
+                    Ok((200..=299, _)) => {}
+                    Ok((status, _)) => {
+                        *tally.errors.entry(format!("HTTP {status}")).or_default() += 1
+                    }
+                    Err(error) => {
+                        *tally
+                            .errors
+                            .entry(format!("transport: {error}"))
+                            .or_default() += 1;
+                        // A dropped connection: open another, or stop.
+                        match RawHttp::connect(url).await {
+                            Ok(fresh) => *raw = fresh,
+                            Err(_) => return tally,
+                        }
+                    }
+                }
+                tally
+                    .latencies_us
+                    .push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
+            }
+            return tally;
+        }
         while Instant::now() < deadline {
             let started = Instant::now();
             let result = client
