@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# XKS rows measured with the lean load generator: one release hyok with default settings
+# (SQLite, software keystore, audit on), XKS on, 100 Active AES-256 keys created over KMIP
+# and granted to the key store, then `hyok bench xks` and the bare baseline, same machine.
+#   cargo build --release --bin hyok && server/benches/xks.sh [WORKDIR]
+set -u
+H="$(cd "$(dirname "$0")/../.." && pwd)/target/release/hyok"
+WORK="${1:-$(mktemp -d)}"
+mkdir -p "$WORK" && cd "$WORK"
+rm -rf data
+AKID=ABCDEFGHIJKLMNOPQRST
+SECRET=0123456789abcdefghijklmnopqrstuvwxyzABCDEFG
+cat > hyok.toml <<CONF
+[http]
+port = 9104
+[db]
+url = "sqlite://$WORK/data/hyok.db"
+[keystore]
+file = "$WORK/data/master.key"
+[aws_xks_config]
+aws_xks_enable = true
+aws_xks_sigv4_access_key_id = "$AKID"
+aws_xks_sigv4_secret_access_key = "$SECRET"
+CONF
+$H serve --config hyok.toml > out.txt 2> err.txt &
+P=$!
+sleep 3
+export HYOK_URL=http://127.0.0.1:9104
+export HYOK_TOKEN=$(grep -o 'hyok_[0-9a-f_]*' out.txt | head -1)
+KEYS=""
+for n in $(seq 1 100); do
+  K=$($H key create --activate --quiet)
+  $H access grant "$K" xks:aws get-attributes encrypt decrypt --quiet > /dev/null
+  KEYS="$KEYS${KEYS:+,}$K"
+done
+FIRST=${KEYS%%,*}
+export HYOK_XKS_ACCESS_KEY_ID=$AKID HYOK_XKS_SECRET_ACCESS_KEY=$SECRET
+run() { echo "== $*"; "$@" --json; }
+run $H bench xks --url $HYOK_URL --keys "$FIRST" --operation encrypt --connections 1 --duration 10
+run $H bench xks --url $HYOK_URL --keys "$KEYS" --operation encrypt --connections 64 --duration 10
+run $H bench xks --url $HYOK_URL --keys "$KEYS" --operation decrypt --connections 64 --duration 10
+run $H bench xks --url $HYOK_URL --keys "$KEYS" --operation metadata --connections 64 --duration 10
+kill $P; wait $P 2>/dev/null
+$H bench baseline-server --port 9105 2> /dev/null &
+B=$!
+sleep 1
+run $H bench http --url http://127.0.0.1:9105/ --connections 1 --duration 10
+run $H bench http --url http://127.0.0.1:9105/ --connections 64 --duration 10
+kill $B
