@@ -208,6 +208,20 @@ impl Db {
         .map_err(query_error("read a key's versions"))
     }
 
+    /// Every version of the key `uid` belongs to, oldest first, in one query (empty when
+    /// there is no object `uid`).
+    pub async fn chain_of(&self, uid: &str) -> Result<Vec<ObjectRecord>> {
+        let sql = format!(
+            "{SELECT_OBJECT} WHERE chain_id = (SELECT chain_id FROM objects WHERE uid = $1) \
+             ORDER BY chain_version"
+        );
+        on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(uid)
+            .fetch_all(pool)
+            .await)
+        .map_err(query_error("read a key's versions"))
+    }
+
     /// Sets state and attributes if the row is still at `expected_row_version`;
     /// `Conflict` when someone else changed it first, `NotFound` when it is gone.
     pub async fn update_object(

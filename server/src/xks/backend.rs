@@ -89,22 +89,23 @@ impl HyokBackend<'_> {
     /// that exactly one object carries.
     async fn resolve(&self, external_id: &str) -> Result<Chain, XksError> {
         let db = &self.state.db;
-        let object = match db.object(external_id).await.map_err(internal)? {
-            Some(object) => object,
-            None => {
-                let named = db.objects_named(external_id).await.map_err(internal)?;
-                let [uid] = named.as_slice() else {
-                    return Err(error(
-                        ErrorKind::KeyNotFound,
-                        format!("no key {external_id}"),
-                    ));
-                };
-                db.object(uid)
-                    .await
-                    .map_err(internal)?
-                    .ok_or_else(|| error(ErrorKind::KeyNotFound, "no such key"))?
-            }
-        };
+        // The common case, a unique identifier: the object and its versions in one query.
+        let mut members = db.chain_of(external_id).await.map_err(internal)?;
+        if members.is_empty() {
+            let named = db.objects_named(external_id).await.map_err(internal)?;
+            let [uid] = named.as_slice() else {
+                return Err(error(
+                    ErrorKind::KeyNotFound,
+                    format!("no key {external_id}"),
+                ));
+            };
+            members = db.chain_of(uid).await.map_err(internal)?;
+        }
+        let object = members
+            .iter()
+            .find(|m| m.uid == external_id)
+            .or_else(|| members.first())
+            .ok_or_else(|| error(ErrorKind::KeyNotFound, format!("no key {external_id}")))?;
         let aes_256 = object.object_type == "SymmetricKey"
             && object
                 .attributes()
@@ -120,13 +121,6 @@ impl HyokBackend<'_> {
             return Err(error(
                 ErrorKind::KeyNotFound,
                 format!("{external_id} is not an AES-256 symmetric key"),
-            ));
-        }
-        let members = db.chain(&object.chain_id).await.map_err(internal)?;
-        if members.is_empty() {
-            return Err(error(
-                ErrorKind::KeyNotFound,
-                format!("no key {external_id}"),
             ));
         }
         Ok(Chain { members })
