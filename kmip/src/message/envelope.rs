@@ -102,3 +102,36 @@ payload! {
         batch_item: many ResponseBatchItem (BATCH_ITEM),
     }
 }
+
+impl RequestMessage {
+    /// A request of one batch item: `operation` with `payload` (the Request Payload's
+    /// children), in `version`, with no optional header field.
+    pub fn single(version: Version, operation: u32, payload: Vec<Item>) -> RequestMessage {
+        RequestMessage {
+            request_header: RequestHeader {
+                protocol_version: ProtocolVersion::of(version),
+                maximum_response_size: None,
+                client_correlation_value: None,
+                server_correlation_value: None,
+                asynchronous_indicator: None,
+                attestation_capable_indicator: None,
+                attestation_type: Vec::new(),
+                authentication: None,
+                batch_error_continuation_option: None,
+                batch_order_option: None,
+                time_stamp: None,
+                batch_count: 1,
+                extensions: Vec::new(),
+            },
+            batch_item: vec![RequestBatchItem {
+                operation,
+                ephemeral: None,
+                unique_batch_item_id: None,
+                request_payload: Item::structure(crate::registry::tag::REQUEST_PAYLOAD, payload),
+                message_extension: Vec::new(),
+                extensions: Vec::new(),
+            }],
+            extensions: Vec::new(),
+        }
+    }
+}

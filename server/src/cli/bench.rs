@@ -249,6 +249,20 @@ impl XksBench {
         tally
     }
 
+    /// The SigV4 headers of a request, signed now.
+    fn sign(&self, host: &str, path: &str, body: &str) -> [(String, String); 2] {
+        let credential = Credential::new(&self.access_key_id, &self.secret_access_key);
+        sign(
+            &credential,
+            &self.region,
+            &self.service,
+            host,
+            path,
+            body.as_bytes(),
+            SystemTime::now(),
+        )
+    }
+
     /// [`XksBench::send`] on the lean client.
     async fn send_raw(
         &self,
@@ -257,16 +271,7 @@ impl XksBench {
         path: &str,
         body: &str,
     ) -> Result<(u16, String), String> {
-        let credential = Credential::new(&self.access_key_id, &self.secret_access_key);
-        let headers = sign(
-            &credential,
-            &self.region,
-            &self.service,
-            host,
-            path,
-            body.as_bytes(),
-            SystemTime::now(),
-        );
+        let headers = self.sign(host, path, body);
         let (status, answer) = raw
             .post(path, &headers, "application/json", body.as_bytes())
             .await?;
@@ -280,16 +285,7 @@ impl XksBench {
         path: &str,
         body: &str,
     ) -> Result<(u16, String), String> {
-        let credential = Credential::new(&self.access_key_id, &self.secret_access_key);
-        let headers = sign(
-            &credential,
-            &self.region,
-            &self.service,
-            host,
-            path,
-            body.as_bytes(),
-            SystemTime::now(),
-        );
+        let headers = self.sign(host, path, body);
         let mut request = client
             .post(format!("{}{path}", self.url.trim_end_matches('/')))
             .header("content-type", "application/json");

@@ -9,12 +9,13 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use hyok_kmip::message::{ProtocolVersion, RequestBatchItem, RequestHeader, RequestMessage};
+use hyok_kmip::message::RequestMessage;
 use hyok_kmip::registry::{self, tag, Version};
 use hyok_kmip::{decode, encode, Item, Limits, Value};
 use openssl::ssl::{SslConnector, SslFiletype, SslMethod, SslStream, SslVerifyMode};
 
 use super::bench::{report, Tally};
+use crate::kmip::names::value;
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum KmipOperation {
@@ -72,40 +73,9 @@ pub struct KmipBench {
     json: bool,
 }
 
-fn value(enumeration: &str, name: &str) -> u32 {
-    registry::enumeration(enumeration)
-        .and_then(|e| e.value_of(name))
-        .unwrap_or_else(|| panic!("the KMIP registry has no {enumeration} {name}"))
-}
-
 /// One KMIP 2.1 request of one batch item, encoded.
 fn request(operation: &str, payload: Vec<Item>) -> Vec<u8> {
-    let message = RequestMessage {
-        request_header: RequestHeader {
-            protocol_version: ProtocolVersion::of(Version::V2_1),
-            maximum_response_size: None,
-            client_correlation_value: None,
-            server_correlation_value: None,
-            asynchronous_indicator: None,
-            attestation_capable_indicator: None,
-            attestation_type: Vec::new(),
-            authentication: None,
-            batch_error_continuation_option: None,
-            batch_order_option: None,
-            time_stamp: None,
-            batch_count: 1,
-            extensions: Vec::new(),
-        },
-        batch_item: vec![RequestBatchItem {
-            operation: value("Operation", operation),
-            ephemeral: None,
-            unique_batch_item_id: None,
-            request_payload: Item::structure(tag::REQUEST_PAYLOAD, payload),
-            message_extension: Vec::new(),
-            extensions: Vec::new(),
-        }],
-        extensions: Vec::new(),
-    };
+    let message = RequestMessage::single(Version::V2_1, value("Operation", operation), payload);
     encode(&message.to_item(tag::REQUEST_MESSAGE)).expect("a request encodes")
 }
 

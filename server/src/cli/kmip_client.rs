@@ -1,9 +1,7 @@
 //! The CLI's KMIP client: one KMIP 2.1 request of one batch item, sent as TTLV to the
 //! server's `/kmip`, and its answer (the response payload, or the server's reason).
 
-use hyok_kmip::message::{
-    ProtocolVersion, RequestBatchItem, RequestHeader, RequestMessage, ResponseMessage,
-};
+use hyok_kmip::message::{RequestMessage, ResponseMessage};
 use hyok_kmip::registry::{self, tag, Version};
 use hyok_kmip::{decode, encode, Item, Limits};
 
@@ -17,32 +15,11 @@ pub fn enumeration(enumeration: &str, name: &str) -> Result<u32, String> {
 
 /// Runs `operation` with the payload `children`; the response payload.
 pub fn call(api: &ApiClient, operation: &str, children: Vec<Item>) -> Result<Item, String> {
-    let request = RequestMessage {
-        request_header: RequestHeader {
-            protocol_version: ProtocolVersion::of(Version::V2_1),
-            maximum_response_size: None,
-            client_correlation_value: None,
-            server_correlation_value: None,
-            asynchronous_indicator: None,
-            attestation_capable_indicator: None,
-            attestation_type: Vec::new(),
-            authentication: None,
-            batch_error_continuation_option: None,
-            batch_order_option: None,
-            time_stamp: None,
-            batch_count: 1,
-            extensions: Vec::new(),
-        },
-        batch_item: vec![RequestBatchItem {
-            operation: enumeration("Operation", operation)?,
-            ephemeral: None,
-            unique_batch_item_id: None,
-            request_payload: Item::structure(tag::REQUEST_PAYLOAD, children),
-            message_extension: Vec::new(),
-            extensions: Vec::new(),
-        }],
-        extensions: Vec::new(),
-    };
+    let request = RequestMessage::single(
+        Version::V2_1,
+        enumeration("Operation", operation)?,
+        children,
+    );
     let bytes = encode(&request.to_item(tag::REQUEST_MESSAGE)).map_err(|e| e.to_string())?;
     let answer = api.post_bytes(&["kmip"], "application/octet-stream", bytes)?;
     let response =

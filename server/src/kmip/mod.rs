@@ -7,7 +7,7 @@ mod context;
 mod dispatch;
 mod error;
 mod http;
-mod names;
+pub(crate) mod names;
 mod ops;
 mod undo;
 
