@@ -74,8 +74,29 @@ pub struct XksBench {
 /// What one connection saw.
 #[derive(Default)]
 pub struct Tally {
-    pub latencies_us: Vec<u32>,
-    pub errors: BTreeMap<String, u64>,
+    latencies_us: Vec<u32>,
+    errors: BTreeMap<String, u64>,
+}
+
+impl Tally {
+    /// One more request that failed this way.
+    pub fn count_error(&mut self, kind: String) {
+        *self.errors.entry(kind).or_default() += 1;
+    }
+
+    /// The latency of a request that began at `started` and has just ended.
+    pub fn record_since(&mut self, started: Instant) {
+        let micros = u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX);
+        self.latencies_us.push(micros);
+    }
+
+    /// Adds what another connection saw.
+    pub fn absorb(&mut self, other: Tally) {
+        self.latencies_us.extend(other.latencies_us);
+        for (kind, count) in other.errors {
+            *self.errors.entry(kind).or_default() += count;
+        }
+    }
 }
 
 impl BenchCommand {
@@ -115,11 +136,7 @@ impl XksBench {
             .collect();
         let mut total = Tally::default();
         for task in tasks {
-            let tally = task.await.map_err(|e| e.to_string())?;
-            total.latencies_us.extend(tally.latencies_us);
-            for (kind, count) in tally.errors {
-                *total.errors.entry(kind).or_default() += count;
-            }
+            total.absorb(task.await.map_err(|e| e.to_string())?);
         }
         let operation = match bench.operation {
             XksOperation::Metadata => "metadata",
@@ -230,21 +247,11 @@ impl XksBench {
                     let name = serde_json::from_str::<Value>(&answer)
                         .ok()
                         .and_then(|v| v["errorName"].as_str().map(str::to_string));
-                    *tally
-                        .errors
-                        .entry(format!("{status} {}", name.unwrap_or_default()))
-                        .or_default() += 1;
+                    tally.count_error(format!("{status} {}", name.unwrap_or_default()));
                 }
-                Err(error) => {
-                    *tally
-                        .errors
-                        .entry(format!("transport: {error}"))
-                        .or_default() += 1
-                }
+                Err(error) => tally.count_error(format!("transport: {error}")),
             }
-            tally
-                .latencies_us
-                .push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
+            tally.record_since(started);
         }
         tally
     }

@@ -81,11 +81,7 @@ impl HttpBench {
                 .collect();
             let mut total = Tally::default();
             for task in tasks {
-                let tally = task.await.map_err(|e| e.to_string())?;
-                total.latencies_us.extend(tally.latencies_us);
-                for (kind, count) in tally.errors {
-                    *total.errors.entry(kind).or_default() += count;
-                }
+                total.absorb(task.await.map_err(|e| e.to_string())?);
             }
             report(
                 "http",
@@ -118,14 +114,9 @@ impl HttpBench {
                     .await
                 {
                     Ok((200..=299, _)) => {}
-                    Ok((status, _)) => {
-                        *tally.errors.entry(format!("HTTP {status}")).or_default() += 1
-                    }
+                    Ok((status, _)) => tally.count_error(format!("HTTP {status}")),
                     Err(error) => {
-                        *tally
-                            .errors
-                            .entry(format!("transport: {error}"))
-                            .or_default() += 1;
+                        tally.count_error(format!("transport: {error}"));
                         // A dropped connection: open another, or stop.
                         match RawHttp::connect(url).await {
                             Ok(fresh) => *raw = fresh,
@@ -133,9 +124,7 @@ impl HttpBench {
                         }
                     }
                 }
-                tally
-                    .latencies_us
-                    .push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
+                tally.record_since(started);
             }
             return tally;
         }
@@ -151,22 +140,10 @@ impl HttpBench {
                 Ok(response) if response.status().is_success() => {
                     let _ = response.bytes().await;
                 }
-                Ok(response) => {
-                    *tally
-                        .errors
-                        .entry(format!("HTTP {}", response.status()))
-                        .or_default() += 1
-                }
-                Err(error) => {
-                    *tally
-                        .errors
-                        .entry(format!("transport: {error}"))
-                        .or_default() += 1
-                }
+                Ok(response) => tally.count_error(format!("HTTP {}", response.status())),
+                Err(error) => tally.count_error(format!("transport: {error}")),
             }
-            tally
-                .latencies_us
-                .push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
+            tally.record_since(started);
         }
         tally
     }

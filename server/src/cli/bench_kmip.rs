@@ -304,10 +304,7 @@ impl KmipBench {
         });
         let mut total = Tally::default();
         for tally in tallies {
-            total.latencies_us.extend(tally.latencies_us);
-            for (kind, count) in tally.errors {
-                *total.errors.entry(kind).or_default() += count;
-            }
+            total.absorb(tally);
         }
         let operation = match self.operation {
             KmipOperation::Encrypt => "kmip encrypt",
@@ -330,7 +327,7 @@ impl KmipBench {
         let mut connection = match self.connect() {
             Ok(connection) => connection,
             Err(error) => {
-                tally.errors.insert(format!("connect: {error}"), 1);
+                tally.count_error(format!("connect: {error}"));
                 return tally;
             }
         };
@@ -347,11 +344,9 @@ impl KmipBench {
                 .and_then(|answer| outcome(&answer).map(|_| ()));
             index += 1;
             if let Err(kind) = result {
-                *tally.errors.entry(kind).or_default() += 1;
+                tally.count_error(kind);
             }
-            tally
-                .latencies_us
-                .push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
+            tally.record_since(started);
         }
         tally
     }
