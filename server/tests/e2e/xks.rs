@@ -143,12 +143,47 @@ fn error_name(body: &Value) -> &str {
     body["errorName"].as_str().unwrap_or("(none)")
 }
 
-pub fn xks_config(dir: &Path, extra: &str) -> String {
+/// The `[aws_xks_config]` section that switches XKS on with the test credentials.
+fn xks_section() -> String {
     format!(
-        "{}\n[aws_xks_config]\naws_xks_enable = true\naws_xks_sigv4_access_key_id = \"{AKID}\"\n\
-         aws_xks_sigv4_secret_access_key = \"{SECRET}\"\n{extra}",
-        config_in(dir)
+        "[aws_xks_config]\naws_xks_enable = true\naws_xks_sigv4_access_key_id = \"{AKID}\"\n\
+         aws_xks_sigv4_secret_access_key = \"{SECRET}\"\n"
     )
+}
+
+pub fn xks_config(dir: &Path, extra: &str) -> String {
+    format!("{}\n{}{extra}", config_in(dir), xks_section())
+}
+
+/// An XKS server whose master key is in SoftHSM, served out of process by p11-kit so
+/// that a test can kill or stop the token under it.
+struct XksOnP11Kit {
+    hyok: Hyok,
+    server: crate::hsm::softhsm::P11KitServer,
+    hsm: crate::hsm::softhsm::SoftHsm,
+    socket: std::path::PathBuf,
+}
+
+/// Starts [`XksOnP11Kit`] on the token "xks"; `keystore_extra` goes into `[keystore]`.
+fn xks_on_p11_kit(dir: &Path, keystore_extra: &str) -> XksOnP11Kit {
+    use crate::hsm::softhsm::{self, P11KitServer, SoftHsm, PIN};
+    let hsm = SoftHsm::new(dir, &["xks"]);
+    let socket = dir.join("p11kit.sock");
+    let server = hsm.serve("xks", &socket);
+    let config = format!(
+        "{}{keystore_extra}\n{}",
+        crate::hsm::pkcs11_config(dir, &softhsm::p11_kit_client_module(), "xks"),
+        xks_section()
+    );
+    let hyok = crate::hsm::launch(dir, &hsm, &config, PIN)
+        .env("P11_KIT_SERVER_ADDRESS", &P11KitServer::address(&socket))
+        .start();
+    XksOnP11Kit {
+        hyok,
+        server,
+        hsm,
+        socket,
+    }
 }
 
 /// A server with XKS on, one Active key granted to the key store; returns (server, key).
@@ -535,19 +570,13 @@ fn rotated_keys_encrypt_with_the_new_version_and_still_decrypt_the_old() {
 
 #[test]
 fn health_follows_the_hsm_out_and_back() {
-    use crate::hsm::softhsm::{self, P11KitServer, SoftHsm, PIN};
     let dir = tempdir();
-    let hsm = SoftHsm::new(dir.path(), &["xks"]);
-    let socket = dir.path().join("p11kit.sock");
-    let server = hsm.serve("xks", &socket);
-    let config = format!(
-        "{}\n[aws_xks_config]\naws_xks_enable = true\naws_xks_sigv4_access_key_id = \"{AKID}\"\n\
-         aws_xks_sigv4_secret_access_key = \"{SECRET}\"\n",
-        crate::hsm::pkcs11_config(dir.path(), &softhsm::p11_kit_client_module(), "xks")
-    );
-    let hyok = crate::hsm::launch(dir.path(), &hsm, &config, PIN)
-        .env("P11_KIT_SERVER_ADDRESS", &P11KitServer::address(&socket))
-        .start();
+    let XksOnP11Kit {
+        hsm,
+        server,
+        socket,
+        hyok,
+    } = xks_on_p11_kit(dir.path(), "");
     let mut xks = Xks::new(&hyok);
     let health =
         json!({"requestMetadata": {"kmsRequestId": "r", "kmsOperation": "GetHealthStatus"}});
@@ -751,9 +780,9 @@ fn a_hung_or_lost_hsm_is_a_dependency_timeout_for_cold_keys() {
     let server = hsm.serve("cold", &socket);
     let address = P11KitServer::address(&socket);
     let config = format!(
-        "{}\n[keys]\ncache_max_entries = 0\n[aws_xks_config]\naws_xks_enable = true\n\
-         aws_xks_sigv4_access_key_id = \"{AKID}\"\naws_xks_sigv4_secret_access_key = \"{SECRET}\"\n",
-        crate::hsm::pkcs11_config(dir.path(), &softhsm::p11_kit_client_module(), "cold")
+        "{}\n[keys]\ncache_max_entries = 0\n{}",
+        crate::hsm::pkcs11_config(dir.path(), &softhsm::p11_kit_client_module(), "cold"),
+        xks_section()
     );
     let launch = || {
         crate::hsm::launch(dir.path(), &hsm, &config, PIN).env("P11_KIT_SERVER_ADDRESS", &address)
@@ -915,19 +944,8 @@ fn hyok_key_blocks_unblocks_and_rekeys_an_external_key() {
 
 #[test]
 fn health_is_degraded_while_the_hsm_answers_slowly() {
-    use crate::hsm::softhsm::{self, P11KitServer, SoftHsm, PIN};
     let dir = tempdir();
-    let hsm = SoftHsm::new(dir.path(), &["xks"]);
-    let socket = dir.path().join("p11kit.sock");
-    let server = hsm.serve("xks", &socket);
-    let config = format!(
-        "{}timeout_ms = 4000\n\n[aws_xks_config]\naws_xks_enable = true\naws_xks_sigv4_access_key_id = \"{AKID}\"\n\
-         aws_xks_sigv4_secret_access_key = \"{SECRET}\"\n",
-        crate::hsm::pkcs11_config(dir.path(), &softhsm::p11_kit_client_module(), "xks")
-    );
-    let hyok = crate::hsm::launch(dir.path(), &hsm, &config, PIN)
-        .env("P11_KIT_SERVER_ADDRESS", &P11KitServer::address(&socket))
-        .start();
+    let XksOnP11Kit { server, hyok, .. } = xks_on_p11_kit(dir.path(), "timeout_ms = 4000\n");
     let mut xks = Xks::new(&hyok);
     let health =
         json!({"requestMetadata": {"kmsRequestId": "r", "kmsOperation": "KmsHealthCheck"}});
