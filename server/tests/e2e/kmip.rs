@@ -130,6 +130,18 @@ fn gcm() -> &'static str {
     r#"<CryptographicParameters><BlockCipherMode type="Enumeration" value="GCM"/></CryptographicParameters>"#
 }
 
+/// An Encrypt batch item: one byte under `key` with AES-GCM.
+fn encrypt_a_byte(key: &str) -> String {
+    item(
+        "Encrypt",
+        &format!(
+            r#"{}{}<Data type="ByteString" value="00"/>"#,
+            uid(key),
+            gcm()
+        ),
+    )
+}
+
 #[test]
 fn a_key_lives_its_life_over_kmip_2_1_in_every_encoding() {
     let dir = tempdir();
@@ -144,19 +156,7 @@ fn a_key_lives_its_life_over_kmip_2_1_in_every_encoding() {
         &v21(&item("Create", &CREATE_21.replace("NAME", "life-21"))),
     );
     let key = text(ok(&created), tag::UNIQUE_IDENTIFIER);
-    let (reason, message) = failed(&kmip(
-        &hyok,
-        &admin,
-        "ttlv",
-        &v21(&item(
-            "Encrypt",
-            &format!(
-                r#"{}{}<Data type="ByteString" value="00"/>"#,
-                uid(&key),
-                gcm()
-            ),
-        )),
-    ));
+    let (reason, message) = failed(&kmip(&hyok, &admin, "ttlv", &v21(&encrypt_a_byte(&key))));
     assert_eq!(reason, "WrongKeyLifecycleState", "{message}");
     assert!(message.contains("PreActive"), "{message}");
     ok(&kmip(
@@ -466,19 +466,7 @@ fn kmip_1_4_clients_speak_templates_and_custom_attributes() {
     );
     assert!(!xml.contains("<Attributes>"), "{xml}");
     // A 2.x-only reason is told to a 1.4 client as its nearest 1.x reason.
-    let (reason, message) = failed(&kmip(
-        &hyok,
-        &admin,
-        "ttlv",
-        &v14(&item(
-            "Encrypt",
-            &format!(
-                r#"{}{}<Data type="ByteString" value="00"/>"#,
-                uid(&key),
-                gcm()
-            ),
-        )),
-    ));
+    let (reason, message) = failed(&kmip(&hyok, &admin, "ttlv", &v14(&encrypt_a_byte(&key))));
     assert_eq!(reason, "PermissionDenied", "{message}");
 }
 
@@ -608,18 +596,7 @@ fn json_ttlv_on_kmip_2_1_and_grants_decide_who_uses_a_key() {
         &request(2, 1, &item("Activate", &uid(&key))),
     ));
 
-    let encrypt = request(
-        2,
-        1,
-        &item(
-            "Encrypt",
-            &format!(
-                r#"{}{}<Data type="ByteString" value="00"/>"#,
-                uid(&key),
-                gcm()
-            ),
-        ),
-    );
+    let encrypt = request(2, 1, &encrypt_a_byte(&key));
     let (reason, message) = failed(&kmip(&hyok, &bob, "xml", &encrypt));
     assert_eq!(reason, "PermissionDenied");
     assert!(
@@ -915,19 +892,7 @@ fn key_pairs_and_other_objects_are_created_registered_and_returned() {
     let (_, der) = material(&private, tag::PRIVATE_KEY);
     let rsa = openssl::rsa::Rsa::private_key_from_der(&der).expect("a PKCS#1 RSA key");
     assert_eq!(rsa.size() * 8, 2048);
-    let (reason, _) = failed(&kmip(
-        &hyok,
-        &admin,
-        "xml",
-        &v21(&item(
-            "Encrypt",
-            &format!(
-                r#"{}{}<Data type="ByteString" value="00"/>"#,
-                uid(&private),
-                gcm()
-            ),
-        )),
-    ));
+    let (reason, _) = failed(&kmip(&hyok, &admin, "xml", &v21(&encrypt_a_byte(&private))));
     assert_eq!(reason, "IllegalObjectType");
     assert_eq!(failed(&kmip(&hyok, &admin, "xml", &v21(&item("CreateKeyPair", r#"<CommonAttributes>
         <CryptographicAlgorithm type="Enumeration" value="RSA"/><CryptographicLength type="Integer" value="1024"/>
