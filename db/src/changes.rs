@@ -3,6 +3,7 @@
 //! other way round). The single home of these statements.
 
 use crate::audit::AuditEntry;
+use crate::epoch::Written;
 use crate::error::{insert_error, query_error, Result};
 use crate::pool::on_pool;
 use crate::tokens::NewToken;
@@ -64,6 +65,22 @@ pub enum Change<'a> {
 }
 
 impl Change<'_> {
+    /// Whether this change can make a cached object record or grant decision wrong.
+    pub(crate) fn touches_records(&self) -> bool {
+        match self {
+            Change::CreateUser { .. }
+            | Change::InsertToken(_)
+            | Change::RevokeToken { .. }
+            | Change::PutSetting { .. } => false,
+            Change::Grant { .. }
+            | Change::RevokeGrant { .. }
+            | Change::UpdateObject { .. }
+            | Change::AddName { .. }
+            | Change::RemoveName { .. }
+            | Change::DestroyMaterial { .. } => true,
+        }
+    }
+
     pub(crate) fn describe(&self) -> (&'static str, String) {
         match self {
             Change::CreateUser { name, .. } => ("create a user", format!("user {name:?}")),
@@ -200,7 +217,7 @@ impl Db {
     /// change affected. Nothing is applied when anything fails.
     pub async fn apply(&self, changes: &[Change<'_>], audit: &[AuditEntry]) -> Result<Vec<u64>> {
         let now = now_millis();
-        on_pool!(self, |pool| {
+        let applied = on_pool!(self, |pool| {
             let mut tx = pool
                 .begin()
                 .await
@@ -212,6 +229,11 @@ impl Db {
             insert_audit!(tx, audit);
             tx.commit().await.map_err(query_error("commit a change"))?;
             Ok(affected)
-        })
+        });
+        // Also after a failure: a commit whose answer was lost may have landed.
+        if changes.iter().any(Change::touches_records) {
+            self.written(Written::Records);
+        }
+        applied
     }
 }

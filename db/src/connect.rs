@@ -7,6 +7,7 @@ use std::time::Duration;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+use crate::epoch::Epochs;
 use crate::error::{query_error, Error, Result};
 use crate::pool::{on_pool, Pool};
 
@@ -41,6 +42,7 @@ impl Default for DbOptions {
 pub struct Db {
     pub(crate) pool: std::sync::Arc<Pool>,
     engine: Engine,
+    pub(crate) epochs: std::sync::Arc<Epochs>,
 }
 
 impl Db {
@@ -83,6 +85,7 @@ impl Db {
         Ok(Db {
             pool: std::sync::Arc::new(pool),
             engine,
+            epochs: Default::default(),
         })
     }
 

@@ -5,6 +5,7 @@
 mod audit;
 mod changes;
 mod connect;
+mod epoch;
 mod error;
 mod grants;
 mod nodes;

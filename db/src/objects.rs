@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::audit::AuditEntry;
 use crate::changes::{insert_audit, run_change, Change};
+use crate::epoch::Written;
 use crate::error::{insert_error, query_error, Error, Result};
 use crate::pool::on_pool;
 use crate::{now_millis, Db};
@@ -74,7 +75,7 @@ impl Db {
         let now = now_millis();
         let attributes = object.attributes.to_string();
         let what = format!("object {}", object.uid);
-        on_pool!(self, |pool| {
+        let stored = on_pool!(self, |pool| {
             let mut tx = pool
                 .begin()
                 .await
@@ -120,7 +121,15 @@ impl Db {
             tx.commit()
                 .await
                 .map_err(query_error("commit a new object"))
-        })
+        });
+        let new_key_only =
+            object.chain_id == object.uid && !changes.iter().any(Change::touches_records);
+        self.written(if new_key_only {
+            Written::NewKey
+        } else {
+            Written::Records
+        });
+        stored
     }
 
     pub async fn object(&self, uid: &str) -> Result<Option<ObjectRecord>> {
@@ -283,7 +292,7 @@ impl Db {
         wrapped: &[u8],
         wrap_key_version: i64,
     ) -> Result<bool> {
-        on_pool!(self, |pool| {
+        let rewrapped = on_pool!(self, |pool| {
             sqlx::query(
             "UPDATE objects SET wrapped = $3, wrap_key_version = $4, row_version = row_version + 1 \
              WHERE uid = $1 AND row_version = $2"
@@ -296,7 +305,9 @@ impl Db {
         .await
         .map(|done| done.rows_affected() == 1)
         })
-        .map_err(query_error("re-wrap an object"))
+        .map_err(query_error("re-wrap an object"));
+        self.written(Written::Records);
+        rewrapped
     }
 
     /// (master key version, number of objects it wraps), by version.
@@ -312,13 +323,15 @@ impl Db {
 
     /// Removes an object with its names and tags; true when it existed.
     pub async fn delete_object(&self, uid: &str) -> Result<bool> {
-        on_pool!(self, |pool| sqlx::query(
+        let deleted = on_pool!(self, |pool| sqlx::query(
             "DELETE FROM objects WHERE uid = $1"
         )
         .bind(uid)
         .execute(pool)
         .await
         .map(|r| r.rows_affected() == 1))
-        .map_err(query_error("delete an object"))
+        .map_err(query_error("delete an object"));
+        self.written(Written::Records);
+        deleted
     }
 }

@@ -488,3 +488,113 @@ async fn node_registry(db: &Db) {
         0
     );
 }
+
+/// The metadata epochs move at once for this handle's own writes, for every write that can
+/// change a cached record (a new key moves only the names epoch), and for writes made
+/// through another handle (another node or process) once followed.
+async fn epochs(database: &TestDatabase) {
+    let node = database.open().await;
+    let other = database.open().await;
+    let attributes = json!({});
+    let key = |uid: &'static str, chain_id: &'static str, chain_version| NewObject {
+        uid,
+        object_type: "SymmetricKey",
+        state: "PreActive",
+        owner: "alice",
+        wrapped: None,
+        attributes: &attributes,
+        chain_id,
+        chain_version,
+        wrap_key_version: 1,
+        names: &[],
+        tags: &[],
+    };
+
+    let (records, names) = (node.epoch(), node.names_epoch());
+    node.insert_object(&key("k1", "k1", 1)).await.unwrap();
+    assert_eq!(
+        node.epoch(),
+        records,
+        "a new key changes no record read before"
+    );
+    assert!(
+        node.names_epoch() > names,
+        "a new key can change what a name means"
+    );
+
+    let moved = |before: u64| node.epoch() > before;
+    let before = node.epoch();
+    node.insert_object(&key("k2", "k1", 2)).await.unwrap();
+    assert!(moved(before), "a new version changes its key's chain");
+    let before = node.epoch();
+    node.grant("k1", "bob", "encrypt", "alice").await.unwrap();
+    assert!(moved(before), "grant");
+    let before = node.epoch();
+    node.revoke_grant("k1", "bob", "encrypt").await.unwrap();
+    assert!(moved(before), "revoke");
+    let before = node.epoch();
+    node.update_object("k1", 1, "Active", &json!({}))
+        .await
+        .unwrap();
+    assert!(moved(before), "state change");
+    let before = node.epoch();
+    node.rewrap_object("k1", 2, b"w", 2).await.unwrap();
+    assert!(moved(before), "re-wrap");
+    let before = node.epoch();
+    node.put_setting("anything", "1").await.unwrap();
+    assert_eq!(node.epoch(), before, "settings are not records");
+
+    let follower = {
+        let node = node.clone();
+        tokio::spawn(async move {
+            node.follow_other_writers(std::time::Duration::from_millis(20))
+                .await
+        })
+    };
+    // The follower has started (it moves the epochs once it listens, or reads a first
+    // counter value) before the other writer writes.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    for (what, write) in [("grant", 0), ("block", 1), ("delete", 2)] {
+        let before = node.epoch();
+        match write {
+            0 => other
+                .grant("k1", "carol", "decrypt", "alice")
+                .await
+                .unwrap(),
+            1 => {
+                let version = other.object("k1").await.unwrap().unwrap().row_version;
+                other
+                    .update_object("k1", version, "Active", &json!({"x-hyok-blocked": true}))
+                    .await
+                    .map(|_| ())
+                    .unwrap()
+            }
+            _ => assert!(other.delete_object("k2").await.unwrap()),
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !moved(before) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "another writer's {what} did not reach this node within 5 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+    follower.abort();
+    other.close().await;
+    node.close().await;
+}
+
+mod epochs {
+    #[tokio::test]
+    async fn sqlite() {
+        super::epochs(&hyok_db::testing::TestDatabase::sqlite()).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        if let Some(database) = hyok_db::testing::TestDatabase::postgres().await {
+            super::epochs(&database).await;
+        }
+    }
+}

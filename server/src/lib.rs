@@ -9,6 +9,7 @@ pub mod bootstrap;
 pub mod cli;
 pub mod config;
 pub mod conformance;
+pub mod epoch_cache;
 pub mod http;
 pub mod keys;
 pub mod keystore;

@@ -14,10 +14,13 @@ use crate::access::Access;
 use crate::audit::AuditLog;
 use crate::auth::TokenVerifier;
 use crate::config::{Config, Loaded, SoftwareLocation};
-use crate::keys::{CacheLimits, KeyCache, KeyService};
+use crate::keys::{CacheLimits, ChainCache, KeyCache, KeyService};
 use crate::keystore::{KeystoreHandle, MasterKeyOpener};
 use crate::state::AppState;
 use crate::{bootstrap, config, listen, maintenance, xks};
+
+/// How often a SQLite node reads the change counter that other processes' writes move.
+const FOLLOW_EVERY: Duration = Duration::from_millis(100);
 
 pub async fn run(loaded: Loaded, path: Option<PathBuf>) -> Result<(), String> {
     for warning in &loaded.warnings {
@@ -34,15 +37,20 @@ pub async fn run(loaded: Loaded, path: Option<PathBuf>) -> Result<(), String> {
         max_age: Duration::from_secs(config.keys.cache_max_age_seconds),
     };
     let audit = AuditLog::start(db.clone(), &keystore).await?;
-    let keys =
-        KeyService::new(db.clone(), keystore, KeyCache::new(limits)).with_audit(audit.clone());
+    let metadata_age = Duration::from_secs(config.keys.metadata_cache_max_age_seconds);
+    let metadata_entries = config.keys.metadata_cache_max_entries;
+    let keys = KeyService::new(db.clone(), keystore, KeyCache::new(limits))
+        .with_chain_cache(ChainCache::new(metadata_entries, metadata_age))
+        .with_audit(audit.clone());
     let tokens = TokenVerifier::new(
         db.clone(),
         Duration::from_secs(config.auth.token_cache_seconds),
     )
     .with_audit(audit.clone());
     bootstrap::ensure_admin(&db, &tokens).await?;
-    let access = Access::new(db.clone(), config.auth.creators.clone()).with_audit(audit.clone());
+    let access = Access::new(db.clone(), config.auth.creators.clone())
+        .with_decision_cache(metadata_entries, metadata_age)
+        .with_audit(audit.clone());
     let state = web::Data::new(AppState {
         config: config.clone(),
         db: db.clone(),
@@ -60,6 +68,9 @@ pub async fn run(loaded: Loaded, path: Option<PathBuf>) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     actix_web::rt::spawn(reload_on_sighup(loaded_file.clone(), state.clone()));
     actix_web::rt::spawn(maintenance::run(state.clone()));
+    let follower = db.clone();
+    let following =
+        actix_web::rt::spawn(async move { follower.follow_other_writers(FOLLOW_EVERY).await });
     let listening = listen::start(&config, state)?;
     for (what, url) in &listening.addresses {
         tracing::info!("{what} {url}");
@@ -89,6 +100,10 @@ pub async fn run(loaded: Loaded, path: Option<PathBuf>) -> Result<(), String> {
     if let Err(error) = db.forget_node(audit.node()).await {
         tracing::warn!(%error, "cannot remove this node from the registry");
     }
+    // The PostgreSQL listener holds a pooled connection, which closing the pool awaits;
+    // it must also be dropped while the runtime still runs.
+    following.abort();
+    let _ = following.await;
     db.close().await;
     served.map_err(|error| format!("the HTTP server failed: {error}"))?;
     tracing::info!("hyok stopped");

@@ -3,6 +3,7 @@
 //! missing, so that it can be shown to the caller and written to the audit log.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use hyok_db::{Db, ObjectRecord};
 
@@ -10,6 +11,7 @@ use super::identities::Identities;
 use super::operation::Operation;
 use crate::audit::AuditLog;
 use crate::auth::Caller;
+use crate::epoch_cache::EpochCache;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -27,10 +29,15 @@ pub enum AccessError {
     Storage(#[from] hyok_db::Error),
 }
 
+/// (key, operation, identities) of a grant look-up.
+type GrantLookup = (String, &'static str, Vec<String>);
+
 pub struct Access {
     db: Db,
     creators: Option<Vec<String>>,
     audit: Option<Arc<AuditLog>>,
+    /// Whether a grant exists, by key, operation and identities.
+    granted: EpochCache<GrantLookup, bool>,
 }
 
 impl Access {
@@ -40,7 +47,15 @@ impl Access {
             db,
             creators,
             audit: None,
+            granted: EpochCache::new(0, Duration::ZERO),
         }
+    }
+
+    /// Keeps up to `max_entries` grant look-ups (trusted while no object or grant
+    /// changes, and for at most `max_age`).
+    pub fn with_decision_cache(mut self, max_entries: usize, max_age: Duration) -> Access {
+        self.granted = EpochCache::new(max_entries, max_age);
+        self
     }
 
     /// Records grant changes in `audit`, in the same transaction.
@@ -86,8 +101,7 @@ impl Access {
             });
         }
         if self
-            .db
-            .is_granted(&object.chain_id, &identities.as_strs(), operation.as_str())
+            .is_granted(&object.chain_id, identities, operation)
             .await?
         {
             return Ok(Decision::Allowed {
@@ -104,6 +118,32 @@ impl Access {
                 "{operation} on {uid}{key} needs a grant of {operation} on it (or on *) to one of [{identities}] (or to *); none exists"
             ),
         })
+    }
+
+    /// Whether a grant of `operation` on the key `chain_id` (or `*`) names one of
+    /// `identities` (or `*`): from the cache, else one query.
+    async fn is_granted(
+        &self,
+        chain_id: &str,
+        identities: &Identities,
+        operation: Operation,
+    ) -> Result<bool, AccessError> {
+        let epoch = self.db.epoch();
+        let names = identities.as_strs();
+        let key = (
+            chain_id.to_string(),
+            operation.as_str(),
+            names.iter().map(|name| name.to_string()).collect(),
+        );
+        if let Some(granted) = self.granted.get(&key, epoch) {
+            return Ok(granted);
+        }
+        let granted = self
+            .db
+            .is_granted(chain_id, &names, operation.as_str())
+            .await?;
+        self.granted.insert(key, epoch, granted);
+        Ok(granted)
     }
 
     /// Like [`Access::decide`], with a denial as an error.

@@ -155,7 +155,8 @@ impl Default for KeystoreConfig {
     }
 }
 
-/// The in-memory cache of unwrapped keys (zeroized when evicted).
+/// The in-memory caches of unwrapped keys (zeroized when evicted), key records and grant
+/// decisions.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KeysConfig {
@@ -167,6 +168,12 @@ pub struct KeysConfig {
     pub cache_idle_seconds: u64,
     /// A key is evicted this long after it was unwrapped, used or not.
     pub cache_max_age_seconds: u64,
+    /// At most this many key records (and, separately, grant decisions) kept in memory;
+    /// 0 turns that cache off.
+    pub metadata_cache_max_entries: usize,
+    /// A cached record or grant decision is read again after this long even if no change
+    /// was noticed (a backstop for changes made on other nodes).
+    pub metadata_cache_max_age_seconds: u64,
 }
 
 impl Default for KeysConfig {
@@ -176,6 +183,8 @@ impl Default for KeysConfig {
             cache_max_bytes: 64 * 1024 * 1024,
             cache_idle_seconds: 600,
             cache_max_age_seconds: 3600,
+            metadata_cache_max_entries: 100_000,
+            metadata_cache_max_age_seconds: 30,
         }
     }
 }

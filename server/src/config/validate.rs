@@ -207,6 +207,18 @@ fn check_keystore(config: &Config, findings: &mut Findings) {
         1,
         7 * 86_400,
     );
+    findings.range(
+        "keys.metadata_cache_max_entries",
+        keys.metadata_cache_max_entries,
+        0,
+        10_000_000,
+    );
+    findings.range(
+        "keys.metadata_cache_max_age_seconds",
+        keys.metadata_cache_max_age_seconds,
+        1,
+        3600,
+    );
 }
 
 fn check_auth_audit_logging(config: &Config, findings: &mut Findings) {

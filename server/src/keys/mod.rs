@@ -5,6 +5,7 @@
 
 mod attributes;
 mod cache;
+mod chains;
 mod lifecycle;
 mod objects;
 mod rekey;
@@ -13,6 +14,7 @@ mod service;
 
 pub use attributes::Snapshot;
 pub use cache::{CacheLimits, KeyCache, Material};
+pub use chains::{Chain, ChainCache};
 pub use lifecycle::BLOCKED;
 pub use objects::{NewManagedObject, OBJECT_ITEM};
 pub use rewrap::RewrapReport;

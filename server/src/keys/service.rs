@@ -10,6 +10,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::cache::{KeyCache, Material};
+use super::chains::ChainCache;
 use crate::audit::{AuditLog, Event};
 use crate::keystore::{KeystoreError, KeystoreHandle};
 
@@ -55,6 +56,7 @@ pub struct KeyService {
     db: Db,
     keystore: KeystoreHandle,
     cache: KeyCache,
+    chains: ChainCache,
     rewrapping: AtomicBool,
     audit: Option<Arc<AuditLog>>,
 }
@@ -65,6 +67,7 @@ impl KeyService {
             db,
             keystore,
             cache,
+            chains: ChainCache::off(),
             rewrapping: AtomicBool::new(false),
             audit: None,
         }
@@ -74,6 +77,16 @@ impl KeyService {
     pub fn with_audit(mut self, audit: Arc<AuditLog>) -> KeyService {
         self.audit = Some(audit);
         self
+    }
+
+    /// Keeps key chains read for [`KeyService::chain_named_by`] (off unless set).
+    pub fn with_chain_cache(mut self, chains: ChainCache) -> KeyService {
+        self.chains = chains;
+        self
+    }
+
+    pub(super) fn chains(&self) -> &ChainCache {
+        &self.chains
     }
 
     pub(super) fn audit(&self) -> Option<&AuditLog> {

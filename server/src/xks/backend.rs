@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 
 use super::gcm;
 use crate::access::{AccessError, Decision, Identities, Operation};
-use crate::keys::{KeyError, Material, BLOCKED};
+use crate::keys::{self, KeyError, Material, BLOCKED};
 use crate::keystore::KeystoreError;
 use crate::state::AppState;
 
@@ -43,7 +43,7 @@ fn error(kind: ErrorKind, message: impl Into<String>) -> XksError {
 
 /// A key as XKS sees it: every version, oldest first.
 struct Chain {
-    members: Vec<ObjectRecord>,
+    members: keys::Chain,
 }
 
 impl Chain {
@@ -88,19 +88,13 @@ impl HyokBackend<'_> {
     /// The key named by `external_id`: its unique identifier (any version), or a Name
     /// that exactly one object carries.
     async fn resolve(&self, external_id: &str) -> Result<Chain, XksError> {
-        let db = &self.state.db;
-        // The common case, a unique identifier: the object and its versions in one query.
-        let mut members = db.chain_of(external_id).await.map_err(internal)?;
-        if members.is_empty() {
-            let named = db.objects_named(external_id).await.map_err(internal)?;
-            let [uid] = named.as_slice() else {
-                return Err(error(
-                    ErrorKind::KeyNotFound,
-                    format!("no key {external_id}"),
-                ));
-            };
-            members = db.chain_of(uid).await.map_err(internal)?;
-        }
+        let members = self
+            .state
+            .keys
+            .chain_named_by(external_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| error(ErrorKind::KeyNotFound, format!("no key {external_id}")))?;
         let object = members
             .iter()
             .find(|m| m.uid == external_id)

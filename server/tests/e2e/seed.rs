@@ -94,9 +94,12 @@ impl Seeder {
 
     /// ReKey: the next version of the key; returns its uid.
     pub fn rekey(&self, uid: &str) -> String {
-        self.runtime
+        let new = self
+            .runtime
             .block_on(self.keys.rekey(uid, &Actor::new("test", None)))
-            .unwrap()
+            .unwrap();
+        settle();
+        new
     }
 
     pub fn grant(&self, uid: &str, identity: &str, operations: &[&str]) {
@@ -108,6 +111,7 @@ impl Seeder {
                     .unwrap();
             }
         });
+        settle();
     }
 
     pub fn block(&self, uid: &str, blocked: bool) {
@@ -117,6 +121,7 @@ impl Seeder {
                     .set_blocked(uid, blocked, &Actor::new("test", None)),
             )
             .unwrap();
+        settle();
     }
 
     /// Damages a key's wrapped material in the database (one byte flipped), as a failing
@@ -133,6 +138,7 @@ impl Seeder {
                 .await
                 .unwrap());
         });
+        settle();
     }
 
     /// Sets the KMIP Cryptographic Usage Mask attribute.
@@ -146,7 +152,14 @@ impl Seeder {
                 .await
                 .unwrap();
         });
+        settle();
     }
+}
+
+/// The Seeder writes as another process would: a running server drops what it cached once
+/// it reads the database's change counter (every 100 ms). Waits three of those.
+fn settle() {
+    std::thread::sleep(Duration::from_millis(300));
 }
 
 impl Drop for Seeder {

@@ -873,8 +873,10 @@ fn seed_through_p11_kit() {
     println!("SEEDED_KEY={key}");
 }
 
+/// Changes made through this server take effect on its very next XKS call, although that
+/// key's record and grants were cached by the calls before.
 #[test]
-fn hyok_key_blocks_unblocks_and_rekeys_an_external_key() {
+fn hyok_key_block_rekey_and_grant_changes_take_effect_at_once() {
     let dir = tempdir();
     let config = xks_config(dir.path(), "");
     let first = Launch::with_config(dir.path(), &config).start();
@@ -900,6 +902,19 @@ fn hyok_key_blocks_unblocks_and_rekeys_an_external_key() {
         assert!(ok, "hyok {args:?}: {stderr}");
         stdout
     };
+
+    // Warm: the key's record and grant decisions are now cached.
+    assert_eq!(status_of(&mut xks), "ENABLED");
+    assert_eq!(xks.post(&format!("{keys}/encrypt"), &encrypt).0, 200);
+    cli(&["access", "revoke", &key, STORE, "encrypt", "--quiet"]);
+    let (status, refused) = xks.post(&format!("{keys}/encrypt"), &encrypt);
+    assert_eq!(
+        (status, error_name(&refused)),
+        (403, "AccessDeniedException"),
+        "revoked: refused on the next call: {refused}"
+    );
+    cli(&["access", "grant", &key, STORE, "encrypt", "--quiet"]);
+    assert_eq!(xks.post(&format!("{keys}/encrypt"), &encrypt).0, 200);
 
     cli(&["key", "block", &key]);
     assert_eq!(status_of(&mut xks), "DISABLED");

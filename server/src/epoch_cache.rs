@@ -1,0 +1,121 @@
+//! A cache of what was read from the database about objects and grants (key records,
+//! grant decisions). Each entry keeps the database's metadata epoch read *before* the read
+//! that produced it, and is trusted only while that epoch stands: any change to objects,
+//! names or grants moves the epoch (at once on the node that made it, within the follow
+//! interval on the others), so a revoked grant or a blocked key is never served from
+//! here after the change. `max_age` bounds how long an entry is trusted in any case, a
+//! backstop should another node's change go unnoticed. Bounded in entries, least
+//! recently used first; `max_entries = 0` turns it off.
+
+use std::borrow::Borrow;
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use lru::LruCache;
+
+struct Entry<V> {
+    epoch: u64,
+    read_at: Instant,
+    value: V,
+}
+
+pub struct EpochCache<K: Hash + Eq, V> {
+    max_entries: usize,
+    max_age: Duration,
+    entries: Mutex<LruCache<K, Entry<V>>>,
+}
+
+impl<K: Hash + Eq, V: Clone> EpochCache<K, V> {
+    pub fn new(max_entries: usize, max_age: Duration) -> EpochCache<K, V> {
+        EpochCache {
+            max_entries,
+            max_age,
+            entries: Mutex::new(LruCache::unbounded()),
+        }
+    }
+
+    /// The value kept for `key`, if it was read at `epoch` (the current one) and is not
+    /// older than `max_age`.
+    pub fn get<Q>(&self, key: &Q, epoch: u64) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let mut entries = self.lock();
+        let entry = entries.get(key)?;
+        if entry.epoch == epoch && entry.read_at.elapsed() < self.max_age {
+            return Some(entry.value.clone());
+        }
+        entries.pop(key);
+        None
+    }
+
+    /// Keeps `value`, read from the database after `epoch` was read.
+    pub fn insert(&self, key: K, epoch: u64, value: V) {
+        if self.max_entries == 0 {
+            return;
+        }
+        let mut entries = self.lock();
+        entries.put(
+            key,
+            Entry {
+                epoch,
+                read_at: Instant::now(),
+                value,
+            },
+        );
+        while entries.len() > self.max_entries {
+            entries.pop_lru();
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<K, Entry<V>>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusted_only_at_the_epoch_it_was_read() {
+        let cache = EpochCache::new(10, Duration::from_secs(60));
+        cache.insert("k".to_string(), 7, "blocked: false");
+        assert_eq!(cache.get("k", 7), Some("blocked: false"));
+        assert_eq!(cache.get("k", 8), None, "the epoch moved: read again");
+        assert!(cache.is_empty(), "a stale entry is dropped");
+        cache.insert("k".to_string(), 7, "read at 7, kept after 8");
+        assert_eq!(
+            cache.get("k", 8),
+            None,
+            "a read that raced a change is not trusted"
+        );
+    }
+
+    #[test]
+    fn bounded_in_entries_and_age() {
+        let cache = EpochCache::new(2, Duration::from_millis(50));
+        cache.insert(1, 0, 'a');
+        cache.insert(2, 0, 'b');
+        assert_eq!(cache.get(&1, 0), Some('a'));
+        cache.insert(3, 0, 'c');
+        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.get(&2, 0), None, "least recently used goes first");
+        std::thread::sleep(Duration::from_millis(80));
+        assert_eq!(cache.get(&1, 0), None, "older than max_age");
+
+        let off = EpochCache::new(0, Duration::from_secs(60));
+        off.insert(1, 0, 'a');
+        assert_eq!(off.get(&1, 0), None, "max_entries = 0 turns it off");
+    }
+}
