@@ -8,6 +8,7 @@ use crate::error::{insert_error, query_error, Result};
 use crate::pool::on_pool;
 use crate::tokens::NewToken;
 use crate::users::Role;
+use crate::Engine;
 use crate::{now_millis, Db};
 
 /// One change to apply.
@@ -186,27 +187,58 @@ macro_rules! run_change {
 
 pub(crate) use run_change;
 
+/// Audit entries per INSERT statement (10 parameters each). A batch of key-use events
+/// costs a few statements, not one each.
+pub(crate) const AUDIT_ROWS_PER_INSERT: usize = 100;
+
+/// `INSERT INTO audit_entries … VALUES (…), (…)` for `rows` entries. SQLite gets
+/// anonymous `?` parameters: looking up `$n` names costs it time linear in their number,
+/// for each one.
+pub(crate) fn audit_insert_sql(rows: usize, engine: Engine) -> String {
+    let mut sql = String::from(
+        "INSERT INTO audit_entries (node, seq, at, caller, operation, object_uid, result, \
+         request_id, details, mac) VALUES ",
+    );
+    for row in 0..rows {
+        let placeholders: Vec<String> = (1..=10)
+            .map(|n| match engine {
+                Engine::Sqlite => "?".to_string(),
+                Engine::Postgres => format!("${}", row * 10 + n),
+            })
+            .collect();
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        sql.push_str(&placeholders.join(", "));
+        sql.push(')');
+    }
+    sql
+}
+
 /// Appends audit entries inside the transaction `tx`.
 macro_rules! insert_audit {
-    ($tx:expr, $entries:expr) => {
-        for entry in $entries {
-            sqlx::query(
-                "INSERT INTO audit_entries (node, seq, at, caller, operation, object_uid, result, \
-                 request_id, details, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(&entry.node)
-            .bind(entry.seq)
-            .bind(entry.at)
-            .bind(&entry.caller)
-            .bind(&entry.operation)
-            .bind(&entry.object_uid)
-            .bind(&entry.result)
-            .bind(&entry.request_id)
-            .bind(&entry.details)
-            .bind(&entry.mac)
-            .execute(&mut *$tx)
-            .await
-            .map_err($crate::error::query_error("append to the audit log"))?;
+    ($tx:expr, $entries:expr, $engine:expr) => {
+        for chunk in $entries.chunks($crate::changes::AUDIT_ROWS_PER_INSERT) {
+            let sql = $crate::changes::audit_insert_sql(chunk.len(), $engine);
+            let mut query = sqlx::query(&sql);
+            for entry in chunk {
+                query = query
+                    .bind(&entry.node)
+                    .bind(entry.seq)
+                    .bind(entry.at)
+                    .bind(&entry.caller)
+                    .bind(&entry.operation)
+                    .bind(&entry.object_uid)
+                    .bind(&entry.result)
+                    .bind(&entry.request_id)
+                    .bind(&entry.details)
+                    .bind(&entry.mac);
+            }
+            query
+                .execute(&mut *$tx)
+                .await
+                .map_err($crate::error::query_error("append to the audit log"))?;
         }
     };
 }
@@ -226,7 +258,7 @@ impl Db {
             for change in changes {
                 affected.push(run_change!(tx, change, now)?);
             }
-            insert_audit!(tx, audit);
+            insert_audit!(tx, audit, self.engine());
             tx.commit().await.map_err(query_error("commit a change"))?;
             Ok(affected)
         });

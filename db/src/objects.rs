@@ -117,7 +117,7 @@ impl Db {
             for change in changes {
                 run_change!(tx, change, now)?;
             }
-            insert_audit!(tx, audit);
+            insert_audit!(tx, audit, self.engine());
             tx.commit()
                 .await
                 .map_err(query_error("commit a new object"))

@@ -385,6 +385,28 @@ async fn audit_entries(db: &Db) {
     assert_eq!(chain_a, [2, 3]);
     assert_eq!(db.audit_nodes().await.unwrap(), ["a", "b"]);
     assert_eq!(db.audit_since(1003, 0, 10).await.unwrap().len(), 1);
+
+    // A group commit spans several INSERT statements: all land, in order, or none does.
+    let batch: Vec<_> = (1..=250).map(|seq| entry("c", seq, "encrypt")).collect();
+    let mut failing = batch.clone();
+    failing[240] = entry("c", 7, "duplicate of 7");
+    assert!(db.append_audit(&failing).await.is_err());
+    assert!(db.audit_chain("c", 0, 300).await.unwrap().is_empty());
+    db.append_audit(&batch).await.unwrap();
+    let chain_c: Vec<_> = db
+        .audit_chain("c", 0, 300)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.seq, e.mac))
+        .collect();
+    let expected: Vec<_> = (1..=250).map(|seq| (seq, format!("mac-{seq}"))).collect();
+    assert_eq!(chain_c, expected);
+    let after = db.audit_after(all[3].id, 300).await.unwrap();
+    assert!(
+        after.windows(2).all(|w| w[0].seq + 1 == w[1].seq),
+        "ids follow the batch order"
+    );
 }
 
 on_both_engines!(changes_and_their_audit_commit_together);

@@ -72,7 +72,8 @@ pub async fn run(loaded: Loaded, path: Option<PathBuf>) -> Result<(), String> {
     let following =
         actix_web::rt::spawn(async move { follower.follow_other_writers(FOLLOW_EVERY).await });
     let listening = listen::start(&config, state)?;
-    for (what, url) in &listening.addresses {
+    // The main listener's line last: whoever waits for it then has all the others.
+    for (what, url) in listening.addresses.iter().rev() {
         tracing::info!("{what} {url}");
     }
     // Each server runs only while polled: poll them all at once.

@@ -4,7 +4,7 @@
 //! instead of growing memory.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hyok_db::Change;
 use tokio::sync::{mpsc, oneshot};
@@ -24,28 +24,32 @@ pub enum Message {
 }
 
 pub async fn run(log: Arc<AuditLog>, mut inbox: mpsc::Receiver<Message>) {
-    let mut batch = Vec::new();
-    let mut flushes = Vec::new();
-    while let Some(first) = inbox.recv().await {
-        collect(first, &mut batch, &mut flushes);
-        let deadline = Instant::now() + WINDOW;
-        while flushes.is_empty() && batch.len() < MAX_BATCH {
-            match tokio::time::timeout_at(deadline.into(), inbox.recv()).await {
-                Ok(Some(message)) => collect(message, &mut batch, &mut flushes),
-                Ok(None) | Err(_) => break,
+    let mut messages = Vec::new();
+    while inbox.recv_many(&mut messages, MAX_BATCH).await > 0 {
+        // Let the window fill by sleeping through it rather than waking for each event
+        // (senders wake a receiver only while it waits on the queue).
+        let flush_asked = messages.iter().any(|m| matches!(m, Message::Flush(_)));
+        if !flush_asked && messages.len() < MAX_BATCH {
+            tokio::time::sleep(WINDOW).await;
+            while messages.len() < MAX_BATCH {
+                match inbox.try_recv() {
+                    Ok(message) => messages.push(message),
+                    Err(_) => break,
+                }
             }
         }
-        commit(&log, std::mem::take(&mut batch)).await;
-        for done in flushes.drain(..) {
+        let mut events = Vec::with_capacity(messages.len());
+        let mut flushes = Vec::new();
+        for message in messages.drain(..) {
+            match message {
+                Message::Event(event) => events.push(event),
+                Message::Flush(done) => flushes.push(done),
+            }
+        }
+        commit(&log, events).await;
+        for done in flushes {
             let _ = done.send(());
         }
-    }
-}
-
-fn collect(message: Message, batch: &mut Vec<Event>, flushes: &mut Vec<oneshot::Sender<()>>) {
-    match message {
-        Message::Event(event) => batch.push(event),
-        Message::Flush(done) => flushes.push(done),
     }
 }
 

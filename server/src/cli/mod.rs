@@ -117,7 +117,7 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
             return ExitCode::from(USAGE_ERROR);
         }
     };
-    crate::logging::init(&loaded.config.logging);
+    let _logs = crate::logging::init(&loaded.config.logging);
     match actix_web::rt::System::new().block_on(crate::serve::run(loaded, config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

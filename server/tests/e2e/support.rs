@@ -177,6 +177,23 @@ impl Hyok {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// Standard error once it contains `text`, which the server logs from a thread of its
+    /// own; fails after 5 s.
+    pub fn wait_for_log(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let stderr = self.stderr();
+            if stderr.contains(text) {
+                return stderr;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{text:?} was not logged within 5 s:\n{stderr}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The address of the KMIP listener (`[kmip] enable`), from its log line.
     pub fn kmip_address(&self) -> String {
         let stderr = self.stderr();
