@@ -2,29 +2,29 @@
 # The KMIP and baseline rows of docs/benchmarks.md: two release hyok servers with default
 # settings (SQLite, software keystore, audit on) — plain HTTP for /kmip, TLS with the KMIP
 # port — then `hyok bench kmip` and the bare actix-web baseline, on this machine.
-#   cargo build --release --bin hyok && server/benches/kmip.sh [WORKDIR]
+#   cargo build --release --bin hyok && [KEYSTORE=softhsm] server/benches/kmip.sh [WORKDIR]
 set -u
-H="$(cd "$(dirname "$0")/../.." && pwd)/target/release/hyok"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+H="$HERE/../../target/release/hyok"
 WORK="${1:-$(mktemp -d)}"
 mkdir -p "$WORK" && cd "$WORK"
+. "$HERE/keystore.sh"
 rm -rf plain tls certs
 $H tls dev-certs certs --client alice >/dev/null
-mkdir -p plain tls
+mkdir -p plain/data tls/data
 cat > plain/hyok.toml <<CONF
 [http]
 port = 9101
 [db]
 url = "sqlite://$WORK/plain/data/hyok.db"
-[keystore]
-file = "$WORK/plain/data/master.key"
+$(keystore_section "$WORK/plain/data" hyok-plain)
 CONF
 cat > tls/hyok.toml <<CONF
 [http]
 port = 9102
 [db]
 url = "sqlite://$WORK/tls/data/hyok.db"
-[keystore]
-file = "$WORK/tls/data/master.key"
+$(keystore_section "$WORK/tls/data" hyok-tls)
 [kmip]
 enable = true
 port = 15697

@@ -2,12 +2,14 @@
 # XKS rows measured with the lean load generator: one release hyok with default settings
 # (SQLite, software keystore, audit on), XKS on, 100 Active AES-256 keys created over KMIP
 # and granted to the key store, then `hyok bench xks` and the bare baseline, same machine.
-#   cargo build --release --bin hyok && server/benches/xks.sh [WORKDIR]
+#   cargo build --release --bin hyok && [KEYSTORE=softhsm] server/benches/xks.sh [WORKDIR]
 set -u
-H="$(cd "$(dirname "$0")/../.." && pwd)/target/release/hyok"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+H="$HERE/../../target/release/hyok"
 WORK="${1:-$(mktemp -d)}"
 mkdir -p "$WORK" && cd "$WORK"
-rm -rf data
+. "$HERE/keystore.sh"
+rm -rf data && mkdir -p data
 AKID=ABCDEFGHIJKLMNOPQRST
 SECRET=0123456789abcdefghijklmnopqrstuvwxyzABCDEFG
 cat > hyok.toml <<CONF
@@ -15,8 +17,7 @@ cat > hyok.toml <<CONF
 port = 9104
 [db]
 url = "sqlite://$WORK/data/hyok.db"
-[keystore]
-file = "$WORK/data/master.key"
+$(keystore_section "$WORK/data" hyok-xks)
 [aws_xks_config]
 aws_xks_enable = true
 aws_xks_sigv4_access_key_id = "$AKID"
@@ -35,7 +36,8 @@ for n in $(seq 1 100); do
 done
 FIRST=${KEYS%%,*}
 export HYOK_XKS_ACCESS_KEY_ID=$AKID HYOK_XKS_SECRET_ACCESS_KEY=$SECRET
-run() { echo "== $*"; "$@" --json; }
+# The command without its key list, then its JSON result.
+run() { echo "== $*" | sed -E 's/--keys [^ ]+/--keys …/'; "$@" --json; }
 run $H bench xks --url $HYOK_URL --keys "$FIRST" --operation encrypt --connections 1 --duration 10
 run $H bench xks --url $HYOK_URL --keys "$KEYS" --operation encrypt --connections 64 --duration 10
 run $H bench xks --url $HYOK_URL --keys "$KEYS" --operation decrypt --connections 64 --duration 10

@@ -14,7 +14,7 @@ use crate::access::Access;
 use crate::audit::AuditLog;
 use crate::auth::TokenVerifier;
 use crate::config::{Config, Loaded, SoftwareLocation};
-use crate::keys::{CacheLimits, ChainCache, KeyCache, KeyService};
+use crate::keys::{CacheLimits, KeyCache, KeyService, RecordCache};
 use crate::keystore::{KeystoreHandle, MasterKeyOpener};
 use crate::state::AppState;
 use crate::{bootstrap, config, listen, maintenance, xks};
@@ -40,7 +40,7 @@ pub async fn run(loaded: Loaded, path: Option<PathBuf>) -> Result<(), String> {
     let metadata_age = Duration::from_secs(config.keys.metadata_cache_max_age_seconds);
     let metadata_entries = config.keys.metadata_cache_max_entries;
     let keys = KeyService::new(db.clone(), keystore, KeyCache::new(limits))
-        .with_chain_cache(ChainCache::new(metadata_entries, metadata_age))
+        .with_record_cache(RecordCache::new(metadata_entries, metadata_age))
         .with_audit(audit.clone());
     let tokens = TokenVerifier::new(
         db.clone(),

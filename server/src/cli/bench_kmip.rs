@@ -15,6 +15,7 @@ use hyok_kmip::{decode, encode, Item, Limits, Value};
 use openssl::ssl::{SslConnector, SslFiletype, SslMethod, SslStream, SslVerifyMode};
 
 use super::bench::{report, Tally};
+use super::raw_http::RawHttp;
 use crate::kmip::names::value;
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -132,14 +133,39 @@ fn outcome(response: &[u8]) -> Result<Item, String> {
     }
 }
 
+/// The lean client on a runtime of the generator thread's own, and the `/kmip` path.
+struct LeanHttp {
+    runtime: tokio::runtime::Runtime,
+    client: RawHttp,
+    path: String,
+}
+
 enum Connection {
     Tls(Box<SslStream<TcpStream>>),
-    Http(reqwest::blocking::Client),
+    /// Plain `http://`: the lean client.
+    Http(Box<LeanHttp>),
+    /// `https://`: reqwest, which checks the server against `--ca`.
+    Https(reqwest::blocking::Client),
 }
 
 impl KmipBench {
     fn connect(&self) -> Result<Connection, String> {
         match self.transport {
+            Transport::Http if self.url.starts_with("http://") => {
+                let url =
+                    reqwest::Url::parse(&self.url).map_err(|e| format!("{}: {e}", self.url))?;
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let client = runtime.block_on(RawHttp::connect(&url))?;
+                let path = format!("{}/kmip", url.path().trim_end_matches('/'));
+                Ok(Connection::Http(Box::new(LeanHttp {
+                    runtime,
+                    client,
+                    path,
+                })))
+            }
             Transport::Http => {
                 let mut builder = reqwest::blocking::Client::builder().pool_max_idle_per_host(1);
                 if let Some(ca) = &self.ca {
@@ -150,7 +176,7 @@ impl KmipBench {
                 }
                 builder
                     .build()
-                    .map(Connection::Http)
+                    .map(Connection::Https)
                     .map_err(|e| e.to_string())
             }
             Transport::Tls => {
@@ -196,7 +222,24 @@ impl KmipBench {
                     .map_err(|e| e.to_string())?;
                 Ok(message)
             }
-            Connection::Http(client) => {
+            Connection::Http(lean) => {
+                let headers: Vec<(String, String)> = self
+                    .token
+                    .iter()
+                    .map(|token| ("authorization".to_string(), format!("Bearer {token}")))
+                    .collect();
+                let (status, body) = lean.runtime.block_on(lean.client.post(
+                    &lean.path,
+                    &headers,
+                    "application/octet-stream",
+                    request,
+                ))?;
+                if !(200..300).contains(&status) {
+                    return Err(format!("HTTP {status}"));
+                }
+                Ok(body)
+            }
+            Connection::Https(client) => {
                 let mut call = client
                     .post(format!("{}/kmip", self.url.trim_end_matches('/')))
                     .header("content-type", "application/octet-stream")

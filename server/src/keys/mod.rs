@@ -5,17 +5,17 @@
 
 mod attributes;
 mod cache;
-mod chains;
 mod lifecycle;
 mod objects;
+mod records;
 mod rekey;
 mod rewrap;
 mod service;
 
 pub use attributes::Snapshot;
 pub use cache::{CacheLimits, KeyCache, Material};
-pub use chains::{Chain, ChainCache};
 pub use lifecycle::BLOCKED;
 pub use objects::{NewManagedObject, OBJECT_ITEM};
+pub use records::{Chain, RecordCache};
 pub use rewrap::RewrapReport;
 pub use service::{digest, KeyError, KeyService, NewSymmetricKey};

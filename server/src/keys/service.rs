@@ -10,7 +10,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::cache::{KeyCache, Material};
-use super::chains::ChainCache;
+use super::records::RecordCache;
 use crate::audit::{AuditLog, Event};
 use crate::keystore::{KeystoreError, KeystoreHandle};
 
@@ -56,7 +56,7 @@ pub struct KeyService {
     db: Db,
     keystore: KeystoreHandle,
     cache: KeyCache,
-    chains: ChainCache,
+    records: RecordCache,
     rewrapping: AtomicBool,
     audit: Option<Arc<AuditLog>>,
 }
@@ -67,7 +67,7 @@ impl KeyService {
             db,
             keystore,
             cache,
-            chains: ChainCache::off(),
+            records: RecordCache::off(),
             rewrapping: AtomicBool::new(false),
             audit: None,
         }
@@ -79,14 +79,14 @@ impl KeyService {
         self
     }
 
-    /// Keeps key chains read for [`KeyService::chain_named_by`] (off unless set).
-    pub fn with_chain_cache(mut self, chains: ChainCache) -> KeyService {
-        self.chains = chains;
+    /// Keeps the key records read for cryptographic use (off unless set).
+    pub fn with_record_cache(mut self, records: RecordCache) -> KeyService {
+        self.records = records;
         self
     }
 
-    pub(super) fn chains(&self) -> &ChainCache {
-        &self.chains
+    pub(super) fn records(&self) -> &RecordCache {
+        &self.records
     }
 
     pub(super) fn audit(&self) -> Option<&AuditLog> {

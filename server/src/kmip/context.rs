@@ -2,6 +2,9 @@
 //! the request id and the negotiated version; and the one way operations reach an
 //! object — read it, check the caller's right, audit a denial.
 
+use std::borrow::Borrow;
+use std::sync::Arc;
+
 use hyok_db::ObjectRecord;
 use hyok_kmip::registry::Version;
 use serde_json::json;
@@ -34,10 +37,37 @@ impl Context<'_> {
             .await
             .map_err(crate::access::AccessError::from)?
             .ok_or_else(|| KmipError::new("ObjectNotFound", format!("no object {uid}")))?;
+        self.permit(object, operation).await
+    }
+
+    /// [`Context::object`] for a cryptographic use (Encrypt, Decrypt), through the record
+    /// cache; never for an operation that changes the object.
+    pub async fn key_for_use(
+        &self,
+        uid: &str,
+        operation: Operation,
+    ) -> Result<Arc<ObjectRecord>, KmipError> {
+        let object = self
+            .state
+            .keys
+            .object_for_use(uid)
+            .await
+            .map_err(crate::access::AccessError::from)?
+            .ok_or_else(|| KmipError::new("ObjectNotFound", format!("no object {uid}")))?;
+        self.permit(object, operation).await
+    }
+
+    /// `object`, if the caller may perform `operation` on it (a denial is audited).
+    async fn permit<O: Borrow<ObjectRecord>>(
+        &self,
+        object: O,
+        operation: Operation,
+    ) -> Result<O, KmipError> {
+        let uid = object.borrow().uid.as_str();
         match self
             .state
             .access
-            .decide_for(&self.identities, &object, operation)
+            .decide_for(&self.identities, object.borrow(), operation)
             .await?
         {
             Decision::Allowed { .. } => Ok(object),

@@ -620,6 +620,17 @@ fn json_ttlv_on_kmip_2_1_and_grants_decide_who_uses_a_key() {
         reason, "PermissionDenied",
         "an encrypt grant does not export the key"
     );
+    // Revoked: refused on the very next call, although the grant decision was cached.
+    let (status, revoked) = hyok.post(
+        "/access/revoke",
+        Some(&admin),
+        json!({"object": key, "identity": "bob", "operations": ["encrypt"]}),
+    );
+    assert_eq!(status, 200, "{revoked}");
+    assert_eq!(
+        failed(&kmip(&hyok, &bob, "xml", &encrypt)).0,
+        "PermissionDenied"
+    );
     let (status, tail) = hyok.get("/admin/audit/tail?limit=50", Some(&admin));
     assert_eq!(status, 200);
     let tail = tail.to_string();

@@ -180,7 +180,7 @@ pub async fn encrypt(
         .data
         .as_deref()
         .ok_or_else(|| KmipError::new("MissingData", "Encrypt needs Data"))?;
-    let object = context.object(uid, Operation::Encrypt).await?;
+    let object = context.key_for_use(uid, Operation::Encrypt).await?;
     usable(&object, Operation::Encrypt)?;
     let mode = mode(parameters(request.cryptographic_parameters.as_ref(), &object).as_ref())?;
     let key = context.state.keys.material(uid).await?;
@@ -242,7 +242,7 @@ pub async fn decrypt(
             "missing IV: Decrypt needs the IV/Counter/Nonce",
         )
     })?;
-    let object = context.object(uid, Operation::Decrypt).await?;
+    let object = context.key_for_use(uid, Operation::Decrypt).await?;
     usable(&object, Operation::Decrypt)?;
     let mode = mode(parameters(request.cryptographic_parameters.as_ref(), &object).as_ref())?;
     let key = context.state.keys.material(uid).await?;

@@ -1,0 +1,19 @@
+# Sourced by the bench scripts once $WORK is set: with KEYSTORE=softhsm, a fresh SoftHSM2
+# token directory for the run (the reference setup; needs the softhsm2 package),
+# else the software keystore (hyok's default).
+if [ "${KEYSTORE:-software}" = softhsm ]; then
+  rm -rf "$WORK/softhsm" && mkdir -p "$WORK/softhsm/tokens"
+  printf 'directories.tokendir = %s/softhsm/tokens\nobjectstore.backend = file\n' "$WORK" \
+    > "$WORK/softhsm/softhsm2.conf"
+  export SOFTHSM2_CONF="$WORK/softhsm/softhsm2.conf" HYOK_PKCS11_PIN=1234
+fi
+
+# The [keystore] section of a server whose data lives in $1 (its own token, labelled $2).
+keystore_section() {
+  if [ "${KEYSTORE:-software}" = softhsm ]; then
+    softhsm2-util --init-token --free --label "$2" --so-pin 5678 --pin 1234 > /dev/null
+    printf '[keystore]\nkind = "pkcs11"\nmodule = "/usr/lib/softhsm/libsofthsm2.so"\ntoken_label = "%s"\n' "$2"
+  else
+    printf '[keystore]\nfile = "%s/master.key"\n' "$1"
+  fi
+}
