@@ -72,47 +72,61 @@ impl Db {
         changes: &[Change<'_>],
         audit: &[AuditEntry],
     ) -> Result<()> {
+        self.insert_objects_audited(std::slice::from_ref(object), changes, audit)
+            .await
+    }
+
+    /// Stores several objects, applies `changes` and appends `audit`, in one transaction
+    /// (one durable commit for all: nothing is stored if anything fails).
+    pub async fn insert_objects_audited(
+        &self,
+        objects: &[NewObject<'_>],
+        changes: &[Change<'_>],
+        audit: &[AuditEntry],
+    ) -> Result<()> {
         let now = now_millis();
-        let attributes = object.attributes.to_string();
-        let what = format!("object {}", object.uid);
         let stored = on_pool!(self, |pool| {
             let mut tx = pool
                 .begin()
                 .await
                 .map_err(query_error("begin a transaction"))?;
-            sqlx::query(
-                "INSERT INTO objects (uid, object_type, state, owner, wrapped, attributes, \
+            for object in objects {
+                let attributes = object.attributes.to_string();
+                let what = format!("object {}", object.uid);
+                sqlx::query(
+                    "INSERT INTO objects (uid, object_type, state, owner, wrapped, attributes, \
                  chain_id, chain_version, created_at, updated_at, wrap_key_version) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
-            )
-            .bind(object.uid)
-            .bind(object.object_type)
-            .bind(object.state)
-            .bind(object.owner)
-            .bind(object.wrapped)
-            .bind(&attributes)
-            .bind(object.chain_id)
-            .bind(object.chain_version)
-            .bind(now)
-            .bind(object.wrap_key_version)
-            .execute(&mut *tx)
-            .await
-            .map_err(insert_error("store an object", what))?;
-            for name in object.names {
-                sqlx::query("INSERT INTO object_names (uid, name) VALUES ($1, $2)")
-                    .bind(object.uid)
-                    .bind(name)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(query_error("store an object name"))?;
-            }
-            for tag in object.tags {
-                sqlx::query("INSERT INTO object_tags (uid, tag) VALUES ($1, $2)")
-                    .bind(object.uid)
-                    .bind(tag)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(query_error("store an object tag"))?;
+                )
+                .bind(object.uid)
+                .bind(object.object_type)
+                .bind(object.state)
+                .bind(object.owner)
+                .bind(object.wrapped)
+                .bind(&attributes)
+                .bind(object.chain_id)
+                .bind(object.chain_version)
+                .bind(now)
+                .bind(object.wrap_key_version)
+                .execute(&mut *tx)
+                .await
+                .map_err(insert_error("store an object", what))?;
+                for name in object.names {
+                    sqlx::query("INSERT INTO object_names (uid, name) VALUES ($1, $2)")
+                        .bind(object.uid)
+                        .bind(name)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(query_error("store an object name"))?;
+                }
+                for tag in object.tags {
+                    sqlx::query("INSERT INTO object_tags (uid, tag) VALUES ($1, $2)")
+                        .bind(object.uid)
+                        .bind(tag)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(query_error("store an object tag"))?;
+                }
             }
             for change in changes {
                 run_change!(tx, change, now)?;
@@ -122,8 +136,8 @@ impl Db {
                 .await
                 .map_err(query_error("commit a new object"))
         });
-        let new_key_only =
-            object.chain_id == object.uid && !changes.iter().any(Change::touches_records);
+        let new_key_only = objects.iter().all(|o| o.chain_id == o.uid)
+            && !changes.iter().any(Change::touches_records);
         self.written(if new_key_only {
             Written::NewKey
         } else {

@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 use super::chain::{entry_mac, head_setting, head_value};
 use super::event::Event;
 use super::key;
+use super::object_batch::{self, OwnedObject, PendingObject};
 use super::writer::{self, Message, QUEUE_CAPACITY};
 use crate::keystore::KeystoreHandle;
 
@@ -25,6 +26,8 @@ pub struct AuditLog {
     pub(super) head: Mutex<Head>,
     pub(super) db: Db,
     queue: mpsc::Sender<Message>,
+    /// New objects for the group-committing task.
+    objects: mpsc::Sender<PendingObject>,
 }
 
 impl AuditLog {
@@ -41,6 +44,7 @@ impl AuditLog {
             hex::encode(suffix)
         );
         let (queue, inbox) = mpsc::channel(QUEUE_CAPACITY);
+        let (objects, new_objects) = mpsc::channel(object_batch::QUEUE_CAPACITY);
         let log = Arc::new(AuditLog {
             node,
             key,
@@ -50,8 +54,10 @@ impl AuditLog {
             }),
             db,
             queue,
+            objects,
         });
         actix_web::rt::spawn(writer::run(log.clone(), inbox));
+        actix_web::rt::spawn(object_batch::run(log.clone(), new_objects));
         tracing::info!(node = %log.node, "audit chain started");
         Ok(log)
     }
@@ -82,8 +88,39 @@ impl AuditLog {
         Ok(affected[..changes.len()].to_vec())
     }
 
-    /// Stores a new object, applies `others` and records `event` in one transaction.
+    /// Stores a new object, applies `others` and records `event` in one transaction. A
+    /// new object alone (no `others`) is group-committed with those of concurrent calls
+    /// (see `object_batch`).
     pub async fn commit_object(
+        &self,
+        object: &NewObject<'_>,
+        others: &[Change<'_>],
+        event: &Event,
+    ) -> Result<(), hyok_db::Error> {
+        if !others.is_empty() {
+            return self.commit_object_with(object, others, event).await;
+        }
+        let (done, outcome) = oneshot::channel();
+        let pending = PendingObject {
+            object: OwnedObject::of(object),
+            event: event.clone(),
+            done,
+        };
+        if self.objects.send(pending).await.is_err() {
+            return Err(hyok_db::Error::Conflict(format!(
+                "object {} (the object committer has stopped)",
+                object.uid
+            )));
+        }
+        // The committer answers after the transaction holding this object committed (or
+        // failed); it runs on its own, so a caller that goes away changes nothing.
+        outcome
+            .await
+            .unwrap_or_else(|_| Err(hyok_db::Error::Conflict(format!("object {}", object.uid))))
+    }
+
+    /// [`AuditLog::commit_object`] with other changes: a transaction of its own.
+    async fn commit_object_with(
         &self,
         object: &NewObject<'_>,
         others: &[Change<'_>],

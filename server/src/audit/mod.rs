@@ -9,6 +9,7 @@ mod chain;
 mod event;
 mod key;
 mod log;
+mod object_batch;
 mod verify;
 mod writer;
 
