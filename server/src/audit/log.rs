@@ -77,14 +77,12 @@ impl AuditLog {
         events: &[Event],
     ) -> Result<Vec<u64>, hyok_db::Error> {
         let mut head = self.head.lock().await;
-        let (entries, head_record) = self.seal(&head, events);
-        let mut all = changes.to_vec();
-        let name = head_setting(&self.node);
-        if let Some(value) = &head_record {
-            all.push(Change::PutSetting { name: &name, value });
-        }
-        let affected = self.db.apply(&all, &entries).await?;
-        advance(&mut head, &entries);
+        let sealed = self.seal(&head, events);
+        let affected = self
+            .db
+            .apply(&sealed.with_head(changes), &sealed.entries)
+            .await?;
+        advance(&mut head, &sealed.entries);
         Ok(affected[..changes.len()].to_vec())
     }
 
@@ -127,18 +125,11 @@ impl AuditLog {
         event: &Event,
     ) -> Result<(), hyok_db::Error> {
         let mut head = self.head.lock().await;
-        let (entries, head_record) = self.seal(&head, std::slice::from_ref(event));
-        let name = head_setting(&self.node);
-        let mut changes = others.to_vec();
-        changes.extend(
-            head_record
-                .as_deref()
-                .map(|value| Change::PutSetting { name: &name, value }),
-        );
+        let sealed = self.seal(&head, std::slice::from_ref(event));
         self.db
-            .insert_object_audited(object, &changes, &entries)
+            .insert_object_audited(object, &sealed.with_head(others), &sealed.entries)
             .await?;
-        advance(&mut head, &entries);
+        advance(&mut head, &sealed.entries);
         Ok(())
     }
 
@@ -158,8 +149,8 @@ impl AuditLog {
         }
     }
 
-    /// Seals `events` after `head`: the entries and the new head record.
-    pub(super) fn seal(&self, head: &Head, events: &[Event]) -> (Vec<AuditEntry>, Option<String>) {
+    /// Seals `events` after `head`.
+    pub(super) fn seal(&self, head: &Head, events: &[Event]) -> Sealed {
         let mut previous = head.mac.clone();
         let mut entries = Vec::with_capacity(events.len());
         for (offset, event) in events.iter().enumerate() {
@@ -183,7 +174,30 @@ impl AuditLog {
         let head_record = entries
             .last()
             .map(|last| head_value(&self.key, &self.node, last.seq, &last.mac));
-        (entries, head_record)
+        Sealed {
+            entries,
+            head_name: head_setting(&self.node),
+            head_record,
+        }
+    }
+}
+
+/// Events sealed into the chain: their entries, and the new chain head to store with them.
+pub(super) struct Sealed {
+    pub entries: Vec<AuditEntry>,
+    head_name: String,
+    head_record: Option<String>,
+}
+
+impl Sealed {
+    /// `changes`, then the one that stores the new chain head (in the same transaction).
+    pub fn with_head<'a>(&'a self, changes: &[Change<'a>]) -> Vec<Change<'a>> {
+        let mut all = changes.to_vec();
+        all.extend(self.head_record.as_deref().map(|value| Change::PutSetting {
+            name: &self.head_name,
+            value,
+        }));
+        all
     }
 }
 

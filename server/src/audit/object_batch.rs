@@ -7,10 +7,9 @@
 
 use std::sync::Arc;
 
-use hyok_db::{Change, NewObject};
+use hyok_db::NewObject;
 use tokio::sync::{mpsc, oneshot};
 
-use super::chain::head_setting;
 use super::event::Event;
 use super::log::{advance, AuditLog, Head};
 
@@ -50,18 +49,12 @@ async fn insert(
     batch: &[PendingObject],
 ) -> Result<(), hyok_db::Error> {
     let events: Vec<Event> = batch.iter().map(|p| p.event.clone()).collect();
-    let (entries, head_record) = log.seal(head, &events);
-    let name = head_setting(log.node());
-    let changes: Vec<Change<'_>> = head_record
-        .as_deref()
-        .map(|value| Change::PutSetting { name: &name, value })
-        .into_iter()
-        .collect();
+    let sealed = log.seal(head, &events);
     let objects: Vec<NewObject<'_>> = batch.iter().map(|p| p.object.as_new()).collect();
     log.db
-        .insert_objects_audited(&objects, &changes, &entries)
+        .insert_objects_audited(&objects, &sealed.with_head(&[]), &sealed.entries)
         .await?;
-    advance(head, &entries);
+    advance(head, &sealed.entries);
     Ok(())
 }
 

@@ -6,10 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyok_db::Change;
 use tokio::sync::{mpsc, oneshot};
 
-use super::chain::head_setting;
 use super::event::Event;
 use super::log::{advance, AuditLog};
 
@@ -59,16 +57,10 @@ async fn commit(log: &AuditLog, events: Vec<Event>) {
     }
     loop {
         let mut head = log.head.lock().await;
-        let (entries, head_record) = log.seal(&head, &events);
-        let name = head_setting(log.node());
-        let changes: Vec<Change<'_>> = head_record
-            .as_deref()
-            .map(|value| Change::PutSetting { name: &name, value })
-            .into_iter()
-            .collect();
-        match log.db.apply(&changes, &entries).await {
+        let sealed = log.seal(&head, &events);
+        match log.db.apply(&sealed.with_head(&[]), &sealed.entries).await {
             Ok(_) => {
-                advance(&mut head, &entries);
+                advance(&mut head, &sealed.entries);
                 return;
             }
             Err(error) => {
