@@ -51,6 +51,7 @@ impl Db {
     }
 
     pub(crate) fn written(&self, what: Written) {
+        tracing::debug!(?what, "metadata epoch moves: cached records are read again");
         if what == Written::Records {
             self.epochs.records.fetch_add(1, Ordering::AcqRel);
         }

@@ -42,8 +42,11 @@ pub struct XksBench {
     #[arg(long, default_value = "/aws")]
     prefix: String,
     /// External key ids, comma separated; requests cycle through them.
-    #[arg(long, value_delimiter = ',', required = true)]
+    #[arg(long, value_delimiter = ',', required_unless_present = "keys_file")]
     keys: Vec<String>,
+    /// A file of external key ids, one per line (for more than a command line holds).
+    #[arg(long, conflicts_with = "keys")]
+    keys_file: Option<std::path::PathBuf>,
     #[arg(long, value_enum, default_value = "encrypt")]
     operation: XksOperation,
     /// Concurrent connections.
@@ -69,6 +72,13 @@ pub struct XksBench {
     /// Print the results as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// Where connection `n` of `connections` starts in a list of `count` requests (one key
+/// each): spread evenly, so that the connections do not walk the keys in lockstep (which
+/// would make every key's first use a burst of as many concurrent cold reads).
+pub fn first_request(n: usize, connections: usize, count: usize) -> usize {
+    n * count / connections.max(1)
 }
 
 /// What one connection saw.
@@ -116,7 +126,20 @@ impl BenchCommand {
 }
 
 impl XksBench {
-    async fn run(self) -> Result<(), String> {
+    async fn run(mut self) -> Result<(), String> {
+        if let Some(file) = &self.keys_file {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| format!("--keys-file {}: {e}", file.display()))?;
+            self.keys = text
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .map(str::to_string)
+                .collect();
+            if self.keys.is_empty() {
+                return Err(format!("--keys-file {}: no key ids", file.display()));
+            }
+        }
         let url = reqwest::Url::parse(&self.url).map_err(|e| format!("--url: {e}"))?;
         let host = match url.port() {
             Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
@@ -219,7 +242,7 @@ impl XksBench {
         });
         let mut next = Instant::now();
         let mut tally = Tally::default();
-        let mut index = connection;
+        let mut index = first_request(connection, self.connections, texts.len());
         while Instant::now() < deadline {
             if let Some(interval) = interval {
                 tokio::time::sleep_until(next.into()).await;

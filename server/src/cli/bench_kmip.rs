@@ -14,7 +14,7 @@ use hyok_kmip::registry::{self, tag, Version};
 use hyok_kmip::{decode, encode, Item, Limits, Value};
 use openssl::ssl::{SslConnector, SslFiletype, SslMethod, SslStream, SslVerifyMode};
 
-use super::bench::{report, Tally};
+use super::bench::{first_request, report, Tally};
 use super::raw_http::RawHttp;
 use crate::kmip::names::value;
 
@@ -375,7 +375,7 @@ impl KmipBench {
             }
         };
         let mut next = Instant::now();
-        let mut index = n;
+        let mut index = first_request(n, self.connections, requests.len());
         while Instant::now() < deadline {
             if let Some(interval) = interval {
                 std::thread::sleep(next.saturating_duration_since(Instant::now()));

@@ -1,7 +1,8 @@
-//! The XKS throughput measurement of docs/benchmarks.md (ignored in the normal run):
+//! The XKS throughput measurements of docs/benchmarks.md (ignored in the normal run):
 //!
 //! ```sh
 //! cargo test --release -p hyok-server --test e2e -- --ignored --nocapture measure_xks
+//! cargo test --release -p hyok-server --test e2e -- --ignored --nocapture measure_xks_with_a_million_keys
 //! ```
 //!
 //! It starts hyok (release, default settings: audit on, info logs to a file) with XKS on
@@ -14,12 +15,34 @@ use crate::seed::Seeder;
 use crate::support::{cli, tempdir, Launch};
 use crate::xks::{xks_config, AKID, SECRET, STORE};
 
+/// The XKS signing credentials of the generator.
+const SIGNING: [(&str, &str); 2] = [
+    ("HYOK_XKS_ACCESS_KEY_ID", AKID),
+    ("HYOK_XKS_SECRET_ACCESS_KEY", SECRET),
+];
+
+/// An XKS configuration in `dir`, started once so that its database and master key exist.
+fn prepared(dir: &std::path::Path) -> String {
+    let config = xks_config(dir, "");
+    Launch::with_config(dir, &config).run_once();
+    config
+}
+
+/// `hyok bench xks` with `args`: its JSON result.
+fn bench_xks(args: &[&str]) -> Value {
+    let mut all = vec!["bench", "xks"];
+    all.extend(args);
+    all.push("--json");
+    let (ok, stdout, stderr) = cli(&SIGNING, &all);
+    assert!(ok, "{stderr}");
+    serde_json::from_str(stdout.trim()).unwrap()
+}
+
 #[test]
 #[ignore = "a measurement, not a test: see docs/benchmarks.md"]
 fn measure_xks() {
     let dir = tempdir();
-    let config = xks_config(dir.path(), "");
-    Launch::with_config(dir.path(), &config).run_once();
+    let config = prepared(dir.path());
     let seeder = Seeder::open(dir.path());
     let keys: Vec<String> = (0..100)
         .map(|_| {
@@ -30,10 +53,6 @@ fn measure_xks() {
         .collect();
     drop(seeder);
     let hyok = Launch::with_config(dir.path(), &config).start();
-    let env = [
-        ("HYOK_XKS_ACCESS_KEY_ID", AKID),
-        ("HYOK_XKS_SECRET_ACCESS_KEY", SECRET),
-    ];
     println!("| operation | keys | connections | requests/s | p50 ms | p99 ms | p99.9 ms | max ms | failed |");
     println!("|---|---|---|---|---|---|---|---|---|");
     let runs = [
@@ -47,9 +66,7 @@ fn measure_xks() {
     for (operation, key_count, connections) in runs {
         let key_list = keys[..key_count].join(",");
         let connections = connections.to_string();
-        let args = [
-            "bench",
-            "xks",
+        let r = bench_xks(&[
             "--url",
             &hyok.url,
             "--keys",
@@ -60,11 +77,7 @@ fn measure_xks() {
             &connections,
             "--duration",
             "10",
-            "--json",
-        ];
-        let (ok, stdout, stderr) = cli(&env, &args);
-        assert!(ok, "{stderr}");
-        let r: Value = serde_json::from_str(stdout.trim()).unwrap();
+        ]);
         let l = &r["latency_ms"];
         println!(
             "| {operation} | {key_count} | {connections} | {:.0} | {:.3} | {:.3} | {:.3} | {:.3} | {} |",
@@ -111,4 +124,65 @@ fn the_baseline_server_and_the_http_load_measure_the_ceiling() {
     let results: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(results["failed"], 0, "{results}");
     assert!(results["requests"].as_u64().unwrap() > 100, "{results}");
+}
+
+/// XKS encrypt with 1 000 000 keys in the database: a working set of 10 000 keys against
+/// one key, and the server's resident memory afterwards (bounded by the cache settings).
+#[test]
+#[ignore = "a measurement, not a test: see docs/benchmarks.md"]
+fn measure_xks_with_a_million_keys() {
+    let dir = tempdir();
+    let config = prepared(dir.path());
+    let seeder = Seeder::open(dir.path());
+    let started = std::time::Instant::now();
+    // HYOK_MEASURE_KEYS: fewer keys, to see what the database's size has to do with it.
+    let count = std::env::var("HYOK_MEASURE_KEYS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000);
+    let keys = seeder.bulk_active_keys("admin", count);
+    let working_set = &keys[..10_000];
+    seeder.bulk_grant(working_set, STORE, &["encrypt"]);
+    println!("seeded {count} keys in {:.0?}", started.elapsed());
+    drop(seeder);
+    let key_file = dir.path().join("working-set.txt");
+    std::fs::write(&key_file, working_set.join("\n")).unwrap();
+    let key_file = key_file.display().to_string();
+    let hyok = Launch::with_config(dir.path(), &config).start();
+    println!("| keys in the database | keys used | connections | requests/s | p50 ms | p99 ms | server RSS MiB |");
+    println!("|---|---|---|---|---|---|---|");
+    // The working set twice: the first pass fills the caches (10 000 reads and unwraps).
+    for (used, keys_arg) in [
+        ("1", ["--keys", working_set[0].as_str()]),
+        ("10 000", ["--keys-file", key_file.as_str()]),
+        ("10 000", ["--keys-file", key_file.as_str()]),
+    ] {
+        let mut args = vec!["--url", &hyok.url];
+        args.extend(keys_arg);
+        args.extend([
+            "--operation",
+            "encrypt",
+            "--connections",
+            "64",
+            "--duration",
+            "10",
+        ]);
+        let r = bench_xks(&args);
+        assert_eq!(r["failed"], 0, "{r}");
+        let status = std::fs::read_to_string(format!("/proc/{}/status", hyok.pid())).unwrap();
+        let rss_kib: f64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kib| kib.parse().ok())
+            .unwrap();
+        let l = &r["latency_ms"];
+        println!(
+            "| {count} | {used} | 64 | {:.0} | {:.3} | {:.3} | {:.0} |",
+            r["requests_per_second"].as_f64().unwrap(),
+            l["p50"].as_f64().unwrap(),
+            l["p99"].as_f64().unwrap(),
+            rss_kib / 1024.0
+        );
+    }
 }

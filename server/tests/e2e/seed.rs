@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyok_db::Db;
+use hyok_db::{Change, Db, NewObject};
 use hyok_server::audit::Actor;
 use hyok_server::keys::{CacheLimits, KeyCache, KeyService, NewSymmetricKey};
 use hyok_server::keystore::{KeystoreHandle, SoftwareKeystore};
@@ -90,6 +90,69 @@ impl Seeder {
             .block_on(self.keys.activate(&uid, &Actor::new(owner, None)))
             .unwrap();
         uid
+    }
+
+    /// `count` Active AES-256 keys owned by `owner`, stored in transactions of 5 000 (far
+    /// faster than one Create each; for measurements with many keys). Their uids.
+    pub fn bulk_active_keys(&self, owner: &str, count: usize) -> Vec<String> {
+        self.runtime.block_on(async {
+            let mut uids = Vec::with_capacity(count);
+            let attributes = serde_json::json!({
+                "CryptographicAlgorithm": "AES",
+                "CryptographicLength": 256,
+                "CryptographicUsageMask": 12,
+            });
+            while uids.len() < count {
+                let mut batch = Vec::new();
+                for _ in 0..(count - uids.len()).min(5000) {
+                    let uid = uuid::Uuid::new_v4().to_string();
+                    let mut material = zeroize::Zeroizing::new(vec![0u8; 32]);
+                    getrandom::getrandom(&mut material).unwrap();
+                    let (wrapped, version) =
+                        self.keys.keystore().wrap(&uid, 1, material).await.unwrap();
+                    batch.push((uid, wrapped, i64::from(version)));
+                }
+                let objects: Vec<NewObject<'_>> = batch
+                    .iter()
+                    .map(|(uid, wrapped, version)| NewObject {
+                        uid,
+                        object_type: "SymmetricKey",
+                        state: "Active",
+                        owner,
+                        wrapped: Some(wrapped),
+                        attributes: &attributes,
+                        chain_id: uid,
+                        chain_version: 1,
+                        wrap_key_version: *version,
+                        names: &[],
+                        tags: &[],
+                    })
+                    .collect();
+                self.db
+                    .insert_objects_audited(&objects, &[], &[])
+                    .await
+                    .unwrap();
+                uids.extend(batch.into_iter().map(|(uid, _, _)| uid));
+            }
+            uids
+        })
+    }
+
+    /// Grants `operations` on each of `uids` to `identity`, in one transaction.
+    pub fn bulk_grant(&self, uids: &[String], identity: &str, operations: &[&str]) {
+        let changes: Vec<Change<'_>> = uids
+            .iter()
+            .flat_map(|uid| {
+                operations.iter().map(move |operation| Change::Grant {
+                    object_uid: uid,
+                    identity,
+                    operation,
+                    granted_by: "test",
+                })
+            })
+            .collect();
+        self.runtime.block_on(self.db.apply(&changes, &[])).unwrap();
+        settle();
     }
 
     /// ReKey: the next version of the key; returns its uid.
