@@ -47,6 +47,11 @@ impl KeyCache {
         }
     }
 
+    /// Whether anything is kept (`max_entries = 0` turns the cache off).
+    pub fn enabled(&self) -> bool {
+        self.limits.max_entries > 0
+    }
+
     /// The material of `uid`, if cached and fresh.
     pub fn get(&self, uid: &str) -> Option<Material> {
         let mut inner = self.lock();

@@ -52,10 +52,14 @@ pub fn digest(material: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(material))
 }
 
+type UnwrapGates = std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>;
+
 pub struct KeyService {
     db: Db,
     keystore: KeystoreHandle,
     cache: KeyCache,
+    /// Per key being unwrapped, the gate its concurrent callers queue at.
+    unwrapping: std::sync::Mutex<UnwrapGates>,
     records: RecordCache,
     rewrapping: AtomicBool,
     audit: Option<Arc<AuditLog>>,
@@ -67,6 +71,7 @@ impl KeyService {
             db,
             keystore,
             cache,
+            unwrapping: Default::default(),
             records: RecordCache::off(),
             rewrapping: AtomicBool::new(false),
             audit: None,
@@ -203,10 +208,51 @@ impl KeyService {
     }
 
     /// The unwrapped material of `uid`: from the cache, else unwrapped once and cached.
+    /// Callers that miss the same key together wait for the first one's unwrap and take
+    /// what it cached: a cold key under load costs one keystore call, not one per caller
+    /// (which could also queue them past the keystore timeout).
     pub async fn material(&self, uid: &str) -> Result<Material, KeyError> {
         if let Some(material) = self.cache.get(uid) {
             return Ok(material);
         }
+        if !self.cache.enabled() {
+            return self.unwrap_stored(uid).await;
+        }
+        let gate = self.unwrap_gate(uid);
+        let material = {
+            let _turn = gate.lock().await;
+            match self.cache.get(uid) {
+                Some(material) => Ok(material),
+                None => self.unwrap_stored(uid).await,
+            }
+        };
+        self.release_unwrap_gate(uid, gate);
+        material
+    }
+
+    /// The gate through which the unwraps of `uid` pass one at a time.
+    fn unwrap_gate(&self, uid: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.unwrapping()
+            .entry(uid.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// Forgets the gate of `uid` once no caller holds it.
+    fn release_unwrap_gate(&self, uid: &str, gate: Arc<tokio::sync::Mutex<()>>) {
+        let mut gates = self.unwrapping();
+        // Ours and the map's: nobody else is waiting.
+        if Arc::strong_count(&gate) <= 2 {
+            gates.remove(uid);
+        }
+    }
+
+    fn unwrapping(&self) -> std::sync::MutexGuard<'_, UnwrapGates> {
+        self.unwrapping.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Reads `uid`, unwraps its material with the keystore and caches it.
+    async fn unwrap_stored(&self, uid: &str) -> Result<Material, KeyError> {
         let object = self
             .db
             .object(uid)

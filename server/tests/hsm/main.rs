@@ -19,6 +19,11 @@ use zeroize::Zeroizing;
 
 const TOKEN: &str = "hyok-inprocess";
 
+/// The tests of this process take turns: SoftHSM2's file object store fails token-object
+/// creation (C_GenerateKey of a master key) with CKR_GENERAL_ERROR when other sessions use
+/// the token at the same moment (softhsm/SoftHSMv2#573); every test here creates one.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// One SoftHSM2 token for this test process (SoftHSM reads its configuration once, at
 /// C_Initialize); each test uses a master key label of its own.
 fn softhsm() -> &'static softhsm::SoftHsm {
@@ -86,6 +91,7 @@ fn handle(keystore: Arc<dyn Keystore>) -> KeystoreHandle {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn keys_are_stored_only_wrapped() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let database = TestDatabase::sqlite();
     let db = database.open().await;
     let (keystore, created) = open("master-wrapped", true).unwrap();
@@ -145,6 +151,7 @@ async fn keys_are_stored_only_wrapped() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cold_path_unwraps_once_warm_path_never() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let database = TestDatabase::sqlite();
     let db = database.open().await;
     let counting = Arc::new(Counting {
@@ -188,10 +195,28 @@ async fn cold_path_unwraps_once_warm_path_never() {
         before + 2,
         "invalidated: unwrapped again"
     );
+
+    // Cold, and 32 callers at once: still one unwrap, the same material for all.
+    service.invalidate(&uid);
+    let service = Arc::new(service);
+    let mut callers = tokio::task::JoinSet::new();
+    for _ in 0..32 {
+        let (service, uid) = (service.clone(), uid.clone());
+        callers.spawn(async move { service.material(&uid).await.unwrap() });
+    }
+    while let Some(material) = callers.join_next().await {
+        assert_eq!(material.unwrap(), first);
+    }
+    assert_eq!(
+        counting.opens.load(Ordering::SeqCst),
+        before + 3,
+        "concurrent cold callers share one unwrap"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_blob_only_unwraps_for_its_own_object() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let (keystore, _) = open("master-binding", true).unwrap();
     let keystore = handle(Arc::new(keystore));
     let secret = Zeroizing::new(b"0123456789abcdef0123456789abcdef".to_vec());
@@ -234,6 +259,7 @@ async fn a_blob_only_unwraps_for_its_own_object() {
 
 #[test]
 fn the_master_key_never_leaves_the_token() {
+    let _alone = ONE_AT_A_TIME.blocking_lock();
     use cryptoki::context::Pkcs11;
     use cryptoki::object::{Attribute, AttributeType, ObjectClass};
     use cryptoki::session::UserType;
@@ -293,6 +319,7 @@ fn the_master_key_never_leaves_the_token() {
 /// (A wrong PIN is tested end to end: in this process the token is already logged in.)
 #[test]
 fn clear_errors_for_a_missing_key_or_token() {
+    let _alone = ONE_AT_A_TIME.blocking_lock();
     open("master-errors", true).unwrap();
     let missing = open("master-never-created", false).err().unwrap();
     assert!(
@@ -362,6 +389,7 @@ fn uncached() -> KeyCache {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rotation_under_concurrent_use_loses_nothing() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let database = TestDatabase::sqlite();
     let db = database.open().await;
     let service = Arc::new(KeyService::new(
@@ -460,6 +488,7 @@ async fn rotation_under_concurrent_use_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interrupted_rotation_resumes_and_other_nodes_follow() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let database = TestDatabase::sqlite();
     let db = database.open().await;
     let node_a = KeyService::new(
