@@ -220,9 +220,10 @@ impl Seeder {
 }
 
 /// The Seeder writes as another process would: a running server drops what it cached once
-/// it reads the database's change counter (every 100 ms). Waits three of those.
+/// it reads the database's change counter (every 100 ms). Waits six of those (the
+/// server may be slow to get to it on a loaded machine).
 fn settle() {
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(600));
 }
 
 impl Drop for Seeder {
