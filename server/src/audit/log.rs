@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use hyok_db::{AuditEntry, Change, Db, NewObject};
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot, Mutex, MutexGuard};
 use zeroize::Zeroizing;
 
 use super::chain::{entry_mac, head_setting, head_value};
@@ -18,6 +18,17 @@ use crate::keystore::KeystoreHandle;
 pub(super) struct Head {
     pub seq: i64,
     pub mac: String,
+    /// Set while a commit is under way and left set if it failed or its caller went away
+    /// mid-commit: the commit may have landed, so the next holder reads the chain's end
+    /// from the database before sealing after it ([`AuditLog::lock_head`]).
+    pub in_doubt: bool,
+}
+
+impl Head {
+    /// Marks the start of a commit of entries sealed after this head.
+    pub fn committing(&mut self) {
+        self.in_doubt = true;
+    }
 }
 
 pub struct AuditLog {
@@ -51,6 +62,7 @@ impl AuditLog {
             head: Mutex::new(Head {
                 seq: 0,
                 mac: String::new(),
+                in_doubt: false,
             }),
             db,
             queue,
@@ -70,14 +82,29 @@ impl AuditLog {
         &self.key
     }
 
+    /// The chain head, locked; brought up to date from the database first when the last
+    /// commit's outcome is unknown.
+    pub(super) async fn lock_head(&self) -> Result<MutexGuard<'_, Head>, hyok_db::Error> {
+        let mut head = self.head.lock().await;
+        while head.in_doubt {
+            let landed = self.db.audit_chain(&self.node, head.seq, 1000).await?;
+            if landed.is_empty() {
+                head.in_doubt = false;
+            }
+            advance(&mut head, &landed);
+        }
+        Ok(head)
+    }
+
     /// Applies `changes` and records `events` in one transaction (management events).
     pub async fn commit(
         &self,
         changes: &[Change<'_>],
         events: &[Event],
     ) -> Result<Vec<u64>, hyok_db::Error> {
-        let mut head = self.head.lock().await;
+        let mut head = self.lock_head().await?;
         let sealed = self.seal(&head, events);
+        head.committing();
         let affected = self
             .db
             .apply(&sealed.with_head(changes), &sealed.entries)
@@ -124,8 +151,9 @@ impl AuditLog {
         others: &[Change<'_>],
         event: &Event,
     ) -> Result<(), hyok_db::Error> {
-        let mut head = self.head.lock().await;
+        let mut head = self.lock_head().await?;
         let sealed = self.seal(&head, std::slice::from_ref(event));
+        head.committing();
         self.db
             .insert_object_audited(object, &sealed.with_head(others), &sealed.entries)
             .await?;
@@ -201,9 +229,60 @@ impl Sealed {
     }
 }
 
+/// Moves `head` to the last of `entries`, just committed (or found committed).
 pub(super) fn advance(head: &mut Head, entries: &[AuditEntry]) {
     if let Some(last) = entries.last() {
         head.seq = last.seq;
         head.mac = last.mac.clone();
+        head.in_doubt = false;
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use std::time::Duration;
+
+    use hyok_db::testing::TestDatabase;
+
+    use super::*;
+    use crate::keystore::SoftwareKeystore;
+
+    /// An audit log on `database`, its master key in `dir`.
+    pub async fn started(database: &TestDatabase, dir: &std::path::Path) -> Arc<AuditLog> {
+        let (keystore, _) =
+            SoftwareKeystore::open_or_create(&dir.join("master.key"), None, None).unwrap();
+        let handle = KeystoreHandle::new(Arc::new(keystore), 1, Duration::from_secs(5), 4);
+        AuditLog::start(database.open().await, &handle)
+            .await
+            .unwrap()
+    }
+
+    /// A commit that landed although its caller never learned it (the request went away
+    /// mid-commit) leaves the head in doubt; the next commit reads the chain's end first
+    /// instead of sealing after a stale head.
+    #[actix_web::test]
+    async fn a_commit_whose_answer_was_lost_is_found_by_the_next() {
+        let database = TestDatabase::sqlite();
+        let dir = tempfile::tempdir().unwrap();
+        let log = started(&database, dir.path()).await;
+        let event = |n: usize| Event::new("alice", &format!("change-{n}"), "ok");
+        log.commit(&[], &[event(1)]).await.unwrap();
+        {
+            // As if the commit of change-2 landed but its caller was dropped before
+            // advancing the head.
+            let mut head = log.head.lock().await;
+            let before = (head.seq, head.mac.clone());
+            let sealed = log.seal(&head, &[event(2)]);
+            log.db
+                .apply(&sealed.with_head(&[]), &sealed.entries)
+                .await
+                .unwrap();
+            (head.seq, head.mac) = before;
+            head.committing();
+        }
+        log.commit(&[], &[event(3)]).await.unwrap();
+        let verification = log.verify().await.unwrap();
+        assert!(verification.breaches.is_empty(), "{verification:?}");
+        assert_eq!(verification.entries, 3);
     }
 }

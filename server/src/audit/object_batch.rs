@@ -22,8 +22,16 @@ const MAX_BATCH: usize = 1000;
 pub async fn run(log: Arc<AuditLog>, mut inbox: mpsc::Receiver<PendingObject>) {
     let mut batch = Vec::new();
     while inbox.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let mut head = log.head.lock().await;
-        commit(&log, &mut head, std::mem::take(&mut batch)).await;
+        match log.lock_head().await {
+            Ok(mut head) => commit(&log, &mut head, std::mem::take(&mut batch)).await,
+            Err(error) => {
+                for pending in batch.drain(..) {
+                    let _ = pending.done.send(Err(hyok_db::Error::Conflict(format!(
+                        "audit chain (cannot read its end: {error})"
+                    ))));
+                }
+            }
+        }
     }
 }
 
@@ -50,6 +58,7 @@ async fn insert(
 ) -> Result<(), hyok_db::Error> {
     let events: Vec<Event> = batch.iter().map(|p| p.event.clone()).collect();
     let sealed = log.seal(head, &events);
+    head.committing();
     let objects: Vec<NewObject<'_>> = batch.iter().map(|p| p.object.as_new()).collect();
     log.db
         .insert_objects_audited(&objects, &sealed.with_head(&[]), &sealed.entries)
@@ -116,22 +125,11 @@ pub(super) struct PendingObject {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use hyok_db::testing::TestDatabase;
     use serde_json::json;
 
     use super::*;
-    use crate::keystore::{KeystoreHandle, SoftwareKeystore};
-
-    async fn log(database: &TestDatabase, dir: &std::path::Path) -> Arc<AuditLog> {
-        let (keystore, _) =
-            SoftwareKeystore::open_or_create(&dir.join("master.key"), None, None).unwrap();
-        let handle = KeystoreHandle::new(Arc::new(keystore), 1, Duration::from_secs(5), 4);
-        AuditLog::start(database.open().await, &handle)
-            .await
-            .unwrap()
-    }
+    use crate::audit::log::tests::started as log;
 
     async fn store(log: Arc<AuditLog>, uid: String) -> Result<(), hyok_db::Error> {
         let attributes = json!({});

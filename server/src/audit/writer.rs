@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyok_db::AuditEntry;
 use tokio::sync::{mpsc, oneshot};
 
 use super::event::Event;
@@ -55,16 +56,31 @@ async fn commit(log: &AuditLog, events: Vec<Event>) {
     if events.is_empty() {
         return;
     }
+    // The first entry of the last attempt, to tell whether a failed attempt landed.
+    let mut attempted: Option<AuditEntry> = None;
     loop {
-        let mut head = log.head.lock().await;
-        let sealed = log.seal(&head, &events);
-        match log.db.apply(&sealed.with_head(&[]), &sealed.entries).await {
-            Ok(_) => {
-                advance(&mut head, &sealed.entries);
-                return;
+        let outcome = match log.lock_head().await {
+            Ok(mut head) => {
+                if let Some(first) = &attempted {
+                    let there = log.db.audit_chain(log.node(), first.seq - 1, 1).await;
+                    if matches!(there.as_deref(), Ok([entry]) if entry.mac == first.mac) {
+                        return; // committed after all; its answer was lost
+                    }
+                }
+                let sealed = log.seal(&head, &events);
+                attempted = sealed.entries.first().cloned();
+                head.committing();
+                let applied = log.db.apply(&sealed.with_head(&[]), &sealed.entries).await;
+                if applied.is_ok() {
+                    advance(&mut head, &sealed.entries);
+                }
+                applied.map(|_| ())
             }
+            Err(error) => Err(error),
+        };
+        match outcome {
+            Ok(()) => return,
             Err(error) => {
-                drop(head);
                 tracing::error!(%error, events = events.len(), "cannot commit audit events; retrying");
                 tokio::time::sleep(RETRY).await;
             }
