@@ -13,7 +13,7 @@ use hyok_db::{Db, DbOptions};
 use crate::access::Access;
 use crate::audit::AuditLog;
 use crate::auth::TokenVerifier;
-use crate::config::{Config, Loaded, SoftwareLocation};
+use crate::config::{Config, KeyUseAudit, Loaded, SoftwareLocation};
 use crate::keys::{CacheLimits, KeyCache, KeyService, RecordCache};
 use crate::keystore::{KeystoreHandle, MasterKeyOpener};
 use crate::state::AppState;
@@ -36,7 +36,8 @@ pub async fn run(loaded: Loaded, path: Option<PathBuf>) -> Result<(), String> {
         idle: Duration::from_secs(config.keys.cache_idle_seconds),
         max_age: Duration::from_secs(config.keys.cache_max_age_seconds),
     };
-    let audit = AuditLog::start(db.clone(), &keystore).await?;
+    let summarize = config.audit.key_use == KeyUseAudit::Summary;
+    let audit = AuditLog::start(db.clone(), &keystore, summarize).await?;
     let metadata_age = Duration::from_secs(config.keys.metadata_cache_max_age_seconds);
     let metadata_entries = config.keys.metadata_cache_max_entries;
     let keys = KeyService::new(db.clone(), keystore, KeyCache::new(limits))

@@ -39,11 +39,18 @@ pub struct AuditLog {
     queue: mpsc::Sender<Message>,
     /// New objects for the group-committing task.
     objects: mpsc::Sender<PendingObject>,
+    /// `[audit] key_use = "summary"`.
+    summarize_key_use: bool,
 }
 
 impl AuditLog {
-    /// Opens the audit log of a new node (this server run) and starts its writer.
-    pub async fn start(db: Db, keystore: &KeystoreHandle) -> Result<Arc<AuditLog>, String> {
+    /// Opens the audit log of a new node (this server run) and starts its writer;
+    /// `summarize_key_use`: `[audit] key_use = "summary"`.
+    pub async fn start(
+        db: Db,
+        keystore: &KeystoreHandle,
+        summarize_key_use: bool,
+    ) -> Result<Arc<AuditLog>, String> {
         let key = key::load_or_create(&db, keystore).await?;
         let mut suffix = [0u8; 4];
         getrandom::getrandom(&mut suffix).map_err(|e| e.to_string())?;
@@ -67,6 +74,7 @@ impl AuditLog {
             db,
             queue,
             objects,
+            summarize_key_use,
         });
         actix_web::rt::spawn(writer::run(log.clone(), inbox));
         actix_web::rt::spawn(object_batch::run(log.clone(), new_objects));
@@ -169,6 +177,19 @@ impl AuditLog {
         }
     }
 
+    /// Queues the event of a key's use (XKS call, KMIP Get/Encrypt/Decrypt): recorded as
+    /// it is, or counted in its second's summary under `[audit] key_use = "summary"`.
+    pub async fn record_key_use(&self, event: Event) {
+        let message = if self.summarize_key_use {
+            Message::Summarized(event)
+        } else {
+            Message::Event(event)
+        };
+        if self.queue.send(message).await.is_err() {
+            tracing::error!("the audit writer has stopped; an event was not recorded");
+        }
+    }
+
     /// Commits everything queued so far (on graceful shutdown).
     pub async fn flush(&self) {
         let (done, flushed) = oneshot::channel();
@@ -252,7 +273,7 @@ pub(super) mod tests {
         let (keystore, _) =
             SoftwareKeystore::open_or_create(&dir.join("master.key"), None, None).unwrap();
         let handle = KeystoreHandle::new(Arc::new(keystore), 1, Duration::from_secs(5), 4);
-        AuditLog::start(database.open().await, &handle)
+        AuditLog::start(database.open().await, &handle, false)
             .await
             .unwrap()
     }

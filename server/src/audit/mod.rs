@@ -3,13 +3,15 @@
 //! entries are numbered and each carries an HMAC over the previous one's HMAC and its
 //! own contents, under an audit key that only the master key can unwrap, so rewriting
 //! history needs the master key, not just the database. Management events commit in the
-//! same transaction as their change; key-use events are group-committed within 50 ms.
+//! same transaction as their change; key-use events are group-committed within 50 ms (or,
+//! with `[audit] key_use = "summary"`, counted per second, key, caller, operation and result).
 
 mod chain;
 mod event;
 mod key;
 mod log;
 mod object_batch;
+mod summary;
 mod verify;
 mod writer;
 

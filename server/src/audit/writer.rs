@@ -1,5 +1,6 @@
 //! The group-commit writer: key-use events wait at most 50 ms (or until 1000 are
-//! queued) and are committed in one transaction with the chain head. A failed commit is
+//! queued) and are committed in one transaction with the chain head; summarized ones
+//! once their second is over. A failed commit is
 //! retried, never dropped; the queue is bounded, so a stuck database slows callers down
 //! instead of growing memory.
 
@@ -11,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::event::Event;
 use super::log::{advance, AuditLog};
+use super::summary::Summaries;
 
 pub const QUEUE_CAPACITY: usize = 100_000;
 const WINDOW: Duration = Duration::from_millis(50);
@@ -19,16 +21,33 @@ const RETRY: Duration = Duration::from_secs(1);
 
 pub enum Message {
     Event(Event),
+    /// A key-use event to count in its second's summary (`key_use = "summary"`).
+    Summarized(Event),
     Flush(oneshot::Sender<()>),
 }
 
 pub async fn run(log: Arc<AuditLog>, mut inbox: mpsc::Receiver<Message>) {
     let mut messages = Vec::new();
-    while inbox.recv_many(&mut messages, MAX_BATCH).await > 0 {
+    let mut summaries = Summaries::default();
+    loop {
+        // Open summaries are written once their second is over, messages or not.
+        let received = if summaries.is_empty() {
+            inbox.recv_many(&mut messages, MAX_BATCH).await
+        } else {
+            let next_second = 1000 - hyok_db::now_millis().rem_euclid(1000);
+            let waiting = inbox.recv_many(&mut messages, MAX_BATCH);
+            match tokio::time::timeout(Duration::from_millis(next_second as u64), waiting).await {
+                Ok(received) => received,
+                Err(_) => usize::MAX,
+            }
+        };
+        if received == 0 {
+            break;
+        }
         // Let the window fill by sleeping through it rather than waking for each event
         // (senders wake a receiver only while it waits on the queue).
         let flush_asked = messages.iter().any(|m| matches!(m, Message::Flush(_)));
-        if !flush_asked && messages.len() < MAX_BATCH {
+        if received != usize::MAX && !flush_asked && messages.len() < MAX_BATCH {
             tokio::time::sleep(WINDOW).await;
             while messages.len() < MAX_BATCH {
                 match inbox.try_recv() {
@@ -37,14 +56,18 @@ pub async fn run(log: Arc<AuditLog>, mut inbox: mpsc::Receiver<Message>) {
                 }
             }
         }
+        let now = hyok_db::now_millis().div_euclid(1000);
         let mut events = Vec::with_capacity(messages.len());
         let mut flushes = Vec::new();
         for message in messages.drain(..) {
             match message {
                 Message::Event(event) => events.push(event),
+                Message::Summarized(event) => summaries.add(event, now),
                 Message::Flush(done) => flushes.push(done),
             }
         }
+        let closed = if flushes.is_empty() { Some(now) } else { None };
+        events.extend(summaries.take_before(closed));
         commit(&log, events).await;
         for done in flushes {
             let _ = done.send(());

@@ -110,7 +110,7 @@ impl Context<'_> {
             .object(uid)
             .request(self.request_id.clone())
             .details(json!({ "protocol": "kmip" }));
-        self.state.audit.record(event).await;
+        self.state.audit.record_key_use(event).await;
     }
 }
 

@@ -59,7 +59,7 @@ async fn handle(
     .body(response.body)
 }
 
-/// One audit entry per XKS call (a key-use event, group-committed).
+/// One audit entry per XKS call (a key-use event: group-committed, or summarized).
 async fn record(state: &AppState, request: &HttpRequest, response: &hyok_xks::Response) {
     let operation = request.path().rsplit('/').next().unwrap_or_default();
     let key_id = request
@@ -92,5 +92,5 @@ async fn record(state: &AppState, request: &HttpRequest, response: &hyok_xks::Re
     if let Some(key_id) = key_id {
         event = event.object(key_id);
     }
-    state.audit.record(event).await;
+    state.audit.record_key_use(event).await;
 }

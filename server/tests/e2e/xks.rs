@@ -1009,3 +1009,59 @@ fn a_damaged_key_is_an_internal_error_that_says_where_to_look() {
     );
     assert_eq!(status, 200, "{health}");
 }
+
+/// `[audit] key_use = "summary"`: a burst of XKS calls becomes one entry per second with
+/// its count (the chain still verifies); denials are counted in entries of their own.
+#[test]
+fn summarized_key_use_audit_counts_calls_per_second() {
+    let dir = tempdir();
+    let config = xks_config(dir.path(), "\n[audit]\nkey_use = \"summary\"\n");
+    let first = Launch::with_config(dir.path(), &config).start();
+    let admin = first.admin_token();
+    assert!(first.stop().success());
+    let seeder = Seeder::open(dir.path());
+    let key = seeder.active_key("admin");
+    seeder.grant(&key, STORE, &["encrypt"]);
+    let hyok = Launch::with_config(dir.path(), &config).start();
+    let mut xks = Xks::new(&hyok);
+    let path = |key: &str, op: &str| format!("/aws/kms/xks/v1/keys/{key}/{op}");
+    let encrypt = json!({"requestMetadata": metadata("p"), "plaintext": b64(b"k"), "encryptionAlgorithm": "AES_GCM"});
+    for _ in 0..30 {
+        assert_eq!(xks.post(&path(&key, "encrypt"), &encrypt).0, 200);
+    }
+    let metadata_call = json!({"requestMetadata": metadata("p")});
+    assert_eq!(xks.post(&path(&key, "metadata"), &metadata_call).0, 403);
+
+    // Written once their second is over.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let (status, tail) = hyok.get("/admin/audit/tail?limit=100", Some(&admin));
+    assert_eq!(status, 200, "{tail}");
+    let entries: Vec<&Value> = tail
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["object_uid"] == key.as_str())
+        .collect();
+    let count_of = |operation: &str, result: &str| -> (usize, u64) {
+        let found: Vec<Value> = entries
+            .iter()
+            .filter(|e| e["operation"] == operation && e["result"] == result)
+            .map(|e| serde_json::from_str(e["details"].as_str().unwrap()).unwrap())
+            .collect();
+        let total = found
+            .iter()
+            .map(|d: &Value| d["summary"]["count"].as_u64().unwrap())
+            .sum();
+        (found.len(), total)
+    };
+    let (encrypt_entries, encrypts) = count_of("xks-encrypt", "ok");
+    assert_eq!(encrypts, 30, "{tail}");
+    assert!(
+        (1..=3).contains(&encrypt_entries),
+        "one entry per second, not one per call: {encrypt_entries}"
+    );
+    assert_eq!(count_of("xks-metadata", "denied"), (1, 1), "{tail}");
+    let (status, verified) = hyok.get("/admin/audit/verify", Some(&admin));
+    assert_eq!(status, 200, "{verified}");
+    assert_eq!(verified["ok"], true, "{verified}");
+}
