@@ -825,6 +825,9 @@ fn attributes_change_and_locate_finds_only_what_the_caller_may_see() {
         (None, vec![]),
         "carol sees none of admin's keys"
     );
+    // By name (read through the names index): still only what the caller may see.
+    assert_eq!(locate(&carol, "", &name("second-name")), (None, vec![]));
+    assert_eq!(locate(&admin, "", &name("no-such-name")), (None, vec![]));
     let (status, _) = hyok.post(
         "/access/grant",
         Some(&admin),

@@ -4,7 +4,8 @@
 //! Offset Items, at most Maximum Items (then with Located Items, the number matched). A
 //! date attribute given twice is a range
 //! (inclusive); a usage mask matches objects allowing at least its bits; a Name matches
-//! by its value. Objects are scanned in pages (an index-backed search is later work).
+//! by its value. With a Name, only the objects carrying it are read (the names index);
+//! otherwise objects are scanned in pages.
 
 use hyok_db::ObjectRecord;
 use hyok_kmip::message::LocateRequest;
@@ -103,34 +104,45 @@ pub async fn locate(
         .maximum_items
         .and_then(|m| usize::try_from(m).ok())
         .filter(|m| *m > 0);
-    let mut matched = 0usize;
-    let mut found = Vec::new();
-    let mut after: Option<(i64, String)> = None;
-    loop {
-        let page = context
-            .state
-            .db
-            .objects_page(after.as_ref().map(|(at, uid)| (*at, uid.as_str())), PAGE)
-            .await
-            .map_err(crate::access::AccessError::from)?;
-        let Some(last) = page.last() else { break };
-        after = Some((last.created_at, last.uid.clone()));
-        for object in &page {
-            if object.state.starts_with("Destroyed") && !destroyed_too {
-                continue;
-            }
-            if !visible_match(context, object, &conditions).await? {
-                continue;
-            }
-            matched += 1;
-            if matched > offset && maximum.is_none_or(|m| found.len() < m) {
-                found.push(Item::text(tag::UNIQUE_IDENTIFIER, &object.uid));
-            }
+    let mut results = Results {
+        offset,
+        maximum,
+        matched: 0,
+        found: Vec::new(),
+    };
+    let db = &context.state.db;
+    let storage = |e| KmipError::from(crate::access::AccessError::from(e));
+    if let Some(name) = conditions.iter().find_map(|c| match c {
+        Condition::NameIs(name) => Some(name),
+        _ => None,
+    }) {
+        // A name is asked for: only the objects carrying it (by the names index).
+        let mut named = Vec::new();
+        for uid in db.objects_named(name).await.map_err(storage)? {
+            named.extend(db.object(&uid).await.map_err(storage)?);
         }
-        if (page.len() as i64) < PAGE {
-            break;
+        named.sort_by(|a, b| (a.created_at, &a.uid).cmp(&(b.created_at, &b.uid)));
+        for object in &named {
+            consider(context, object, &conditions, destroyed_too, &mut results).await?;
+        }
+    } else {
+        let mut after: Option<(i64, String)> = None;
+        loop {
+            let page = db
+                .objects_page(after.as_ref().map(|(at, uid)| (*at, uid.as_str())), PAGE)
+                .await
+                .map_err(storage)?;
+            let Some(last) = page.last() else { break };
+            after = Some((last.created_at, last.uid.clone()));
+            for object in &page {
+                consider(context, object, &conditions, destroyed_too, &mut results).await?;
+            }
+            if (page.len() as i64) < PAGE {
+                break;
+            }
         }
     }
+    let Results { matched, found, .. } = results;
     let mut out = Vec::with_capacity(found.len() + 1);
     // Located Items tells a client that pages (Maximum Items) how many there are.
     if context.version >= Version::V1_3 && maximum.is_some() {
@@ -141,6 +153,38 @@ pub async fn locate(
     }
     out.extend(found);
     Ok(out)
+}
+
+/// What Locate has found so far, and which of it it returns.
+struct Results {
+    offset: usize,
+    maximum: Option<usize>,
+    matched: usize,
+    found: Vec<Item>,
+}
+
+/// Counts `object` if it matches and the caller may see it; keeps its id if it falls
+/// after Offset Items and within Maximum Items.
+async fn consider(
+    context: &Context<'_>,
+    object: &ObjectRecord,
+    conditions: &[Condition],
+    destroyed_too: bool,
+    results: &mut Results,
+) -> Result<(), KmipError> {
+    if object.state.starts_with("Destroyed") && !destroyed_too {
+        return Ok(());
+    }
+    if !visible_match(context, object, conditions).await? {
+        return Ok(());
+    }
+    results.matched += 1;
+    if results.matched > results.offset && results.maximum.is_none_or(|m| results.found.len() < m) {
+        results
+            .found
+            .push(Item::text(tag::UNIQUE_IDENTIFIER, &object.uid));
+    }
+    Ok(())
 }
 
 async fn visible_match(
