@@ -5,10 +5,7 @@
 #   cargo build --release --bin hyok && [KEYSTORE=softhsm] server/benches/kmip.sh [WORKDIR]
 set -u
 HERE="$(cd "$(dirname "$0")" && pwd)"
-H="$HERE/../../target/release/hyok"
-WORK="${1:-$(mktemp -d)}"
-mkdir -p "$WORK" && cd "$WORK"
-. "$HERE/keystore.sh"
+. "$HERE/setup.sh"
 rm -rf plain tls certs
 $H tls dev-certs certs --client alice >/dev/null
 mkdir -p plain/data tls/data

@@ -5,10 +5,7 @@
 #   cargo build --release --bin hyok && [KEYSTORE=softhsm] server/benches/xks.sh [WORKDIR]
 set -u
 HERE="$(cd "$(dirname "$0")" && pwd)"
-H="$HERE/../../target/release/hyok"
-WORK="${1:-$(mktemp -d)}"
-mkdir -p "$WORK" && cd "$WORK"
-. "$HERE/keystore.sh"
+. "$HERE/setup.sh"
 rm -rf data && mkdir -p data
 AKID=ABCDEFGHIJKLMNOPQRST
 SECRET=0123456789abcdefghijklmnopqrstuvwxyzABCDEFG

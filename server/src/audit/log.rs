@@ -172,9 +172,7 @@ impl AuditLog {
     /// Queues a key-use event; it is committed within the group-commit window. Waits
     /// (never drops) when the queue is full.
     pub async fn record(&self, event: Event) {
-        if self.queue.send(Message::Event(event)).await.is_err() {
-            tracing::error!("the audit writer has stopped; an event was not recorded");
-        }
+        self.enqueue(Message::Event(event)).await;
     }
 
     /// Queues the event of a key's use (XKS call, KMIP Get/Encrypt/Decrypt): recorded as
@@ -185,6 +183,10 @@ impl AuditLog {
         } else {
             Message::Event(event)
         };
+        self.enqueue(message).await;
+    }
+
+    async fn enqueue(&self, message: Message) {
         if self.queue.send(message).await.is_err() {
             tracing::error!("the audit writer has stopped; an event was not recorded");
         }

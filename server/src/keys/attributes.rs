@@ -5,6 +5,7 @@ use hyok_db::{Change, ObjectRecord};
 use serde_json::{json, Value};
 
 use super::service::{KeyError, KeyService};
+use super::writes::name_changes;
 use crate::audit::Actor;
 
 const ATTEMPTS: usize = 5;
@@ -19,16 +20,8 @@ impl KeyService {
         change: impl Fn(&ObjectRecord, &mut Value, &mut Vec<String>) -> Result<(), KeyError>,
     ) -> Result<(), KeyError> {
         for _ in 0..ATTEMPTS {
-            let object = self
-                .db()
-                .object(uid)
-                .await?
-                .ok_or_else(|| KeyError::NotFound(uid.to_string()))?;
+            let (object, mut attributes) = self.for_change(uid).await?;
             let before = self.db().names_of(uid).await?;
-            let mut attributes = object.attributes();
-            if !attributes.is_object() {
-                attributes = json!({});
-            }
             let mut names = before.clone();
             change(&object, &mut attributes, &mut names)?;
             let text = attributes.to_string();
@@ -38,23 +31,10 @@ impl KeyService {
                 state: &object.state,
                 attributes: &text,
             }];
-            changes.extend(
-                names
-                    .iter()
-                    .filter(|n| !before.contains(n))
-                    .map(|name| Change::AddName { uid, name }),
-            );
-            changes.extend(
-                before
-                    .iter()
-                    .filter(|n| !names.contains(n))
-                    .map(|name| Change::RemoveName { uid, name }),
-            );
-            let event = actor.event(operation).object(uid);
-            let affected = match self.audit() {
-                Some(audit) => audit.commit(&changes, &[event]).await?,
-                None => self.db().apply(&changes, &[]).await?,
-            };
+            changes.extend(name_changes(uid, &before, &names));
+            let affected = self
+                .commit(&changes, actor.event(operation).object(uid))
+                .await?;
             if affected.first() == Some(&1) {
                 self.invalidate(uid);
                 return Ok(());
@@ -101,27 +81,12 @@ impl KeyService {
             state: &snapshot.object.state,
             attributes: &snapshot.object.attributes_json,
         }];
-        changes.extend(
-            snapshot
-                .names
-                .iter()
-                .filter(|n| !names.contains(n))
-                .map(|name| Change::AddName { uid, name }),
-        );
-        changes.extend(
-            names
-                .iter()
-                .filter(|n| !snapshot.names.contains(n))
-                .map(|name| Change::RemoveName { uid, name }),
-        );
+        changes.extend(name_changes(uid, &names, &snapshot.names));
         let event = actor
             .event("undo")
             .object(uid)
             .details(json!({ "state": snapshot.object.state }));
-        let affected = match self.audit() {
-            Some(audit) => audit.commit(&changes, &[event]).await?,
-            None => self.db().apply(&changes, &[]).await?,
-        };
+        let affected = self.commit(&changes, event).await?;
         self.invalidate(uid);
         if affected.first() == Some(&1) {
             Ok(())

@@ -115,15 +115,7 @@ impl KeyService {
         change: impl Fn(&str, &mut Value) -> Result<String, KeyError>,
     ) -> Result<(), KeyError> {
         for _ in 0..ATTEMPTS {
-            let object = self
-                .db()
-                .object(uid)
-                .await?
-                .ok_or_else(|| KeyError::NotFound(uid.to_string()))?;
-            let mut attributes = object.attributes();
-            if !attributes.is_object() {
-                attributes = json!({});
-            }
+            let (object, mut attributes) = self.for_change(uid).await?;
             let state = change(&object.state, &mut attributes)?;
             let text = attributes.to_string();
             let update = match erase {
@@ -144,10 +136,7 @@ impl KeyService {
                 .event(operation)
                 .object(uid)
                 .details(json!({ "state": state }));
-            let affected = match self.audit() {
-                Some(audit) => audit.commit(&[update], &[event]).await?,
-                None => self.db().apply(&[update], &[]).await?,
-            };
+            let affected = self.commit(&[update], event).await?;
             if affected.first() == Some(&1) {
                 self.invalidate(uid);
                 return Ok(());

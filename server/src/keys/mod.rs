@@ -11,6 +11,7 @@ mod records;
 mod rekey;
 mod rewrap;
 mod service;
+mod writes;
 
 pub use attributes::Snapshot;
 pub use cache::{CacheLimits, KeyCache, Material};

@@ -59,10 +59,7 @@ impl KeyService {
         let details =
             json!({ "object_type": object.object_type, "master_key_version": key_version });
         let event = actor.event(operation).object(&object.uid).details(details);
-        match self.audit() {
-            Some(audit) => audit.commit_object(&record, &[], &event).await?,
-            None => self.db().insert_object(&record).await?,
-        }
+        self.insert_audited(&record, &[], &event).await?;
         self.cache().insert(&object.uid, encoded);
         Ok(object.uid)
     }

@@ -79,14 +79,7 @@ impl KeyService {
         };
         let details = json!({ "key": newest.chain_id, "replaced": newest.uid, "version": version });
         let event = actor.event("rekey").object(&new_uid).details(details);
-        match self.audit() {
-            Some(audit) => audit.commit_object(&object, &[link_old], &event).await?,
-            None => {
-                self.db()
-                    .insert_object_audited(&object, &[link_old], &[])
-                    .await?
-            }
-        }
+        self.insert_audited(&object, &[link_old], &event).await?;
         self.invalidate(&newest.uid);
         self.cache().insert(&new_uid, material);
         Ok(new_uid)

@@ -193,16 +193,12 @@ impl KeyService {
             names: key.names,
             tags: &[],
         };
-        match &self.audit {
-            Some(audit) => {
-                let details = json!({ "algorithm": "AES", "length": key.bits, "master_key_version": key_version });
-                let event = Event::new(key.owner, operation, "ok")
-                    .object(&uid)
-                    .details(details);
-                audit.commit_object(&object, &[], &event).await?
-            }
-            None => self.db.insert_object(&object).await?,
-        }
+        let details =
+            json!({ "algorithm": "AES", "length": key.bits, "master_key_version": key_version });
+        let event = Event::new(key.owner, operation, "ok")
+            .object(&uid)
+            .details(details);
+        self.insert_audited(&object, &[], &event).await?;
         self.cache.insert(&uid, material);
         Ok(uid)
     }

@@ -166,20 +166,31 @@ fn failure(what: &str) -> KmipError {
     KmipError::new("CryptographicFailure", what.to_string())
 }
 
+/// The Data of a single-part Encrypt or Decrypt (`operation`); `multi_part`: whether the
+/// request carries a Correlation Value or an Init Indicator (not supported).
+fn single_part_data<'a>(
+    operation: &str,
+    multi_part: bool,
+    data: Option<&'a [u8]>,
+) -> Result<&'a [u8], KmipError> {
+    if multi_part {
+        return Err(KmipError::not_supported(format!(
+            "multi-part {operation} is not supported"
+        )));
+    }
+    data.ok_or_else(|| KmipError::new("MissingData", format!("{operation} needs Data")))
+}
+
 pub async fn encrypt(
     context: &Context<'_>,
     request: &EncryptRequest,
 ) -> Result<Vec<Item>, KmipError> {
     let uid = required_uid(&request.unique_identifier)?;
-    if request.correlation_value.is_some() || request.init_indicator.is_some() {
-        return Err(KmipError::not_supported(
-            "multi-part Encrypt is not supported",
-        ));
-    }
-    let data = request
-        .data
-        .as_deref()
-        .ok_or_else(|| KmipError::new("MissingData", "Encrypt needs Data"))?;
+    let data = single_part_data(
+        "Encrypt",
+        request.correlation_value.is_some() || request.init_indicator.is_some(),
+        request.data.as_deref(),
+    )?;
     let object = context.key_for_use(uid, Operation::Encrypt).await?;
     usable(&object, Operation::Encrypt)?;
     let mode = mode(parameters(request.cryptographic_parameters.as_ref(), &object).as_ref())?;
@@ -226,15 +237,11 @@ pub async fn decrypt(
     request: &DecryptRequest,
 ) -> Result<Vec<Item>, KmipError> {
     let uid = required_uid(&request.unique_identifier)?;
-    if request.correlation_value.is_some() || request.init_indicator.is_some() {
-        return Err(KmipError::not_supported(
-            "multi-part Decrypt is not supported",
-        ));
-    }
-    let data = request
-        .data
-        .as_deref()
-        .ok_or_else(|| KmipError::new("MissingData", "Decrypt needs Data"))?;
+    let data = single_part_data(
+        "Decrypt",
+        request.correlation_value.is_some() || request.init_indicator.is_some(),
+        request.data.as_deref(),
+    )?;
     // (Invalid Message, as the OASIS test cases CS-BC-M-11 to 13 expect.)
     let iv = request.iv_counter_nonce.as_deref().ok_or_else(|| {
         KmipError::new(
