@@ -2,6 +2,9 @@
 //! record them, so that a change is never committed without its audit trail (nor the
 //! other way round). The single home of these statements.
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
 use crate::audit::AuditEntry;
 use crate::epoch::Written;
 use crate::error::{insert_error, query_error, Result};
@@ -194,7 +197,17 @@ pub(crate) const AUDIT_ROWS_PER_INSERT: usize = 100;
 /// `INSERT INTO audit_entries … VALUES (…), (…)` for `rows` entries. SQLite gets
 /// anonymous `?` parameters: looking up `$n` names costs it time linear in their number,
 /// for each one.
-pub(crate) fn audit_insert_sql(rows: usize, engine: Engine) -> String {
+pub(crate) fn audit_insert_sql(rows: usize, engine: Engine) -> Cow<'static, str> {
+    // Full chunks, by far the most common under load, are built once per engine.
+    static FULL: [OnceLock<String>; 2] = [OnceLock::new(), OnceLock::new()];
+    if rows == AUDIT_ROWS_PER_INSERT {
+        let slot = &FULL[matches!(engine, Engine::Postgres) as usize];
+        return Cow::Borrowed(slot.get_or_init(|| build_audit_insert_sql(rows, engine)));
+    }
+    Cow::Owned(build_audit_insert_sql(rows, engine))
+}
+
+fn build_audit_insert_sql(rows: usize, engine: Engine) -> String {
     let mut sql = String::from(
         "INSERT INTO audit_entries (node, seq, at, caller, operation, object_uid, result, \
          request_id, details, mac) VALUES ",

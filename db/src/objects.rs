@@ -2,6 +2,8 @@
 //! (JSON), names and tags, their place in a ReKey chain, and a row version that makes
 //! concurrent updates safe.
 
+use std::sync::OnceLock;
+
 use serde::Serialize;
 
 use crate::audit::AuditEntry;
@@ -46,11 +48,17 @@ pub struct ObjectRecord {
     pub wrap_key_version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// `attributes_json` parsed, on first use (records are read far more than changed:
+    /// a cached key record is asked for its attributes on every use).
+    #[sqlx(skip)]
+    #[serde(skip)]
+    parsed_attributes: OnceLock<serde_json::Value>,
 }
 
 impl ObjectRecord {
-    pub fn attributes(&self) -> serde_json::Value {
-        serde_json::from_str(&self.attributes_json).unwrap_or_default()
+    pub fn attributes(&self) -> &serde_json::Value {
+        self.parsed_attributes
+            .get_or_init(|| serde_json::from_str(&self.attributes_json).unwrap_or_default())
     }
 }
 

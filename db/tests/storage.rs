@@ -190,7 +190,7 @@ async fn objects(db: &Db) {
 
     let stored = db.object("k1").await.unwrap().expect("stored");
     assert_eq!(stored.wrapped.as_deref(), Some(&wrapped[..]));
-    assert_eq!(stored.attributes(), attributes);
+    assert_eq!(stored.attributes(), &attributes);
     assert_eq!(
         (
             stored.state.as_str(),
@@ -223,7 +223,7 @@ async fn objects(db: &Db) {
     let updated = db.object("k1").await.unwrap().unwrap();
     assert_eq!(
         (updated.state.as_str(), updated.attributes()),
-        ("Active", active)
+        ("Active", &active)
     );
 
     let counts = db.wrap_key_version_counts().await.unwrap();

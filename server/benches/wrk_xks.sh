@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cross-check of `hyok bench xks` with wrk: one XKS encrypt request signed once by
 # botocore (server/tests/xks/signer.py) and replayed as it is (SigV4 accepts a request for
-# 5 minutes), 64 connections, 10 s. Needs wrk (apt-get install wrk) and botocore.
+# 5 minutes), 64 connections, 10 s; wrk counts answers other than 2xx ("Non-2xx or 3xx
+# responses") itself. Needs wrk (apt-get install wrk) and botocore.
 #   server/benches/wrk_xks.sh URL KEY_ID      (HYOK_XKS_ACCESS_KEY_ID/SECRET_ACCESS_KEY set)
 set -eu
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -24,7 +25,6 @@ print('wrk.method = "POST"')
 print("wrk.body = %s" % json.dumps(body))
 for name, value in headers.items():
     print("wrk.headers[%s] = %s" % (json.dumps(name), json.dumps(value)))
-print('function response(status, headers, body) if status ~= 200 then io.stderr:write("status " .. status .. ": " .. body .. "\\n") end end')
 PY
 wrk -t2 -c64 -d10s --latency -s "$SCRIPT" "$URL$PATH_"
 rm -f "$SCRIPT"

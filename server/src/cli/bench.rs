@@ -61,6 +61,10 @@ pub struct XksBench {
     /// Total requests per second (fixed-rate mode); absent: closed loop.
     #[arg(long)]
     rate: Option<u32>,
+    /// Generator threads. One leaves the most CPU to a server on the same machine (and
+    /// the fewest threads competing for it); raise it against a remote server.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
     #[arg(long, env = "HYOK_XKS_ACCESS_KEY_ID")]
     access_key_id: String,
     #[arg(long, env = "HYOK_XKS_SECRET_ACCESS_KEY", hide_env_values = true)]
@@ -117,12 +121,17 @@ impl BenchCommand {
             BenchCommand::Http(bench) => return bench.run(),
             BenchCommand::BaselineServer(server) => return server.run(),
         };
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
-        runtime.block_on(bench.run())
+        generator_runtime(bench.threads)?.block_on(bench.run())
     }
+}
+
+/// The runtime the connections of a generator run on: `threads` worker threads.
+pub fn generator_runtime(threads: usize) -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting the generator's runtime: {e}"))
 }
 
 impl XksBench {
@@ -179,6 +188,7 @@ impl XksBench {
     /// One request body per key (for decrypt: the ciphertext of one encrypt, made first).
     async fn bodies(&self, host: &str) -> Result<Vec<(String, Value)>, String> {
         let client = reqwest::Client::new();
+        let credential = Credential::new(&self.access_key_id, &self.secret_access_key);
         let metadata = json!({"awsPrincipalArn": "arn:aws:iam::111122223333:role/bench", "kmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/bench",
                               "kmsOperation": "Encrypt", "kmsRequestId": "hyok-bench"});
         let encrypt = json!({"requestMetadata": metadata, "plaintext": BASE64.encode(vec![0x5a; self.payload_bytes]), "encryptionAlgorithm": "AES_GCM"});
@@ -195,6 +205,7 @@ impl XksBench {
                     let (status, sealed) = self
                         .send(
                             &client,
+                            &credential,
                             host,
                             &format!("{keys}/encrypt"),
                             &encrypt.to_string(),
@@ -224,15 +235,17 @@ impl XksBench {
         bodies: &[(String, Value)],
         deadline: Instant,
     ) -> Tally {
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(1)
-            .build()
-            .unwrap_or_default();
         // Plain http: the lean client, so that the generator is not what gets measured.
         let mut raw = match reqwest::Url::parse(&self.url) {
             Ok(url) if url.scheme() == "http" => RawHttp::connect(&url).await.ok(),
             _ => None,
         };
+        // Otherwise (or after the lean client failed) a general client, built only then:
+        // it loads the system's root certificates, which costs enough CPU per connection
+        // to show in the measurement.
+        let mut client: Option<reqwest::Client> = None;
+        // One credential per connection, so that its signing key is derived once a day.
+        let credential = Credential::new(&self.access_key_id, &self.secret_access_key);
         let texts: Vec<(&str, String)> = bodies
             .iter()
             .map(|(path, body)| (path.as_str(), body.to_string()))
@@ -253,7 +266,9 @@ impl XksBench {
             let started = Instant::now();
             let answer = match &mut raw {
                 Some(connection) => {
-                    let answer = self.send_raw(connection, host, path, body).await;
+                    let answer = self
+                        .send_raw(connection, &credential, host, path, body)
+                        .await;
                     if answer.is_err() {
                         // A dropped connection: open another for the next request.
                         if let Ok(url) = reqwest::Url::parse(&self.url) {
@@ -262,7 +277,15 @@ impl XksBench {
                     }
                     answer
                 }
-                None => self.send(&client, host, path, body).await,
+                None => {
+                    let client = client.get_or_insert_with(|| {
+                        reqwest::Client::builder()
+                            .pool_max_idle_per_host(1)
+                            .build()
+                            .unwrap_or_default()
+                    });
+                    self.send(client, &credential, host, path, body).await
+                }
             };
             match answer {
                 Ok((200, _)) => {}
@@ -280,10 +303,15 @@ impl XksBench {
     }
 
     /// The SigV4 headers of a request, signed now.
-    fn sign(&self, host: &str, path: &str, body: &str) -> [(String, String); 2] {
-        let credential = Credential::new(&self.access_key_id, &self.secret_access_key);
+    fn sign(
+        &self,
+        credential: &Credential,
+        host: &str,
+        path: &str,
+        body: &str,
+    ) -> [(String, String); 2] {
         sign(
-            &credential,
+            credential,
             &self.region,
             &self.service,
             host,
@@ -297,11 +325,12 @@ impl XksBench {
     async fn send_raw(
         &self,
         raw: &mut RawHttp,
+        credential: &Credential,
         host: &str,
         path: &str,
         body: &str,
     ) -> Result<(u16, String), String> {
-        let headers = self.sign(host, path, body);
+        let headers = self.sign(credential, host, path, body);
         let (status, answer) = raw
             .post(path, &headers, "application/json", body.as_bytes())
             .await?;
@@ -311,11 +340,12 @@ impl XksBench {
     async fn send(
         &self,
         client: &reqwest::Client,
+        credential: &Credential,
         host: &str,
         path: &str,
         body: &str,
     ) -> Result<(u16, String), String> {
-        let headers = self.sign(host, path, body);
+        let headers = self.sign(credential, host, path, body);
         let mut request = client
             .post(format!("{}{path}", self.url.trim_end_matches('/')))
             .header("content-type", "application/json");

@@ -59,17 +59,16 @@ pub struct HttpBench {
     /// Bytes of request body.
     #[arg(long, default_value_t = 200)]
     body_bytes: usize,
+    /// Generator threads (as for `hyok bench xks`).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
     #[arg(long)]
     json: bool,
 }
 
 impl HttpBench {
     pub fn run(self) -> Result<(), String> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
-        runtime.block_on(async {
+        super::bench::generator_runtime(self.threads)?.block_on(async {
             let bench = Arc::new(self);
             let deadline = Instant::now() + Duration::from_secs(bench.duration);
             let started = Instant::now();
@@ -95,10 +94,6 @@ impl HttpBench {
     }
 
     async fn connection(&self, deadline: Instant) -> Tally {
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(1)
-            .build()
-            .unwrap_or_default();
         let body = "x".repeat(self.body_bytes);
         let mut tally = Tally::default();
         let url = reqwest::Url::parse(&self.url).ok();
@@ -128,6 +123,12 @@ impl HttpBench {
             }
             return tally;
         }
+        // Built only here: a TLS client loads the system's root certificates, which costs
+        // enough CPU per connection to show in the measurement.
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .build()
+            .unwrap_or_default();
         while Instant::now() < deadline {
             let started = Instant::now();
             let result = client

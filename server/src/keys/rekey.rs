@@ -45,7 +45,7 @@ impl KeyService {
             .wrap(&new_uid, wrap_version, Zeroizing::new(material.to_vec()))
             .await?;
 
-        let mut attributes = newest.attributes();
+        let mut attributes = newest.attributes().clone();
         attributes["Links"] = json!({ "ReplacedObjectLink": newest.uid });
         attributes["Digest"] = json!(super::service::digest(&material));
         let (state, activation) = match newest.state.as_str() {
@@ -55,7 +55,7 @@ impl KeyService {
         if let Some(at) = activation {
             attributes["ActivationDate"] = json!(at);
         }
-        let mut old_attributes = newest.attributes();
+        let mut old_attributes = newest.attributes().clone();
         old_attributes["Links"]["ReplacementObjectLink"] = json!(new_uid);
         let old_text = old_attributes.to_string();
         let link_old = Change::UpdateObject {

@@ -43,7 +43,7 @@ impl KeyService {
             .object(uid)
             .await?
             .ok_or_else(|| KeyError::NotFound(uid.to_string()))?;
-        let mut attributes = object.attributes();
+        let mut attributes = object.attributes().clone();
         if !attributes.is_object() {
             attributes = json!({});
         }

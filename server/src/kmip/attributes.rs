@@ -195,7 +195,7 @@ pub fn of_object(object: &ObjectRecord, object_names: &[String]) -> Vec<Item> {
         tag::ORIGINAL_CREATION_DATE,
         object.created_at.div_euclid(1000),
     ));
-    out.extend(protection(object, &stored));
+    out.extend(protection(object, stored));
     for (tag, key) in DATES {
         if let Some(seconds) = millis_to_seconds(&stored[key]) {
             out.push(Item::date_time(tag, seconds));

@@ -208,7 +208,7 @@ impl Seeder {
     pub fn usage_mask(&self, uid: &str, mask: i64) {
         self.runtime.block_on(async {
             let object = self.db.object(uid).await.unwrap().unwrap();
-            let mut attributes = object.attributes();
+            let mut attributes = object.attributes().clone();
             attributes["CryptographicUsageMask"] = mask.into();
             self.db
                 .update_object(uid, object.row_version, &object.state, &attributes)

@@ -82,7 +82,7 @@ fn mode(parameters: Option<&Item>) -> Result<Mode, KmipError> {
 /// The request's Cryptographic Parameters, else the key's own attribute.
 fn parameters(requested: Option<&Item>, object: &ObjectRecord) -> Option<Item> {
     requested.cloned().or_else(|| {
-        crate::kmip::attributes::kept(&object.attributes())
+        crate::kmip::attributes::kept(object.attributes())
             .into_iter()
             .find(|a| a.tag == tag::CRYPTOGRAPHIC_PARAMETERS)
     })

@@ -50,7 +50,7 @@ pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item
             item,
         ]
     } else {
-        symmetric_key(uid, &stored, &material)
+        symmetric_key(uid, stored, &material)
     };
     context.record_use(Operation::Get, uid).await;
     if stored["Fresh"].as_bool() != Some(false) {
