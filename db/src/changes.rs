@@ -208,22 +208,33 @@ pub(crate) fn audit_insert_sql(rows: usize, engine: Engine) -> Cow<'static, str>
 }
 
 fn build_audit_insert_sql(rows: usize, engine: Engine) -> String {
-    let mut sql = String::from(
+    values_sql(
         "INSERT INTO audit_entries (node, seq, at, caller, operation, object_uid, result, \
          request_id, details, mac) VALUES ",
-    );
+        10,
+        rows,
+        engine,
+    )
+}
+
+/// `head` followed by `rows` parenthesized groups of `columns` parameters: anonymous `?`
+/// for SQLite (see [`audit_insert_sql`]), `$1 … $n` for PostgreSQL.
+pub(crate) fn values_sql(head: &str, columns: usize, rows: usize, engine: Engine) -> String {
+    let mut sql = String::from(head);
     for row in 0..rows {
-        let placeholders: Vec<String> = (1..=10)
-            .map(|n| match engine {
-                Engine::Sqlite => "?".to_string(),
-                Engine::Postgres => format!("${}", row * 10 + n),
-            })
-            .collect();
         if row > 0 {
             sql.push_str(", ");
         }
         sql.push('(');
-        sql.push_str(&placeholders.join(", "));
+        for column in 1..=columns {
+            if column > 1 {
+                sql.push_str(", ");
+            }
+            match engine {
+                Engine::Sqlite => sql.push('?'),
+                Engine::Postgres => sql.push_str(&format!("${}", row * columns + column)),
+            }
+        }
         sql.push(')');
     }
     sql

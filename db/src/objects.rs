@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use serde::Serialize;
 
 use crate::audit::AuditEntry;
-use crate::changes::{insert_audit, run_change, Change};
+use crate::changes::{insert_audit, run_change, values_sql, Change};
 use crate::epoch::Written;
 use crate::error::{insert_error, query_error, Error, Result};
 use crate::pool::on_pool;
@@ -62,6 +62,33 @@ impl ObjectRecord {
     }
 }
 
+/// New objects per INSERT statement (11 parameters each).
+const OBJECT_ROWS_PER_INSERT: usize = 100;
+/// Names or tags per INSERT statement (2 parameters each).
+const LABEL_ROWS_PER_INSERT: usize = 500;
+
+/// What a failed INSERT of `objects` names: the object, or the first few of several.
+fn objects_named(objects: &[NewObject<'_>]) -> String {
+    match objects {
+        [one] => format!("object {}", one.uid),
+        many => {
+            let first: Vec<&str> = many.iter().take(3).map(|o| o.uid).collect();
+            format!("one of {} objects ({}, …)", many.len(), first.join(", "))
+        }
+    }
+}
+
+/// (uid, label) for every name (or tag) `of` each object.
+fn labels<'a>(
+    objects: &'a [NewObject<'a>],
+    of: impl Fn(&'a NewObject<'a>) -> &'a [String],
+) -> Vec<(&'a str, &'a str)> {
+    objects
+        .iter()
+        .flat_map(|object| of(object).iter().map(|label| (object.uid, label.as_str())))
+        .collect()
+}
+
 const SELECT_OBJECT: &str =
     "SELECT uid, object_type, state, owner, wrapped, attributes, chain_id, \
      chain_version, row_version, wrap_key_version, created_at, updated_at FROM objects";
@@ -98,42 +125,53 @@ impl Db {
                 .begin()
                 .await
                 .map_err(query_error("begin a transaction"))?;
-            for object in objects {
-                let attributes = object.attributes.to_string();
-                let what = format!("object {}", object.uid);
-                sqlx::query(
+            // A statement for many rows: each statement is a round trip to the database,
+            // which under load costs more than the rows.
+            for chunk in objects.chunks(OBJECT_ROWS_PER_INSERT) {
+                let sql = values_sql(
                     "INSERT INTO objects (uid, object_type, state, owner, wrapped, attributes, \
-                 chain_id, chain_version, created_at, updated_at, wrap_key_version) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
-                )
-                .bind(object.uid)
-                .bind(object.object_type)
-                .bind(object.state)
-                .bind(object.owner)
-                .bind(object.wrapped)
-                .bind(&attributes)
-                .bind(object.chain_id)
-                .bind(object.chain_version)
-                .bind(now)
-                .bind(object.wrap_key_version)
-                .execute(&mut *tx)
-                .await
-                .map_err(insert_error("store an object", what))?;
-                for name in object.names {
-                    sqlx::query("INSERT INTO object_names (uid, name) VALUES ($1, $2)")
+                     chain_id, chain_version, created_at, updated_at, wrap_key_version) VALUES ",
+                    11,
+                    chunk.len(),
+                    self.engine(),
+                );
+                let attributes: Vec<String> =
+                    chunk.iter().map(|o| o.attributes.to_string()).collect();
+                let mut query = sqlx::query(&sql);
+                for (object, attributes) in chunk.iter().zip(&attributes) {
+                    query = query
                         .bind(object.uid)
-                        .bind(name)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(query_error("store an object name"))?;
+                        .bind(object.object_type)
+                        .bind(object.state)
+                        .bind(object.owner)
+                        .bind(object.wrapped)
+                        .bind(attributes)
+                        .bind(object.chain_id)
+                        .bind(object.chain_version)
+                        .bind(now)
+                        .bind(now)
+                        .bind(object.wrap_key_version);
                 }
-                for tag in object.tags {
-                    sqlx::query("INSERT INTO object_tags (uid, tag) VALUES ($1, $2)")
-                        .bind(object.uid)
-                        .bind(tag)
+                query
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(insert_error("store an object", objects_named(chunk)))?;
+            }
+            for (table, column, pairs) in [
+                ("object_names", "name", labels(objects, |o| o.names)),
+                ("object_tags", "tag", labels(objects, |o| o.tags)),
+            ] {
+                for chunk in pairs.chunks(LABEL_ROWS_PER_INSERT) {
+                    let head = format!("INSERT INTO {table} (uid, {column}) VALUES ");
+                    let sql = values_sql(&head, 2, chunk.len(), self.engine());
+                    let mut query = sqlx::query(&sql);
+                    for (uid, label) in chunk {
+                        query = query.bind(*uid).bind(*label);
+                    }
+                    query
                         .execute(&mut *tx)
                         .await
-                        .map_err(query_error("store an object tag"))?;
+                        .map_err(query_error("store object names and tags"))?;
                 }
             }
             for change in changes {

@@ -283,6 +283,57 @@ async fn objects(db: &Db) {
     assert_eq!(db.objects_tagged("finance").await.unwrap(), ["k2"]);
 }
 
+on_both_engines!(many_objects_in_one_commit);
+async fn many_objects_in_one_commit(db: &Db) {
+    // A group commit of new objects: more than one INSERT statement's worth of rows, with
+    // names and tags; all land, or (two already stored among them) none does.
+    let attributes = json!({"CryptographicAlgorithm": "AES"});
+    let uids: Vec<String> = (0..150).map(|n| format!("batch-{n:03}")).collect();
+    let names: Vec<[String; 1]> = (0..150).map(|n| [format!("name-{n}")]).collect();
+    let tags = ["bulk".to_string(), "eu".to_string()];
+    let objects: Vec<NewObject<'_>> = uids
+        .iter()
+        .zip(&names)
+        .enumerate()
+        .map(|(n, (uid, names))| NewObject {
+            uid,
+            object_type: "SymmetricKey",
+            state: "PreActive",
+            owner: "alice",
+            wrapped: Some(&[1, 2, 3]),
+            attributes: &attributes,
+            chain_id: uid,
+            chain_version: 1,
+            wrap_key_version: 1,
+            names,
+            tags: if n % 2 == 0 { &tags } else { &[] },
+        })
+        .collect();
+    db.insert_objects_audited(&objects[..7], &[], &[])
+        .await
+        .unwrap();
+    let duplicate = db.insert_objects_audited(&objects[5..], &[], &[]).await;
+    assert!(
+        matches!(&duplicate, Err(Error::AlreadyExists(what)) if what.contains("batch-005")),
+        "{duplicate:?}"
+    );
+    assert!(
+        db.object("batch-100").await.unwrap().is_none(),
+        "the failed commit left nothing"
+    );
+    db.insert_objects_audited(&objects[7..], &[], &[])
+        .await
+        .unwrap();
+    for n in [0, 99, 100, 149] {
+        let uid = &uids[n];
+        let stored = db.object(uid).await.unwrap().expect("stored");
+        assert_eq!(stored.attributes(), &attributes);
+        assert_eq!(db.names_of(uid).await.unwrap(), [format!("name-{n}")]);
+    }
+    assert_eq!(db.objects_tagged("bulk").await.unwrap().len(), 75);
+    assert_eq!(db.objects_named("name-149").await.unwrap(), ["batch-149"]);
+}
+
 on_both_engines!(grants);
 async fn grants(db: &Db) {
     db.grant("k1", "bob", "encrypt", "alice").await.unwrap();

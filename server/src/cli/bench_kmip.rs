@@ -1,11 +1,13 @@
 //! `hyok bench kmip`: load for a KMIP server (hyok or another) over TTLV/TLS on the KMIP
 //! port or over HTTP(S) `POST /kmip`: Encrypt (AES-GCM), Get, Create or Locate, from
-//! blocking connections in threads of their own, closed loop or at a fixed rate; prints
-//! requests/s, errors by kind and latency percentiles (`--json`).
+//! connections that are tasks on `--threads` generator threads (https: a blocking
+//! reqwest client per thread), closed loop or at a fixed rate; prints requests/s, errors
+//! by kind and latency percentiles (`--json`).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
@@ -15,7 +17,7 @@ use hyok_kmip::{decode, encode, Item, Limits, Value};
 use openssl::ssl::{SslConnector, SslFiletype, SslMethod, SslStream, SslVerifyMode};
 
 use super::bench::{first_request, report, Tally};
-use super::raw_http::RawHttp;
+use super::kmip_lean::{LeanConnection, Target};
 use crate::kmip::names::value;
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -70,6 +72,10 @@ pub struct KmipBench {
     /// Total requests per second (fixed-rate mode); absent: closed loop.
     #[arg(long)]
     rate: Option<u32>,
+    /// Generator threads: the connections are tasks on them (https connections, through
+    /// reqwest, each have a thread of their own).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
     #[arg(long)]
     json: bool,
 }
@@ -133,39 +139,16 @@ fn outcome(response: &[u8]) -> Result<Item, String> {
     }
 }
 
-/// The lean client on a runtime of the generator thread's own, and the `/kmip` path.
-struct LeanHttp {
-    runtime: tokio::runtime::Runtime,
-    client: RawHttp,
-    path: String,
-}
-
 enum Connection {
     Tls(Box<SslStream<TcpStream>>),
-    /// Plain `http://`: the lean client.
-    Http(Box<LeanHttp>),
-    /// `https://`: reqwest, which checks the server against `--ca`.
+    /// HTTP(S): reqwest, which checks an https server against `--ca` (the measured load
+    /// on plain `http://` comes from the lean client instead: [`KmipBench::lean_connection`]).
     Https(reqwest::blocking::Client),
 }
 
 impl KmipBench {
     fn connect(&self) -> Result<Connection, String> {
         match self.transport {
-            Transport::Http if self.url.starts_with("http://") => {
-                let url =
-                    reqwest::Url::parse(&self.url).map_err(|e| format!("{}: {e}", self.url))?;
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                let client = runtime.block_on(RawHttp::connect(&url))?;
-                let path = format!("{}/kmip", url.path().trim_end_matches('/'));
-                Ok(Connection::Http(Box::new(LeanHttp {
-                    runtime,
-                    client,
-                    path,
-                })))
-            }
             Transport::Http => {
                 let mut builder = reqwest::blocking::Client::builder().pool_max_idle_per_host(1);
                 if let Some(ca) = &self.ca {
@@ -180,31 +163,36 @@ impl KmipBench {
                     .map_err(|e| e.to_string())
             }
             Transport::Tls => {
-                let (Some(cert), Some(key), Some(ca)) = (&self.cert, &self.key, &self.ca) else {
-                    return Err("--transport tls needs --cert, --key and --ca".into());
-                };
-                let mut builder =
-                    SslConnector::builder(SslMethod::tls_client()).map_err(|e| e.to_string())?;
-                builder
-                    .set_ca_file(ca)
-                    .map_err(|e| format!("{}: {e}", ca.display()))?;
-                builder
-                    .set_certificate_chain_file(cert)
-                    .map_err(|e| format!("{}: {e}", cert.display()))?;
-                builder
-                    .set_private_key_file(key, SslFiletype::PEM)
-                    .map_err(|e| format!("{}: {e}", key.display()))?;
-                builder.set_verify(SslVerifyMode::PEER);
+                let connector = self.tls_connector()?;
                 let tcp = TcpStream::connect(&self.address)
                     .map_err(|e| format!("{}: {e}", self.address))?;
                 tcp.set_nodelay(true).map_err(|e| e.to_string())?;
-                let stream = builder
-                    .build()
+                let stream = connector
                     .connect("localhost", tcp)
                     .map_err(|e| format!("TLS with {}: {e}", self.address))?;
                 Ok(Connection::Tls(Box::new(stream)))
             }
         }
+    }
+
+    /// TLS with the client certificate, checking the server against `--ca`.
+    fn tls_connector(&self) -> Result<SslConnector, String> {
+        let (Some(cert), Some(key), Some(ca)) = (&self.cert, &self.key, &self.ca) else {
+            return Err("--transport tls needs --cert, --key and --ca".into());
+        };
+        let mut builder =
+            SslConnector::builder(SslMethod::tls_client()).map_err(|e| e.to_string())?;
+        builder
+            .set_ca_file(ca)
+            .map_err(|e| format!("{}: {e}", ca.display()))?;
+        builder
+            .set_certificate_chain_file(cert)
+            .map_err(|e| format!("{}: {e}", cert.display()))?;
+        builder
+            .set_private_key_file(key, SslFiletype::PEM)
+            .map_err(|e| format!("{}: {e}", key.display()))?;
+        builder.set_verify(SslVerifyMode::PEER);
+        Ok(builder.build())
     }
 
     fn exchange(&self, connection: &mut Connection, request: &[u8]) -> Result<Vec<u8>, String> {
@@ -221,23 +209,6 @@ impl KmipBench {
                     .read_exact(&mut message[8..])
                     .map_err(|e| e.to_string())?;
                 Ok(message)
-            }
-            Connection::Http(lean) => {
-                let headers: Vec<(String, String)> = self
-                    .token
-                    .iter()
-                    .map(|token| ("authorization".to_string(), format!("Bearer {token}")))
-                    .collect();
-                let (status, body) = lean.runtime.block_on(lean.client.post(
-                    &lean.path,
-                    &headers,
-                    "application/octet-stream",
-                    request,
-                ))?;
-                if !(200..300).contains(&status) {
-                    return Err(format!("HTTP {status}"));
-                }
-                Ok(body)
             }
             Connection::Https(client) => {
                 let mut call = client
@@ -326,37 +297,133 @@ impl KmipBench {
     pub fn run(self) -> Result<(), String> {
         let run_tag = format!("hyok-bench-{}", uuid::Uuid::new_v4().simple());
         let keys = self.prepare(&run_tag)?;
-        let requests = self.requests(&keys, &run_tag);
+        let requests = Arc::new(self.requests(&keys, &run_tag));
         let deadline = Instant::now() + Duration::from_secs(self.duration);
         let started = Instant::now();
         let connections = self.connections.max(1);
         let interval = self
             .rate
             .map(|rate| Duration::from_secs_f64(connections as f64 / f64::from(rate.max(1))));
-        let tallies: Vec<Tally> = std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..connections)
-                .map(|n| {
-                    let (bench, requests) = (&self, &requests);
-                    scope.spawn(move || bench.connection(n, requests, deadline, interval))
-                })
-                .collect();
-            workers
-                .into_iter()
-                .map(|w| w.join().unwrap_or_default())
-                .collect()
-        });
+        let bench = Arc::new(self);
+        let tallies: Vec<Tally> = if let Some(target) = bench.lean_target()? {
+            let target = Arc::new(target);
+            let runtime = super::bench::generator_runtime(bench.threads)?;
+            runtime.block_on(async {
+                let tasks: Vec<_> = (0..connections)
+                    .map(|n| {
+                        let (bench, requests, target) =
+                            (bench.clone(), requests.clone(), target.clone());
+                        tokio::spawn(async move {
+                            bench
+                                .lean_connection(n, &target, &requests, deadline, interval)
+                                .await
+                        })
+                    })
+                    .collect();
+                let mut tallies = Vec::new();
+                for task in tasks {
+                    tallies.push(task.await.unwrap_or_default());
+                }
+                tallies
+            })
+        } else {
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = (0..connections)
+                    .map(|n| {
+                        let (bench, requests) = (&bench, &requests);
+                        scope.spawn(move || bench.connection(n, requests, deadline, interval))
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .map(|w| w.join().unwrap_or_default())
+                    .collect()
+            })
+        };
         let mut total = Tally::default();
         for tally in tallies {
             total.absorb(tally);
         }
-        let operation = match self.operation {
+        let operation = match bench.operation {
             KmipOperation::Encrypt => "kmip encrypt",
             KmipOperation::Get => "kmip get",
             KmipOperation::Create => "kmip create",
             KmipOperation::Locate => "kmip locate",
         };
-        report(operation, connections, self.json, total, started.elapsed());
+        report(operation, connections, bench.json, total, started.elapsed());
         Ok(())
+    }
+
+    /// Where the measured connections go as tasks: the KMIP port, or a plain `http://`
+    /// URL; `None` for https (reqwest, a thread per connection).
+    fn lean_target(&self) -> Result<Option<Target>, String> {
+        match self.transport {
+            Transport::Tls => Ok(Some(Target::Tls {
+                address: self.address.clone(),
+                connector: self.tls_connector()?,
+            })),
+            Transport::Http if self.url.starts_with("http://") => {
+                let url =
+                    reqwest::Url::parse(&self.url).map_err(|e| format!("{}: {e}", self.url))?;
+                let path = format!("{}/kmip", url.path().trim_end_matches('/'));
+                let headers = self
+                    .token
+                    .iter()
+                    .map(|token| ("authorization".to_string(), format!("Bearer {token}")))
+                    .collect();
+                Ok(Some(Target::Http { url, path, headers }))
+            }
+            Transport::Http => Ok(None),
+        }
+    }
+
+    /// One measured connection as a task: requests in a closed loop (or at the fixed
+    /// rate), another connection opened after a transport error.
+    async fn lean_connection(
+        &self,
+        n: usize,
+        target: &Target,
+        requests: &[Vec<u8>],
+        deadline: Instant,
+        interval: Option<Duration>,
+    ) -> Tally {
+        let mut tally = Tally::default();
+        let mut connection = None;
+        let mut next = Instant::now();
+        let mut index = first_request(n, self.connections, requests.len());
+        while Instant::now() < deadline {
+            if let Some(interval) = interval {
+                tokio::time::sleep_until(next.into()).await;
+                next += interval;
+            }
+            let started = Instant::now();
+            let open = match connection.as_mut() {
+                Some(open) => open,
+                None => match LeanConnection::open(target).await {
+                    Ok(opened) => connection.insert(opened),
+                    Err(error) => {
+                        tally.count_error(format!("connect: {error}"));
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+            };
+            let request = &requests[index % requests.len()];
+            index += 1;
+            let result = match open.exchange(target, request).await {
+                Ok((200..=299, answer)) => outcome(&answer).map(|_| ()),
+                Ok((status, _)) => Err(format!("HTTP {status}")),
+                Err(error) => {
+                    connection = None;
+                    Err(format!("transport: {error}"))
+                }
+            };
+            if let Err(kind) = result {
+                tally.count_error(kind);
+            }
+            tally.record_since(started);
+        }
+        tally
     }
 
     fn connection(

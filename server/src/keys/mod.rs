@@ -11,6 +11,7 @@ mod records;
 mod rekey;
 mod rewrap;
 mod service;
+mod uid;
 mod writes;
 
 pub use attributes::Snapshot;
@@ -20,3 +21,4 @@ pub use objects::{NewManagedObject, OBJECT_ITEM};
 pub use records::{Chain, RecordCache};
 pub use rewrap::RewrapReport;
 pub use service::{digest, KeyError, KeyService, NewSymmetricKey};
+pub use uid::new_uid;

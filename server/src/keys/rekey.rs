@@ -33,7 +33,7 @@ impl KeyService {
             .get("CryptographicLength")
             .and_then(|v| v.as_u64())
             .unwrap_or(256);
-        let new_uid = uuid::Uuid::new_v4().to_string();
+        let new_uid = super::new_uid();
         let version = newest.chain_version + 1;
         let mut material = Zeroizing::new(vec![0u8; usize::try_from(length / 8).unwrap_or(32)]);
         getrandom::getrandom(&mut material)

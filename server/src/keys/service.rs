@@ -166,7 +166,7 @@ impl KeyService {
         extra: serde_json::Map<String, serde_json::Value>,
         operation: &str,
     ) -> Result<String, KeyError> {
-        let uid = uuid::Uuid::new_v4().to_string();
+        let uid = super::new_uid();
         let material: Material = Arc::new(material);
         let (wrapped, key_version) = self
             .keystore

@@ -154,8 +154,8 @@ pub async fn create_key_pair(
     for name in private.names.iter().chain(&public.names) {
         context.ensure_name_free(name).await?;
     }
-    let private_uid = uuid::Uuid::new_v4().to_string();
-    let public_uid = uuid::Uuid::new_v4().to_string();
+    let private_uid = crate::keys::new_uid();
+    let public_uid = crate::keys::new_uid();
     let stored = [
         (
             private_half,

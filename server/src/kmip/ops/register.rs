@@ -158,7 +158,7 @@ async fn register_whole(
     let encoded = Zeroizing::new(
         encode(&request.object).map_err(|e| KmipError::new("InvalidMessage", e.to_string()))?,
     );
-    let uid = uuid::Uuid::new_v4().to_string();
+    let uid = crate::keys::new_uid();
     let new = NewManagedObject {
         uid: uid.clone(),
         owner: &context.caller.user,

@@ -1,0 +1,102 @@
+//! The KMIP generator's measured connections: tasks on a small runtime rather than a
+//! thread each (a thread per connection costs the generator a context switch per request,
+//! CPU a server on the same machine would otherwise have). TTLV over TLS (tokio-openssl)
+//! or `POST /kmip` on plain http with the lean client.
+
+use std::pin::Pin;
+
+use openssl::ssl::SslConnector;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_openssl::SslStream;
+
+use super::raw_http::RawHttp;
+
+/// The largest TTLV response read.
+const MAX_MESSAGE: usize = 16 * 1024 * 1024;
+
+/// Where the measured connections go.
+pub enum Target {
+    /// The KMIP port, with the client certificate in the connector.
+    Tls {
+        address: String,
+        connector: SslConnector,
+    },
+    /// `POST {path}` on a plain http URL, with these headers (the API token).
+    Http {
+        url: reqwest::Url,
+        path: String,
+        headers: Vec<(String, String)>,
+    },
+}
+
+pub enum LeanConnection {
+    Tls(Pin<Box<SslStream<TcpStream>>>),
+    Http(RawHttp),
+}
+
+impl LeanConnection {
+    pub async fn open(target: &Target) -> Result<LeanConnection, String> {
+        match target {
+            Target::Tls { address, connector } => {
+                let tcp = TcpStream::connect(address)
+                    .await
+                    .map_err(|e| format!("{address}: {e}"))?;
+                tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+                let ssl = connector
+                    .configure()
+                    .and_then(|c| c.into_ssl("localhost"))
+                    .map_err(|e| format!("TLS with {address}: {e}"))?;
+                let mut stream = Box::pin(
+                    SslStream::new(ssl, tcp).map_err(|e| format!("TLS with {address}: {e}"))?,
+                );
+                stream
+                    .as_mut()
+                    .connect()
+                    .await
+                    .map_err(|e| format!("TLS with {address}: {e}"))?;
+                Ok(LeanConnection::Tls(stream))
+            }
+            Target::Http { url, .. } => RawHttp::connect(url).await.map(LeanConnection::Http),
+        }
+    }
+
+    /// Sends one encoded request message; the HTTP status (200 on TLS) and the encoded
+    /// response message. An error is the connection's: open another.
+    pub async fn exchange(
+        &mut self,
+        target: &Target,
+        request: &[u8],
+    ) -> Result<(u16, Vec<u8>), String> {
+        match (self, target) {
+            (LeanConnection::Tls(stream), _) => {
+                stream.write_all(request).await.map_err(|e| e.to_string())?;
+                let mut header = [0u8; 8];
+                stream
+                    .read_exact(&mut header)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let length =
+                    u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
+                if length > MAX_MESSAGE {
+                    return Err(format!("a response of {length} bytes"));
+                }
+                let mut message = header.to_vec();
+                message.resize(8 + length, 0);
+                stream
+                    .read_exact(&mut message[8..])
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok((200, message))
+            }
+            (LeanConnection::Http(client), Target::Http { path, headers, .. }) => {
+                client
+                    .post(path, headers, "application/octet-stream", request)
+                    .await
+            }
+            (LeanConnection::Http(_), Target::Tls { .. }) => {
+                Err("an http connection for a TLS target".into())
+            }
+        }
+    }
+}
