@@ -38,7 +38,7 @@ $H serve --config tls/hyok.toml > tls/out.txt 2> tls/err.txt &
 P2=$!
 sleep 3
 TOKEN=$(grep -o 'hyok_[0-9a-f_]*' plain/out.txt | head -1)
-run() { echo "== $*"; "$@" --json; }
+run() { echo "== $*" | sed -E "s/--token [^ ]+/--token …/"; "$@" --json; }
 run $H bench kmip --transport http --url http://127.0.0.1:9101 --token "$TOKEN" --operation encrypt --connections 1 --duration 10
 run $H bench kmip --transport http --url http://127.0.0.1:9101 --token "$TOKEN" --operation encrypt --connections 64 --duration 10
 TLSARGS="--transport tls --address 127.0.0.1:15697 --cert certs/client-alice.pem --key certs/client-alice.key --ca certs/ca.pem"
