@@ -1,11 +1,8 @@
 //! `hyok bench kmip`: load for a KMIP server (hyok or another) over TTLV/TLS on the KMIP
 //! port or over HTTP(S) `POST /kmip`: Encrypt (AES-GCM), Get, Create or Locate, from
-//! connections that are tasks on `--threads` generator threads (https: a blocking
-//! reqwest client per thread), closed loop or at a fixed rate; prints requests/s, errors
-//! by kind and latency percentiles (`--json`).
+//! connections that are tasks on `--threads` generator threads, closed loop or at a fixed
+//! rate; prints requests/s, errors by kind and latency percentiles (`--json`).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,7 +11,7 @@ use clap::{Args, ValueEnum};
 use hyok_kmip::message::RequestMessage;
 use hyok_kmip::registry::{self, tag, Version};
 use hyok_kmip::{decode, encode, Item, Limits, Value};
-use openssl::ssl::{SslConnector, SslFiletype, SslMethod, SslStream, SslVerifyMode};
+use openssl::ssl::{SslConnector, SslFiletype, SslMethod, SslVerifyMode};
 
 use super::bench::{first_request, report, Tally};
 use super::kmip_lean::{LeanConnection, Target};
@@ -72,8 +69,7 @@ pub struct KmipBench {
     /// Total requests per second (fixed-rate mode); absent: closed loop.
     #[arg(long)]
     rate: Option<u32>,
-    /// Generator threads: the connections are tasks on them (https connections, through
-    /// reqwest, each have a thread of their own).
+    /// Generator threads: the connections are tasks on them.
     #[arg(long, default_value_t = 1)]
     threads: usize,
     #[arg(long)]
@@ -139,42 +135,7 @@ fn outcome(response: &[u8]) -> Result<Item, String> {
     }
 }
 
-enum Connection {
-    Tls(Box<SslStream<TcpStream>>),
-    /// HTTP(S): reqwest, which checks an https server against `--ca` (the measured load
-    /// on plain `http://` comes from the lean client instead: [`KmipBench::lean_connection`]).
-    Https(reqwest::blocking::Client),
-}
-
 impl KmipBench {
-    fn connect(&self) -> Result<Connection, String> {
-        match self.transport {
-            Transport::Http => {
-                let mut builder = reqwest::blocking::Client::builder().pool_max_idle_per_host(1);
-                if let Some(ca) = &self.ca {
-                    let pem = std::fs::read(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
-                    let certificate = reqwest::Certificate::from_pem(&pem)
-                        .map_err(|e| format!("{}: {e}", ca.display()))?;
-                    builder = builder.add_root_certificate(certificate);
-                }
-                builder
-                    .build()
-                    .map(Connection::Https)
-                    .map_err(|e| e.to_string())
-            }
-            Transport::Tls => {
-                let connector = self.tls_connector()?;
-                let tcp = TcpStream::connect(&self.address)
-                    .map_err(|e| format!("{}: {e}", self.address))?;
-                tcp.set_nodelay(true).map_err(|e| e.to_string())?;
-                let stream = connector
-                    .connect("localhost", tcp)
-                    .map_err(|e| format!("TLS with {}: {e}", self.address))?;
-                Ok(Connection::Tls(Box::new(stream)))
-            }
-        }
-    }
-
     /// TLS with the client certificate, checking the server against `--ca`.
     fn tls_connector(&self) -> Result<SslConnector, String> {
         let (Some(cert), Some(key), Some(ca)) = (&self.cert, &self.key, &self.ca) else {
@@ -195,58 +156,25 @@ impl KmipBench {
         Ok(builder.build())
     }
 
-    fn exchange(&self, connection: &mut Connection, request: &[u8]) -> Result<Vec<u8>, String> {
-        match connection {
-            Connection::Tls(stream) => {
-                stream.write_all(request).map_err(|e| e.to_string())?;
-                let mut header = [0u8; 8];
-                stream.read_exact(&mut header).map_err(|e| e.to_string())?;
-                let length =
-                    u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
-                let mut message = header.to_vec();
-                message.resize(8 + length.min(16 * 1024 * 1024), 0);
-                stream
-                    .read_exact(&mut message[8..])
-                    .map_err(|e| e.to_string())?;
-                Ok(message)
-            }
-            Connection::Https(client) => {
-                let mut call = client
-                    .post(format!("{}/kmip", self.url.trim_end_matches('/')))
-                    .header("content-type", "application/octet-stream")
-                    .body(request.to_vec());
-                if let Some(token) = &self.token {
-                    call = call.bearer_auth(token);
-                }
-                let response = call.send().map_err(|e| e.to_string())?;
-                if !response.status().is_success() {
-                    return Err(format!("HTTP {}", response.status()));
-                }
-                response
-                    .bytes()
-                    .map(|b| b.to_vec())
-                    .map_err(|e| e.to_string())
-            }
-        }
-    }
-
     /// The keys to use: created and activated on one connection before the run.
-    fn prepare(&self, tag_name: &str) -> Result<Vec<String>, String> {
-        let mut connection = self.connect()?;
+    async fn prepare(&self, target: &Target, tag_name: &str) -> Result<Vec<String>, String> {
+        let mut connection = LeanConnection::open(target).await?;
+        let mut exchange =
+            async |request: &[u8], what: &str| match connection.exchange(target, request).await? {
+                (200..=299, answer) => outcome(&answer)
+                    .map_err(|reason| format!("preparing keys: {what} failed: {reason}")),
+                (status, _) => Err(format!("preparing keys: {what}: HTTP {status}")),
+            };
         let mut keys = Vec::new();
         for n in 0..self.keys.max(1) {
             let name = format!("{tag_name}-{n}");
-            let created = outcome(&self.exchange(&mut connection, &create_request(Some(&name)))?)
-                .map_err(|reason| format!("preparing keys: Create failed: {reason}"))?;
+            let created = exchange(&create_request(Some(&name)), "Create").await?;
             let uid = match created.child(tag::UNIQUE_IDENTIFIER).map(|u| &u.value) {
                 Some(Value::TextString(uid)) => uid.clone(),
                 _ => return Err("preparing keys: Create returned no id".into()),
             };
-            outcome(&self.exchange(
-                &mut connection,
-                &request("Activate", vec![Item::text(tag::UNIQUE_IDENTIFIER, &uid)]),
-            )?)
-            .map_err(|reason| format!("preparing keys: Activate failed: {reason}"))?;
+            let activate = request("Activate", vec![Item::text(tag::UNIQUE_IDENTIFIER, &uid)]);
+            exchange(&activate, "Activate").await?;
             keys.push(uid);
         }
         Ok(keys)
@@ -295,8 +223,14 @@ impl KmipBench {
     }
 
     pub fn run(self) -> Result<(), String> {
+        let runtime = super::bench::generator_runtime(self.threads)?;
+        runtime.block_on(Arc::new(self).run_on_runtime())
+    }
+
+    async fn run_on_runtime(self: Arc<Self>) -> Result<(), String> {
+        let target = Arc::new(self.target()?);
         let run_tag = format!("hyok-bench-{}", uuid::Uuid::new_v4().simple());
-        let keys = self.prepare(&run_tag)?;
+        let keys = self.prepare(&target, &run_tag).await?;
         let requests = Arc::new(self.requests(&keys, &run_tag));
         let deadline = Instant::now() + Duration::from_secs(self.duration);
         let started = Instant::now();
@@ -304,64 +238,37 @@ impl KmipBench {
         let interval = self
             .rate
             .map(|rate| Duration::from_secs_f64(connections as f64 / f64::from(rate.max(1))));
-        let bench = Arc::new(self);
-        let tallies: Vec<Tally> = if let Some(target) = bench.lean_target()? {
-            let target = Arc::new(target);
-            let runtime = super::bench::generator_runtime(bench.threads)?;
-            runtime.block_on(async {
-                let tasks: Vec<_> = (0..connections)
-                    .map(|n| {
-                        let (bench, requests, target) =
-                            (bench.clone(), requests.clone(), target.clone());
-                        tokio::spawn(async move {
-                            bench
-                                .lean_connection(n, &target, &requests, deadline, interval)
-                                .await
-                        })
-                    })
-                    .collect();
-                let mut tallies = Vec::new();
-                for task in tasks {
-                    tallies.push(task.await.unwrap_or_default());
-                }
-                tallies
+        let tasks: Vec<_> = (0..connections)
+            .map(|n| {
+                let (bench, requests, target) = (self.clone(), requests.clone(), target.clone());
+                tokio::spawn(async move {
+                    bench
+                        .connection(n, &target, &requests, deadline, interval)
+                        .await
+                })
             })
-        } else {
-            std::thread::scope(|scope| {
-                let workers: Vec<_> = (0..connections)
-                    .map(|n| {
-                        let (bench, requests) = (&bench, &requests);
-                        scope.spawn(move || bench.connection(n, requests, deadline, interval))
-                    })
-                    .collect();
-                workers
-                    .into_iter()
-                    .map(|w| w.join().unwrap_or_default())
-                    .collect()
-            })
-        };
+            .collect();
         let mut total = Tally::default();
-        for tally in tallies {
-            total.absorb(tally);
+        for task in tasks {
+            total.absorb(task.await.unwrap_or_default());
         }
-        let operation = match bench.operation {
+        let operation = match self.operation {
             KmipOperation::Encrypt => "kmip encrypt",
             KmipOperation::Get => "kmip get",
             KmipOperation::Create => "kmip create",
             KmipOperation::Locate => "kmip locate",
         };
-        report(operation, connections, bench.json, total, started.elapsed());
+        report(operation, connections, self.json, total, started.elapsed());
         Ok(())
     }
 
-    /// Where the measured connections go as tasks: the KMIP port, or a plain `http://`
-    /// URL; `None` for https (reqwest, a thread per connection).
-    fn lean_target(&self) -> Result<Option<Target>, String> {
+    /// Where the connections go: the KMIP port, or `/kmip` on the URL.
+    fn target(&self) -> Result<Target, String> {
         match self.transport {
-            Transport::Tls => Ok(Some(Target::Tls {
+            Transport::Tls => Ok(Target::Tls {
                 address: self.address.clone(),
                 connector: self.tls_connector()?,
-            })),
+            }),
             Transport::Http if self.url.starts_with("http://") => {
                 let url =
                     reqwest::Url::parse(&self.url).map_err(|e| format!("{}: {e}", self.url))?;
@@ -371,15 +278,28 @@ impl KmipBench {
                     .iter()
                     .map(|token| ("authorization".to_string(), format!("Bearer {token}")))
                     .collect();
-                Ok(Some(Target::Http { url, path, headers }))
+                Ok(Target::Http { url, path, headers })
             }
-            Transport::Http => Ok(None),
+            Transport::Http => {
+                let mut builder = reqwest::Client::builder();
+                if let Some(ca) = &self.ca {
+                    let pem = std::fs::read(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
+                    let certificate = reqwest::Certificate::from_pem(&pem)
+                        .map_err(|e| format!("{}: {e}", ca.display()))?;
+                    builder = builder.add_root_certificate(certificate);
+                }
+                Ok(Target::Https {
+                    client: builder.build().map_err(|e| e.to_string())?,
+                    url: format!("{}/kmip", self.url.trim_end_matches('/')),
+                    token: self.token.clone(),
+                })
+            }
         }
     }
 
     /// One measured connection as a task: requests in a closed loop (or at the fixed
     /// rate), another connection opened after a transport error.
-    async fn lean_connection(
+    async fn connection(
         &self,
         n: usize,
         target: &Target,
@@ -418,41 +338,6 @@ impl KmipBench {
                     Err(format!("transport: {error}"))
                 }
             };
-            if let Err(kind) = result {
-                tally.count_error(kind);
-            }
-            tally.record_since(started);
-        }
-        tally
-    }
-
-    fn connection(
-        &self,
-        n: usize,
-        requests: &[Vec<u8>],
-        deadline: Instant,
-        interval: Option<Duration>,
-    ) -> Tally {
-        let mut tally = Tally::default();
-        let mut connection = match self.connect() {
-            Ok(connection) => connection,
-            Err(error) => {
-                tally.count_error(format!("connect: {error}"));
-                return tally;
-            }
-        };
-        let mut next = Instant::now();
-        let mut index = first_request(n, self.connections, requests.len());
-        while Instant::now() < deadline {
-            if let Some(interval) = interval {
-                std::thread::sleep(next.saturating_duration_since(Instant::now()));
-                next += interval;
-            }
-            let started = Instant::now();
-            let result = self
-                .exchange(&mut connection, &requests[index % requests.len()])
-                .and_then(|answer| outcome(&answer).map(|_| ()));
-            index += 1;
             if let Err(kind) = result {
                 tally.count_error(kind);
             }
