@@ -65,7 +65,8 @@ pub async fn log_request(
         path = %path,
         status = response.status().as_u16(),
         caller = caller.as_deref().unwrap_or("-"),
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        // Whole microseconds, so that the line shows 2.224 rather than 2.2223949999999997.
+        duration_ms = started.elapsed().as_micros() as f64 / 1000.0,
         "request"
     );
     if let Ok(value) = HeaderValue::from_str(&request_id) {
