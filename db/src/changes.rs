@@ -246,18 +246,19 @@ macro_rules! insert_audit {
         for chunk in $entries.chunks($crate::changes::AUDIT_ROWS_PER_INSERT) {
             let sql = $crate::changes::audit_insert_sql(chunk.len(), $engine);
             let mut query = sqlx::query(&sql);
+            // Borrowed `&str`s: a `&String` would be copied into the arguments.
             for entry in chunk {
                 query = query
-                    .bind(&entry.node)
+                    .bind(entry.node.as_str())
                     .bind(entry.seq)
                     .bind(entry.at)
-                    .bind(&entry.caller)
-                    .bind(&entry.operation)
-                    .bind(&entry.object_uid)
-                    .bind(&entry.result)
-                    .bind(&entry.request_id)
-                    .bind(&entry.details)
-                    .bind(&entry.mac);
+                    .bind(entry.caller.as_str())
+                    .bind(entry.operation.as_str())
+                    .bind(entry.object_uid.as_deref())
+                    .bind(entry.result.as_str())
+                    .bind(entry.request_id.as_deref())
+                    .bind(entry.details.as_str())
+                    .bind(entry.mac.as_str());
             }
             query
                 .execute(&mut *$tx)

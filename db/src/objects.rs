@@ -145,7 +145,7 @@ impl Db {
                         .bind(object.state)
                         .bind(object.owner)
                         .bind(object.wrapped)
-                        .bind(attributes)
+                        .bind(attributes.as_str())
                         .bind(object.chain_id)
                         .bind(object.chain_version)
                         .bind(now)
