@@ -39,7 +39,7 @@ pub fn routes(config: &mut web::ServiceConfig, xks_prefix: &str, xks_enabled: bo
     );
 }
 
-pub use request_log::{log_request, request_id, RequestId};
+pub use request_log::{log_request, request_id, LoggedCaller, RequestId};
 
 async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::NotFound("no such route".into()))

@@ -19,6 +19,11 @@ static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// Who a handler found the caller to be, on routes without a hyok user (XKS: the key
+/// store's SigV4 identity), for the request's log line.
+#[derive(Debug, Clone)]
+pub struct LoggedCaller(pub String);
+
 /// The id of `request`, if the request log gave it one.
 pub fn request_id(request: &actix_web::HttpRequest) -> Option<String> {
     request
@@ -53,11 +58,13 @@ pub async fn log_request(
     let method = request.method().to_string();
     let path = request.path().to_string();
     let mut response = next.call(request).await?;
-    let caller = response
-        .request()
-        .extensions()
-        .get::<Caller>()
-        .map(|caller| caller.user.clone());
+    let caller = {
+        let extensions = response.request().extensions();
+        extensions
+            .get::<Caller>()
+            .map(|caller| caller.user.clone())
+            .or_else(|| extensions.get::<LoggedCaller>().map(|c| c.0.clone()))
+    };
     tracing::info!(
         target: "hyok::request",
         request_id = %request_id,

@@ -8,13 +8,13 @@ mod gcm;
 
 use std::time::SystemTime;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde_json::json;
 
 pub use credentials::{reload_credentials, service_for};
 
 use crate::audit::Event;
-use crate::http::request_id;
+use crate::http::{request_id, LoggedCaller};
 use crate::state::AppState;
 use backend::HyokBackend;
 
@@ -82,6 +82,11 @@ async fn record(state: &AppState, request: &HttpRequest, response: &hyok_xks::Re
             format!("xks:{}", state.config.aws_xks_config.aws_xks_store_name),
         ),
     };
+    if caller != "-" {
+        request
+            .extensions_mut()
+            .insert(LoggedCaller(caller.clone()));
+    }
     let mut details = json!({ "kmsRequestId": response.kms_request_id, "status": response.status });
     if response.status != 200 {
         details["error"] = serde_json::from_str(&response.body).unwrap_or_default();

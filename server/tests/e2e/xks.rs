@@ -248,6 +248,8 @@ fn encrypt_decrypt_metadata_health_as_aws_kms_calls_them() {
     let (status, opened) = xks.post(&format!("{keys}/decrypt"), &decrypt);
     assert_eq!(status, 200, "{opened}");
     assert_eq!(unb64(&opened["plaintext"]), plaintext);
+    // The request log names the key store as the caller, as the audit entry does.
+    hyok.wait_for_log(&format!("/decrypt status=200 caller=\"{STORE}\""));
 
     let mut tampered = decrypt.clone();
     tampered["additionalAuthenticatedData"] = json!(b64(b"other"));
