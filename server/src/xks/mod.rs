@@ -67,26 +67,20 @@ async fn record(state: &AppState, request: &HttpRequest, response: &hyok_xks::Re
         .split("/keys/")
         .nth(1)
         .and_then(|rest| rest.split('/').next());
-    let (result, caller) = match response.status {
-        200 => (
-            "ok",
-            format!("xks:{}", state.config.aws_xks_config.aws_xks_store_name),
-        ),
-        401 => ("denied", "-".to_string()),
-        403 => (
-            "denied",
-            format!("xks:{}", state.config.aws_xks_config.aws_xks_store_name),
-        ),
-        _ => (
-            "failed",
-            format!("xks:{}", state.config.aws_xks_config.aws_xks_store_name),
-        ),
+    let result = match response.status {
+        200 => "ok",
+        401 | 403 => "denied",
+        _ => "failed",
     };
-    if caller != "-" {
-        request
-            .extensions_mut()
-            .insert(LoggedCaller(caller.clone()));
-    }
+    // Every call whose signature verified (all but 401s) is the key store's; the request
+    // log names it too.
+    let caller = if response.status == 401 {
+        "-".to_string()
+    } else {
+        let store = format!("xks:{}", state.config.aws_xks_config.aws_xks_store_name);
+        request.extensions_mut().insert(LoggedCaller(store.clone()));
+        store
+    };
     let mut details = json!({ "kmsRequestId": response.kms_request_id, "status": response.status });
     if response.status != 200 {
         details["error"] = serde_json::from_str(&response.body).unwrap_or_default();
