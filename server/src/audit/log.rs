@@ -111,7 +111,7 @@ impl AuditLog {
         events: &[Event],
     ) -> Result<Vec<u64>, hyok_db::Error> {
         let mut head = self.lock_head().await?;
-        let sealed = self.seal(&head, events);
+        let sealed = self.seal(&head, events.iter());
         head.committing();
         let affected = self
             .db
@@ -160,7 +160,7 @@ impl AuditLog {
         event: &Event,
     ) -> Result<(), hyok_db::Error> {
         let mut head = self.lock_head().await?;
-        let sealed = self.seal(&head, std::slice::from_ref(event));
+        let sealed = self.seal(&head, std::iter::once(event));
         head.committing();
         self.db
             .insert_object_audited(object, &sealed.with_head(others), &sealed.entries)
@@ -201,10 +201,14 @@ impl AuditLog {
     }
 
     /// Seals `events` after `head`.
-    pub(super) fn seal(&self, head: &Head, events: &[Event]) -> Sealed {
+    pub(super) fn seal<'e>(
+        &self,
+        head: &Head,
+        events: impl ExactSizeIterator<Item = &'e Event>,
+    ) -> Sealed {
         let mut previous = head.mac.clone();
         let mut entries = Vec::with_capacity(events.len());
-        for (offset, event) in events.iter().enumerate() {
+        for (offset, event) in events.enumerate() {
             let mut entry = AuditEntry {
                 id: 0,
                 node: self.node.clone(),
@@ -295,7 +299,7 @@ pub(super) mod tests {
             // advancing the head.
             let mut head = log.head.lock().await;
             let before = (head.seq, head.mac.clone());
-            let sealed = log.seal(&head, &[event(2)]);
+            let sealed = log.seal(&head, [event(2)].iter());
             log.db
                 .apply(&sealed.with_head(&[]), &sealed.entries)
                 .await

@@ -56,8 +56,7 @@ async fn insert(
     head: &mut Head,
     batch: &[PendingObject],
 ) -> Result<(), hyok_db::Error> {
-    let events: Vec<Event> = batch.iter().map(|p| p.event.clone()).collect();
-    let sealed = log.seal(head, &events);
+    let sealed = log.seal(head, batch.iter().map(|p| &p.event));
     head.committing();
     let objects: Vec<NewObject<'_>> = batch.iter().map(|p| p.object.as_new()).collect();
     log.db

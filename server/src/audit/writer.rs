@@ -90,7 +90,7 @@ async fn commit(log: &AuditLog, events: Vec<Event>) {
                         return; // committed after all; its answer was lost
                     }
                 }
-                let sealed = log.seal(&head, &events);
+                let sealed = log.seal(&head, events.iter());
                 attempted = sealed.entries.first().cloned();
                 head.committing();
                 let applied = log.db.apply(&sealed.with_head(&[]), &sealed.entries).await;
