@@ -14,7 +14,7 @@ use hyok_kmip::{decode, encode, Item, Limits, Value};
 use openssl::ssl::{SslConnector, SslFiletype, SslMethod, SslVerifyMode};
 
 use super::bench::{first_request, report, Tally};
-use super::kmip_lean::{LeanConnection, Target};
+use super::kmip_connection::{KmipConnection, Target};
 use crate::kmip::names::value;
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -158,7 +158,7 @@ impl KmipBench {
 
     /// The keys to use: created and activated on one connection before the run.
     async fn prepare(&self, target: &Target, tag_name: &str) -> Result<Vec<String>, String> {
-        let mut connection = LeanConnection::open(target).await?;
+        let mut connection = KmipConnection::open(target).await?;
         let mut exchange =
             async |request: &[u8], what: &str| match connection.exchange(target, request).await? {
                 (200..=299, answer) => outcome(&answer)
@@ -319,7 +319,7 @@ impl KmipBench {
             let started = Instant::now();
             let open = match connection.as_mut() {
                 Some(open) => open,
-                None => match LeanConnection::open(target).await {
+                None => match KmipConnection::open(target).await {
                     Ok(opened) => connection.insert(opened),
                     Err(error) => {
                         tally.count_error(format!("connect: {error}"));

@@ -13,7 +13,7 @@ mod key;
 mod keystore;
 mod kmip;
 mod kmip_client;
-mod kmip_lean;
+mod kmip_connection;
 mod raw_http;
 mod tokens;
 mod ttlv;

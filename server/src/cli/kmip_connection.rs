@@ -36,15 +36,15 @@ pub enum Target {
     },
 }
 
-pub enum LeanConnection {
+pub enum KmipConnection {
     Tls(Pin<Box<SslStream<TcpStream>>>),
     Http(RawHttp),
     /// reqwest keeps its own connection pool: nothing to open.
     Https,
 }
 
-impl LeanConnection {
-    pub async fn open(target: &Target) -> Result<LeanConnection, String> {
+impl KmipConnection {
+    pub async fn open(target: &Target) -> Result<KmipConnection, String> {
         match target {
             Target::Tls { address, connector } => {
                 let tcp = TcpStream::connect(address)
@@ -63,10 +63,10 @@ impl LeanConnection {
                     .connect()
                     .await
                     .map_err(|e| format!("TLS with {address}: {e}"))?;
-                Ok(LeanConnection::Tls(stream))
+                Ok(KmipConnection::Tls(stream))
             }
-            Target::Http { url, .. } => RawHttp::connect(url).await.map(LeanConnection::Http),
-            Target::Https { .. } => Ok(LeanConnection::Https),
+            Target::Http { url, .. } => RawHttp::connect(url).await.map(KmipConnection::Http),
+            Target::Https { .. } => Ok(KmipConnection::Https),
         }
     }
 
@@ -78,7 +78,7 @@ impl LeanConnection {
         request: &[u8],
     ) -> Result<(u16, Vec<u8>), String> {
         match (self, target) {
-            (LeanConnection::Tls(stream), _) => {
+            (KmipConnection::Tls(stream), _) => {
                 stream.write_all(request).await.map_err(|e| e.to_string())?;
                 let mut header = [0u8; 8];
                 stream
@@ -98,7 +98,7 @@ impl LeanConnection {
                     .map_err(|e| e.to_string())?;
                 Ok((200, message))
             }
-            (LeanConnection::Http(client), Target::Http { path, headers, .. }) => {
+            (KmipConnection::Http(client), Target::Http { path, headers, .. }) => {
                 client
                     .post(path, headers, "application/octet-stream", request)
                     .await
