@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use crate::audit::AuditEntry;
 use crate::epoch::Written;
 use crate::error::{insert_error, query_error, Result};
-use crate::pool::on_pool;
+use crate::pool::on_writer;
 use crate::tokens::NewToken;
 use crate::users::Role;
 use crate::Engine;
@@ -105,90 +105,136 @@ impl Change<'_> {
             }
         }
     }
+
+    /// The statement that applies this change, with `$1 … $n` parameters (bound by
+    /// [`bind_change!`]), each once and in that order, so that the statement can also
+    /// be written with anonymous parameters ([`anonymous`]).
+    pub(crate) fn statement(&self) -> &'static str {
+        match self {
+            Change::CreateUser { .. } => {
+                "INSERT INTO users (name, role, created_at) VALUES ($1, $2, $3)"
+            }
+            Change::InsertToken(_) => {
+                "INSERT INTO tokens (id, user_name, secret_hash, label, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)"
+            }
+            Change::RevokeToken { .. } => {
+                "UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2"
+            }
+            Change::Grant { .. } => {
+                "INSERT INTO grants (object_uid, identity, operation, granted_by, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (object_uid, identity, operation) DO NOTHING"
+            }
+            Change::RevokeGrant { .. } => {
+                "DELETE FROM grants WHERE object_uid = $1 AND identity = $2 AND operation = $3"
+            }
+            Change::PutSetting { .. } => {
+                "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
+            }
+            Change::UpdateObject { .. } => {
+                "UPDATE objects SET state = $1, attributes = $2, row_version = row_version + 1, \
+                 updated_at = $3 WHERE uid = $4 AND row_version = $5"
+            }
+            Change::AddName { .. } => "INSERT INTO object_names (uid, name) VALUES ($1, $2)",
+            Change::RemoveName { .. } => "DELETE FROM object_names WHERE uid = $1 AND name = $2",
+            Change::DestroyMaterial { .. } => {
+                "UPDATE objects SET state = $1, attributes = $2, wrapped = NULL, \
+                 row_version = row_version + 1, updated_at = $3 WHERE uid = $4 AND row_version = $5"
+            }
+        }
+    }
 }
+
+/// Binds the parameters of [`Change::statement`] to `query`, in order; `now` is the
+/// current time (Unix ms).
+macro_rules! bind_change {
+    ($query:expr, $change:expr, $now:expr) => {{
+        let query = $query;
+        match $change {
+            Change::CreateUser { name, role } => query.bind(*name).bind(role.as_str()).bind($now),
+            Change::InsertToken(token) => query
+                .bind(token.id)
+                .bind(token.user_name)
+                .bind(token.secret_hash)
+                .bind(token.label)
+                .bind($now)
+                .bind(token.expires_at),
+            Change::RevokeToken { id } => query.bind($now).bind(*id),
+            Change::Grant {
+                object_uid,
+                identity,
+                operation,
+                granted_by,
+            } => query
+                .bind(*object_uid)
+                .bind(*identity)
+                .bind(*operation)
+                .bind(*granted_by)
+                .bind($now),
+            Change::RevokeGrant {
+                object_uid,
+                identity,
+                operation,
+            } => query.bind(*object_uid).bind(*identity).bind(*operation),
+            Change::PutSetting { name, value } => query.bind(*name).bind(*value).bind($now),
+            Change::UpdateObject {
+                uid,
+                expected_row_version,
+                state,
+                attributes,
+            }
+            | Change::DestroyMaterial {
+                uid,
+                expected_row_version,
+                state,
+                attributes,
+            } => query
+                .bind(*state)
+                .bind(*attributes)
+                .bind($now)
+                .bind(*uid)
+                .bind(*expected_row_version),
+            Change::AddName { uid, name } | Change::RemoveName { uid, name } => {
+                query.bind(*uid).bind(*name)
+            }
+        }
+    }};
+}
+pub(crate) use bind_change;
 
 /// Runs one change inside the transaction `tx`; evaluates to its affected rows.
 macro_rules! run_change {
     ($tx:expr, $change:expr, $now:expr) => {{
         let (context, what) = $change.describe();
-        let query = match $change {
-            Change::CreateUser { name, role } => {
-                sqlx::query("INSERT INTO users (name, role, created_at) VALUES ($1, $2, $3)")
-                    .bind(*name)
-                    .bind(role.as_str())
-                    .bind($now)
-            }
-            Change::InsertToken(token) => sqlx::query(
-                "INSERT INTO tokens (id, user_name, secret_hash, label, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(token.id)
-            .bind(token.user_name)
-            .bind(token.secret_hash)
-            .bind(token.label)
-            .bind($now)
-            .bind(token.expires_at),
-            Change::RevokeToken { id } => {
-                sqlx::query("UPDATE tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1")
-                    .bind(*id)
-                    .bind($now)
-            }
-            Change::Grant { object_uid, identity, operation, granted_by } => sqlx::query(
-                "INSERT INTO grants (object_uid, identity, operation, granted_by, created_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (object_uid, identity, operation) DO NOTHING",
-            )
-            .bind(*object_uid)
-            .bind(*identity)
-            .bind(*operation)
-            .bind(*granted_by)
-            .bind($now),
-            Change::RevokeGrant { object_uid, identity, operation } => {
-                sqlx::query("DELETE FROM grants WHERE object_uid = $1 AND identity = $2 AND operation = $3")
-                    .bind(*object_uid)
-                    .bind(*identity)
-                    .bind(*operation)
-            }
-            Change::PutSetting { name, value } => sqlx::query(
-                "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            )
-            .bind(*name)
-            .bind(*value)
-            .bind($now),
-            Change::UpdateObject { uid, expected_row_version, state, attributes } => sqlx::query(
-                "UPDATE objects SET state = $3, attributes = $4, row_version = row_version + 1, \
-                 updated_at = $5 WHERE uid = $1 AND row_version = $2",
-            )
-            .bind(*uid)
-            .bind(*expected_row_version)
-            .bind(*state)
-            .bind(*attributes)
-            .bind($now),
-            Change::AddName { uid, name } => {
-                sqlx::query("INSERT INTO object_names (uid, name) VALUES ($1, $2)")
-                    .bind(*uid)
-                    .bind(*name)
-            }
-            Change::RemoveName { uid, name } => {
-                sqlx::query("DELETE FROM object_names WHERE uid = $1 AND name = $2")
-                    .bind(*uid)
-                    .bind(*name)
-            }
-            Change::DestroyMaterial { uid, expected_row_version, state, attributes } => sqlx::query(
-                "UPDATE objects SET state = $3, attributes = $4, wrapped = NULL, \
-                 row_version = row_version + 1, updated_at = $5 WHERE uid = $1 AND row_version = $2",
-            )
-            .bind(*uid)
-            .bind(*expected_row_version)
-            .bind(*state)
-            .bind(*attributes)
-            .bind($now),
-        };
-        query.execute(&mut *$tx).await.map(|done| done.rows_affected()).map_err(insert_error(context, what))
+        $crate::changes::bind_change!(sqlx::query($change.statement()), $change, $now)
+            .execute(&mut *$tx)
+            .await
+            .map(|done| done.rows_affected())
+            .map_err(insert_error(context, what))
     }};
 }
 
 pub(crate) use run_change;
+
+/// A [`Change::statement`] with anonymous `?` parameters, for SQLite to run it in one
+/// text after other statements (sqlx hands each `?` the next argument in order, whereas
+/// a `$k` would take the text's `k`-th).
+pub(crate) fn anonymous(statement: &str) -> String {
+    let mut out = String::with_capacity(statement.len());
+    let mut rest = statement;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let digits = rest[at + 1..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        out.push(if digits > 0 { '?' } else { '$' });
+        rest = &rest[at + 1 + digits..];
+    }
+    out.push_str(rest);
+    out
+}
 
 /// Audit entries per INSERT statement (10 parameters each). A batch of key-use events
 /// costs a few statements, not one each.
@@ -240,25 +286,33 @@ pub(crate) fn values_sql(head: &str, columns: usize, rows: usize, engine: Engine
     sql
 }
 
+/// Binds the columns of an audit entry, in the order of [`audit_insert_sql`].
+macro_rules! bind_audit_entry {
+    ($query:expr, $entry:expr) => {
+        // Borrowed `&str`s: a `&String` would be copied into the arguments.
+        $query
+            .bind($entry.node.as_str())
+            .bind($entry.seq)
+            .bind($entry.at)
+            .bind($entry.caller.as_str())
+            .bind($entry.operation.as_str())
+            .bind($entry.object_uid.as_deref())
+            .bind($entry.result.as_str())
+            .bind($entry.request_id.as_deref())
+            .bind($entry.details.as_str())
+            .bind($entry.mac.as_str())
+    };
+}
+pub(crate) use bind_audit_entry;
+
 /// Appends audit entries inside the transaction `tx`.
 macro_rules! insert_audit {
     ($tx:expr, $entries:expr, $engine:expr) => {
         for chunk in $entries.chunks($crate::changes::AUDIT_ROWS_PER_INSERT) {
             let sql = $crate::changes::audit_insert_sql(chunk.len(), $engine);
             let mut query = sqlx::query(&sql);
-            // Borrowed `&str`s: a `&String` would be copied into the arguments.
             for entry in chunk {
-                query = query
-                    .bind(entry.node.as_str())
-                    .bind(entry.seq)
-                    .bind(entry.at)
-                    .bind(entry.caller.as_str())
-                    .bind(entry.operation.as_str())
-                    .bind(entry.object_uid.as_deref())
-                    .bind(entry.result.as_str())
-                    .bind(entry.request_id.as_deref())
-                    .bind(entry.details.as_str())
-                    .bind(entry.mac.as_str());
+                query = $crate::changes::bind_audit_entry!(query, entry);
             }
             query
                 .execute(&mut *$tx)
@@ -274,7 +328,7 @@ impl Db {
     /// change affected. Nothing is applied when anything fails.
     pub async fn apply(&self, changes: &[Change<'_>], audit: &[AuditEntry]) -> Result<Vec<u64>> {
         let now = now_millis();
-        let applied = on_pool!(self, |pool| {
+        let applied = on_writer!(self, |pool| {
             let mut tx = pool
                 .begin()
                 .await
@@ -292,5 +346,87 @@ impl Db {
             self.written(Written::Records);
         }
         applied
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokens::NewToken;
+
+    fn parameter_numbers(statement: &str) -> impl Iterator<Item = usize> + '_ {
+        statement.split('$').skip(1).filter_map(|after| {
+            let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+            after[..digits].parse().ok()
+        })
+    }
+
+    fn one_of_each() -> Vec<Change<'static>> {
+        let (uid, text) = ("k1", "x");
+        vec![
+            Change::CreateUser {
+                name: text,
+                role: Role::Admin,
+            },
+            Change::InsertToken(NewToken {
+                id: text,
+                user_name: text,
+                secret_hash: text,
+                label: None,
+                expires_at: None,
+            }),
+            Change::RevokeToken { id: text },
+            Change::Grant {
+                object_uid: uid,
+                identity: text,
+                operation: text,
+                granted_by: text,
+            },
+            Change::RevokeGrant {
+                object_uid: uid,
+                identity: text,
+                operation: text,
+            },
+            Change::PutSetting {
+                name: text,
+                value: text,
+            },
+            Change::UpdateObject {
+                uid,
+                expected_row_version: 1,
+                state: text,
+                attributes: text,
+            },
+            Change::AddName { uid, name: text },
+            Change::RemoveName { uid, name: text },
+            Change::DestroyMaterial {
+                uid,
+                expected_row_version: 1,
+                state: text,
+                attributes: text,
+            },
+        ]
+    }
+
+    /// What lets SQLite run them with anonymous `?` after other statements.
+    #[test]
+    fn every_change_numbers_its_parameters_once_in_order() {
+        for change in one_of_each() {
+            let numbers: Vec<usize> = parameter_numbers(change.statement()).collect();
+            let expected: Vec<usize> = (1..=numbers.len()).collect();
+            assert_eq!(numbers, expected, "{}", change.statement());
+            let anonymous = anonymous(change.statement());
+            assert!(!anonymous.contains('$'), "{anonymous}");
+            assert_eq!(anonymous.matches('?').count(), numbers.len());
+        }
+    }
+
+    #[test]
+    fn anonymous_parameters_replace_numbered_ones() {
+        assert_eq!(
+            anonymous("UPDATE t SET a = $1 WHERE b = $2 AND c = $10"),
+            "UPDATE t SET a = ? WHERE b = ? AND c = ?"
+        );
+        assert_eq!(anonymous("SELECT '$x'"), "SELECT '$x'");
     }
 }

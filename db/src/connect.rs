@@ -62,16 +62,18 @@ impl Db {
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5));
-            let pool = SqlitePoolOptions::new()
-                // A connection to a local file does not go stale: no ping (a round trip
-                // to the connection's thread) before each use.
-                .test_before_acquire(false)
-                .max_connections(options.max_connections)
-                .acquire_timeout(options.acquire_timeout)
-                .connect_with(connect)
-                .await
-                .map_err(connect_error)?;
-            (Pool::Sqlite(pool), Engine::Sqlite)
+            let pool = |connections| {
+                SqlitePoolOptions::new()
+                    // A connection to a local file does not go stale: no ping (a round
+                    // trip to the connection's thread) before each use.
+                    .test_before_acquire(false)
+                    .max_connections(connections)
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(connect.clone())
+            };
+            let writer = pool(1).await.map_err(connect_error)?;
+            let readers = pool(options.max_connections).await.map_err(connect_error)?;
+            (Pool::Sqlite { readers, writer }, Engine::Sqlite)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections)
@@ -95,7 +97,7 @@ impl Db {
     /// Applies the pending migrations of this engine; running it again is a no-op.
     pub async fn migrate(&self) -> Result<()> {
         match &*self.pool {
-            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Pool::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
             Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
@@ -119,8 +121,8 @@ impl Db {
     /// start-up log (read back from the database, not from our own intentions).
     pub async fn describe(&self) -> Result<String> {
         match &*self.pool {
-            Pool::Sqlite(pool) => {
-                let mut conn = pool
+            Pool::Sqlite { readers, .. } => {
+                let mut conn = readers
                     .acquire()
                     .await
                     .map_err(query_error("open a connection"))?;
@@ -154,7 +156,13 @@ impl Db {
 
     /// Waits for the connections to finish their work and closes them.
     pub async fn close(&self) {
-        on_pool!(self, |pool| pool.close().await)
+        match &*self.pool {
+            Pool::Sqlite { readers, writer } => {
+                readers.close().await;
+                writer.close().await;
+            }
+            Pool::Postgres(pool) => pool.close().await,
+        }
     }
 }
 

@@ -64,7 +64,7 @@ impl Db {
     /// moves the epochs, since notifications may have been missed while it was down).
     pub async fn follow_other_writers(&self, poll: Duration) {
         match &*self.pool {
-            Pool::Sqlite(pool) => {
+            Pool::Sqlite { readers: pool, .. } => {
                 let mut seen = None;
                 loop {
                     let counter: Result<i64, _> =

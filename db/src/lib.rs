@@ -8,6 +8,7 @@ mod connect;
 mod epoch;
 mod error;
 mod grants;
+mod new_objects;
 mod nodes;
 mod objects;
 mod pool;

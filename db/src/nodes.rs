@@ -1,14 +1,14 @@
 //! The node registry: which servers are alive (each heartbeats its row).
 
 use crate::error::{query_error, Result};
-use crate::pool::on_pool;
+use crate::pool::{on_pool, on_writer};
 use crate::{now_millis, Db};
 
 impl Db {
     /// Records that `node` is alive now.
     pub async fn heartbeat(&self, node: &str) -> Result<()> {
         let now = now_millis();
-        on_pool!(self, |pool| sqlx::query(
+        on_writer!(self, |pool| sqlx::query(
             "INSERT INTO nodes (node, started_at, last_seen) VALUES ($1, $2, $2) \
              ON CONFLICT (node) DO UPDATE SET last_seen = excluded.last_seen"
         )
@@ -34,7 +34,7 @@ impl Db {
 
     /// Removes `node` from the registry (on a graceful stop).
     pub async fn forget_node(&self, node: &str) -> Result<()> {
-        on_pool!(self, |pool| sqlx::query(
+        on_writer!(self, |pool| sqlx::query(
             "DELETE FROM nodes WHERE node = $1"
         )
         .bind(node)

@@ -6,12 +6,11 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
-use crate::audit::AuditEntry;
-use crate::changes::{insert_audit, run_change, values_sql, Change};
+use crate::changes::Change;
 use crate::epoch::Written;
-use crate::error::{insert_error, query_error, Error, Result};
-use crate::pool::on_pool;
-use crate::{now_millis, Db};
+use crate::error::{query_error, Error, Result};
+use crate::pool::{on_pool, on_writer};
+use crate::Db;
 
 /// An object to store. `wrapped` is material already wrapped by the master key.
 #[derive(Debug, Clone)]
@@ -62,136 +61,11 @@ impl ObjectRecord {
     }
 }
 
-/// New objects per INSERT statement (11 parameters each).
-const OBJECT_ROWS_PER_INSERT: usize = 100;
-/// Names or tags per INSERT statement (2 parameters each).
-const LABEL_ROWS_PER_INSERT: usize = 500;
-
-/// What a failed INSERT of `objects` names: the object, or the first few of several.
-fn objects_named(objects: &[NewObject<'_>]) -> String {
-    match objects {
-        [one] => format!("object {}", one.uid),
-        many => {
-            let first: Vec<&str> = many.iter().take(3).map(|o| o.uid).collect();
-            format!("one of {} objects ({}, …)", many.len(), first.join(", "))
-        }
-    }
-}
-
-/// (uid, label) for every name (or tag) `of` each object.
-fn labels<'a>(
-    objects: &'a [NewObject<'a>],
-    of: impl Fn(&'a NewObject<'a>) -> &'a [String],
-) -> Vec<(&'a str, &'a str)> {
-    objects
-        .iter()
-        .flat_map(|object| of(object).iter().map(|label| (object.uid, label.as_str())))
-        .collect()
-}
-
 const SELECT_OBJECT: &str =
     "SELECT uid, object_type, state, owner, wrapped, attributes, chain_id, \
      chain_version, row_version, wrap_key_version, created_at, updated_at FROM objects";
 
 impl Db {
-    /// Stores an object with its names and tags in one transaction.
-    pub async fn insert_object(&self, object: &NewObject<'_>) -> Result<()> {
-        self.insert_object_audited(object, &[], &[]).await
-    }
-
-    /// Stores an object, applies `changes` and appends the audit entries that record
-    /// them, in one transaction.
-    pub async fn insert_object_audited(
-        &self,
-        object: &NewObject<'_>,
-        changes: &[Change<'_>],
-        audit: &[AuditEntry],
-    ) -> Result<()> {
-        self.insert_objects_audited(std::slice::from_ref(object), changes, audit)
-            .await
-    }
-
-    /// Stores several objects, applies `changes` and appends `audit`, in one transaction
-    /// (one durable commit for all: nothing is stored if anything fails).
-    pub async fn insert_objects_audited(
-        &self,
-        objects: &[NewObject<'_>],
-        changes: &[Change<'_>],
-        audit: &[AuditEntry],
-    ) -> Result<()> {
-        let now = now_millis();
-        let stored = on_pool!(self, |pool| {
-            let mut tx = pool
-                .begin()
-                .await
-                .map_err(query_error("begin a transaction"))?;
-            // A statement for many rows: each statement is a round trip to the database,
-            // which under load costs more than the rows.
-            for chunk in objects.chunks(OBJECT_ROWS_PER_INSERT) {
-                let sql = values_sql(
-                    "INSERT INTO objects (uid, object_type, state, owner, wrapped, attributes, \
-                     chain_id, chain_version, created_at, updated_at, wrap_key_version) VALUES ",
-                    11,
-                    chunk.len(),
-                    self.engine(),
-                );
-                let attributes: Vec<String> =
-                    chunk.iter().map(|o| o.attributes.to_string()).collect();
-                let mut query = sqlx::query(&sql);
-                for (object, attributes) in chunk.iter().zip(&attributes) {
-                    query = query
-                        .bind(object.uid)
-                        .bind(object.object_type)
-                        .bind(object.state)
-                        .bind(object.owner)
-                        .bind(object.wrapped)
-                        .bind(attributes.as_str())
-                        .bind(object.chain_id)
-                        .bind(object.chain_version)
-                        .bind(now)
-                        .bind(now)
-                        .bind(object.wrap_key_version);
-                }
-                query
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(insert_error("store an object", objects_named(chunk)))?;
-            }
-            for (table, column, pairs) in [
-                ("object_names", "name", labels(objects, |o| o.names)),
-                ("object_tags", "tag", labels(objects, |o| o.tags)),
-            ] {
-                for chunk in pairs.chunks(LABEL_ROWS_PER_INSERT) {
-                    let head = format!("INSERT INTO {table} (uid, {column}) VALUES ");
-                    let sql = values_sql(&head, 2, chunk.len(), self.engine());
-                    let mut query = sqlx::query(&sql);
-                    for (uid, label) in chunk {
-                        query = query.bind(*uid).bind(*label);
-                    }
-                    query
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(query_error("store object names and tags"))?;
-                }
-            }
-            for change in changes {
-                run_change!(tx, change, now)?;
-            }
-            insert_audit!(tx, audit, self.engine());
-            tx.commit()
-                .await
-                .map_err(query_error("commit a new object"))
-        });
-        let new_key_only = objects.iter().all(|o| o.chain_id == o.uid)
-            && !changes.iter().any(Change::touches_records);
-        self.written(if new_key_only {
-            Written::NewKey
-        } else {
-            Written::Records
-        });
-        stored
-    }
-
     pub async fn object(&self, uid: &str) -> Result<Option<ObjectRecord>> {
         let sql = format!("{SELECT_OBJECT} WHERE uid = $1");
         on_pool!(self, |pool| sqlx::query_as(&sql)
@@ -352,7 +226,7 @@ impl Db {
         wrapped: &[u8],
         wrap_key_version: i64,
     ) -> Result<bool> {
-        let rewrapped = on_pool!(self, |pool| {
+        let rewrapped = on_writer!(self, |pool| {
             sqlx::query(
             "UPDATE objects SET wrapped = $3, wrap_key_version = $4, row_version = row_version + 1 \
              WHERE uid = $1 AND row_version = $2"
@@ -383,7 +257,7 @@ impl Db {
 
     /// Removes an object with its names and tags; true when it existed.
     pub async fn delete_object(&self, uid: &str) -> Result<bool> {
-        let deleted = on_pool!(self, |pool| sqlx::query(
+        let deleted = on_writer!(self, |pool| sqlx::query(
             "DELETE FROM objects WHERE uid = $1"
         )
         .bind(uid)

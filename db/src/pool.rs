@@ -1,19 +1,38 @@
-//! The engine-specific connection pool, and the macro that runs one statement text on
+//! The engine-specific connection pools, and the macros that run one statement text on
 //! whichever engine is configured (all statements use `$n` placeholders, which both
-//! SQLite and PostgreSQL understand).
+//! SQLite and PostgreSQL understand): `on_pool!` for reads, `on_writer!` for writes.
 
 pub(crate) enum Pool {
-    Sqlite(sqlx::SqlitePool),
+    /// SQLite lets one connection write at a time. Every write goes through `writer`, a
+    /// pool of one connection: writes queue for it in order instead of sleeping and
+    /// retrying on a busy database, and its page cache stays valid (a SQLite connection
+    /// drops its cache whenever another connection has written). Reads use `readers`.
+    Sqlite {
+        readers: sqlx::SqlitePool,
+        writer: sqlx::SqlitePool,
+    },
     Postgres(sqlx::PgPool),
 }
 
-/// `on_pool!(db, |pool| expr)` evaluates `expr` with `pool` bound to the concrete pool.
+/// `on_pool!(db, |pool| expr)` evaluates `expr` with `pool` bound to the concrete pool
+/// for reads.
 macro_rules! on_pool {
     ($db:expr, |$pool:ident| $body:expr) => {
         match &*$db.pool {
-            $crate::pool::Pool::Sqlite($pool) => $body,
+            $crate::pool::Pool::Sqlite { readers: $pool, .. } => $body,
             $crate::pool::Pool::Postgres($pool) => $body,
         }
     };
 }
 pub(crate) use on_pool;
+
+/// `on_writer!(db, |pool| expr)`: like [`on_pool!`], with the pool for writes.
+macro_rules! on_writer {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match &*$db.pool {
+            $crate::pool::Pool::Sqlite { writer: $pool, .. } => $body,
+            $crate::pool::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_writer;

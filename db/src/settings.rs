@@ -3,7 +3,7 @@
 
 use crate::changes::Change;
 use crate::error::{query_error, Result};
-use crate::pool::on_pool;
+use crate::pool::{on_pool, on_writer};
 use crate::{now_millis, Db};
 
 impl Db {
@@ -20,7 +20,7 @@ impl Db {
     /// Stores `value` unless the setting exists; returns the value now stored, so
     /// concurrent first starts agree on one value.
     pub async fn setting_or_insert(&self, name: &str, value: &str) -> Result<String> {
-        on_pool!(self, |pool| sqlx::query(
+        on_writer!(self, |pool| sqlx::query(
             "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO NOTHING"
         )

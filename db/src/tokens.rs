@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::audit::AuditEntry;
 use crate::changes::Change;
 use crate::error::{query_error, Error, Result};
-use crate::pool::on_pool;
+use crate::pool::{on_pool, on_writer};
 use crate::users::Role;
 use crate::Db;
 
@@ -100,7 +100,7 @@ impl Db {
     }
 
     pub async fn touch_token(&self, id: &str, at: i64) -> Result<()> {
-        on_pool!(self, |pool| sqlx::query(
+        on_writer!(self, |pool| sqlx::query(
             "UPDATE tokens SET last_used_at = $2 WHERE id = $1"
         )
         .bind(id)

@@ -309,10 +309,28 @@ async fn many_objects_in_one_commit(db: &Db) {
             tags: if n % 2 == 0 { &tags } else { &[] },
         })
         .collect();
+    // Other changes and audit entries ride along (numbered parameters after the rows').
+    let changes = [
+        Change::Grant {
+            object_uid: "batch-120",
+            identity: "bob",
+            operation: "encrypt",
+            granted_by: "alice",
+        },
+        Change::PutSetting {
+            name: "chain.head",
+            value: "2:mac-2",
+        },
+    ];
+    let audit: Vec<AuditEntry> = (1..=2)
+        .map(|seq| batch_entry(seq, &uids[seq as usize]))
+        .collect();
     db.insert_objects_audited(&objects[..7], &[], &[])
         .await
         .unwrap();
-    let duplicate = db.insert_objects_audited(&objects[5..], &[], &[]).await;
+    let duplicate = db
+        .insert_objects_audited(&objects[5..], &changes, &audit)
+        .await;
     assert!(
         matches!(&duplicate, Err(Error::AlreadyExists(what)) if what.contains("batch-005")),
         "{duplicate:?}"
@@ -321,9 +339,32 @@ async fn many_objects_in_one_commit(db: &Db) {
         db.object("batch-100").await.unwrap().is_none(),
         "the failed commit left nothing"
     );
-    db.insert_objects_audited(&objects[7..], &[], &[])
+    assert!(!db
+        .is_granted("batch-120", &["bob"], "encrypt")
+        .await
+        .unwrap());
+    assert_eq!(db.setting("chain.head").await.unwrap(), None);
+    assert!(db.audit_last(10).await.unwrap().is_empty());
+    db.insert_objects_audited(&objects[7..], &changes, &audit)
         .await
         .unwrap();
+    assert!(db
+        .is_granted("batch-120", &["bob"], "encrypt")
+        .await
+        .unwrap());
+    assert_eq!(
+        db.setting("chain.head").await.unwrap().as_deref(),
+        Some("2:mac-2")
+    );
+    let logged = db.audit_last(10).await.unwrap();
+    assert_eq!(
+        logged
+            .iter()
+            .map(|e| (e.seq, e.object_uid.as_deref()))
+            .collect::<Vec<_>>(),
+        [(1, Some("batch-001")), (2, Some("batch-002"))]
+    );
+    assert_eq!(logged[1].details, r#"{"n":2}"#);
     for n in [0, 99, 100, 149] {
         let uid = &uids[n];
         let stored = db.object(uid).await.unwrap().expect("stored");
@@ -332,6 +373,61 @@ async fn many_objects_in_one_commit(db: &Db) {
     }
     assert_eq!(db.objects_tagged("bulk").await.unwrap().len(), 75);
     assert_eq!(db.objects_named("name-149").await.unwrap(), ["batch-149"]);
+}
+
+fn batch_entry(seq: i64, uid: &str) -> AuditEntry {
+    AuditEntry {
+        id: 0,
+        node: "n".into(),
+        seq,
+        at: 1000 + seq,
+        caller: "alice".into(),
+        operation: "create".into(),
+        object_uid: Some(uid.into()),
+        result: "ok".into(),
+        request_id: None,
+        details: format!(r#"{{"n":{seq}}}"#),
+        mac: format!("mac-{seq}"),
+    }
+}
+
+on_both_engines!(a_commit_of_thousands_of_objects);
+async fn a_commit_of_thousands_of_objects(db: &Db) {
+    // 3 000 objects: 30 INSERT statements (33 000 parameters), on SQLite in one text.
+    let attributes = json!({});
+    let uids: Vec<String> = (0..3000).map(|n| format!("big-{n:04}")).collect();
+    let objects: Vec<NewObject<'_>> = uids
+        .iter()
+        .map(|uid| NewObject {
+            uid,
+            object_type: "SecretData",
+            state: "Active",
+            owner: "alice",
+            wrapped: None,
+            attributes: &attributes,
+            chain_id: uid,
+            chain_version: 1,
+            wrap_key_version: 1,
+            names: &[],
+            tags: &[],
+        })
+        .collect();
+    let audit = [batch_entry(1, "big-2999")];
+    let head = [Change::PutSetting {
+        name: "chain.head",
+        value: "1:mac-1",
+    }];
+    db.insert_objects_audited(&objects, &head, &audit)
+        .await
+        .unwrap();
+    assert!(db.object("big-2999").await.unwrap().is_some());
+    assert_eq!(
+        db.setting("chain.head").await.unwrap().as_deref(),
+        Some("1:mac-1")
+    );
+    assert_eq!(db.audit_last(5).await.unwrap().len(), 1);
+    let again = db.insert_objects_audited(&objects[2990..], &[], &[]).await;
+    assert!(matches!(again, Err(Error::AlreadyExists(_))), "{again:?}");
 }
 
 on_both_engines!(grants);

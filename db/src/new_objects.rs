@@ -1,0 +1,270 @@
+//! Storing new objects — their rows, names and tags — together with other changes and
+//! the audit entries that record them, in one durable transaction. On SQLite every
+//! statement of the transaction goes in one text: each statement sent apart is a round
+//! trip to the connection's thread, which under load costs more than the rows.
+
+use crate::audit::AuditEntry;
+use crate::changes::{
+    anonymous, audit_insert_sql, bind_audit_entry, bind_change, insert_audit, run_change,
+    values_sql, Change, AUDIT_ROWS_PER_INSERT,
+};
+use crate::epoch::Written;
+use crate::error::{insert_error, query_error, Error, Result};
+use crate::objects::NewObject;
+use crate::pool::{on_writer, Pool};
+use crate::{now_millis, Db, Engine};
+
+/// New objects per INSERT statement (11 parameters each).
+const OBJECT_ROWS_PER_INSERT: usize = 100;
+/// Names or tags per INSERT statement (2 parameters each).
+const LABEL_ROWS_PER_INSERT: usize = 500;
+
+const OBJECT_INSERT: &str = "INSERT INTO objects (uid, object_type, state, owner, wrapped, \
+     attributes, chain_id, chain_version, created_at, updated_at, wrap_key_version) VALUES ";
+
+/// Binds the columns of a new object, in the order of [`OBJECT_INSERT`].
+macro_rules! bind_object {
+    ($query:expr, $object:expr, $attributes:expr, $now:expr) => {
+        $query
+            .bind($object.uid)
+            .bind($object.object_type)
+            .bind($object.state)
+            .bind($object.owner)
+            .bind($object.wrapped)
+            .bind($attributes)
+            .bind($object.chain_id)
+            .bind($object.chain_version)
+            .bind($now)
+            .bind($now)
+            .bind($object.wrap_key_version)
+    };
+}
+
+/// (object uid, name or tag).
+type Label<'a> = (&'a str, &'a str);
+
+/// What a transaction stores: the objects with their attributes as JSON text, their
+/// names and tags, other changes and the audit entries.
+struct Writes<'a> {
+    objects: &'a [NewObject<'a>],
+    attributes: Vec<String>,
+    names: Vec<Label<'a>>,
+    tags: Vec<Label<'a>>,
+    changes: &'a [Change<'a>],
+    audit: &'a [AuditEntry],
+}
+
+impl<'a> Writes<'a> {
+    fn new(
+        objects: &'a [NewObject<'a>],
+        changes: &'a [Change<'a>],
+        audit: &'a [AuditEntry],
+    ) -> Writes<'a> {
+        Writes {
+            objects,
+            attributes: objects.iter().map(|o| o.attributes.to_string()).collect(),
+            names: labels(objects, |o| o.names),
+            tags: labels(objects, |o| o.tags),
+            changes,
+            audit,
+        }
+    }
+
+    /// Every statement, `;`-separated, for SQLite, all with anonymous `?` parameters:
+    /// the rows, the audit entries, then the changes.
+    fn sqlite_text(&self) -> String {
+        let mut text = String::new();
+        for chunk in self.objects.chunks(OBJECT_ROWS_PER_INSERT) {
+            text += &values_sql(OBJECT_INSERT, 11, chunk.len(), Engine::Sqlite);
+            text.push(';');
+        }
+        for (table, column, pairs) in self.label_tables() {
+            for chunk in pairs.chunks(LABEL_ROWS_PER_INSERT) {
+                text += &label_insert_sql(table, column, chunk.len(), Engine::Sqlite);
+                text.push(';');
+            }
+        }
+        for chunk in self.audit.chunks(AUDIT_ROWS_PER_INSERT) {
+            text += &audit_insert_sql(chunk.len(), Engine::Sqlite);
+            text.push(';');
+        }
+        for change in self.changes {
+            text += &anonymous(change.statement());
+            text.push(';');
+        }
+        text
+    }
+
+    /// (table, column, its rows) for names and for tags.
+    fn label_tables(&self) -> [(&'static str, &'static str, &[Label<'a>]); 2] {
+        [
+            ("object_names", "name", &self.names),
+            ("object_tags", "tag", &self.tags),
+        ]
+    }
+}
+
+fn label_insert_sql(table: &str, column: &str, rows: usize, engine: Engine) -> String {
+    values_sql(
+        &format!("INSERT INTO {table} (uid, {column}) VALUES "),
+        2,
+        rows,
+        engine,
+    )
+}
+
+/// What a failed INSERT of `objects` names: the object, or the first few of several.
+fn objects_named(objects: &[NewObject<'_>]) -> String {
+    match objects {
+        [one] => format!("object {}", one.uid),
+        many => {
+            let first: Vec<&str> = many.iter().take(3).map(|o| o.uid).collect();
+            format!("one of {} objects ({}, …)", many.len(), first.join(", "))
+        }
+    }
+}
+
+/// (uid, label) for every name (or tag) `of` each object.
+fn labels<'a>(
+    objects: &'a [NewObject<'a>],
+    of: impl Fn(&'a NewObject<'a>) -> &'a [String],
+) -> Vec<Label<'a>> {
+    objects
+        .iter()
+        .flat_map(|object| of(object).iter().map(|label| (object.uid, label.as_str())))
+        .collect()
+}
+
+impl Db {
+    /// Stores an object with its names and tags in one transaction.
+    pub async fn insert_object(&self, object: &NewObject<'_>) -> Result<()> {
+        self.insert_object_audited(object, &[], &[]).await
+    }
+
+    /// Stores an object, applies `changes` and appends the audit entries that record
+    /// them, in one transaction.
+    pub async fn insert_object_audited(
+        &self,
+        object: &NewObject<'_>,
+        changes: &[Change<'_>],
+        audit: &[AuditEntry],
+    ) -> Result<()> {
+        self.insert_objects_audited(std::slice::from_ref(object), changes, audit)
+            .await
+    }
+
+    /// Stores several objects, applies `changes` and appends `audit`, in one transaction
+    /// (one durable commit for all: nothing is stored if anything fails).
+    pub async fn insert_objects_audited(
+        &self,
+        objects: &[NewObject<'_>],
+        changes: &[Change<'_>],
+        audit: &[AuditEntry],
+    ) -> Result<()> {
+        let writes = Writes::new(objects, changes, audit);
+        let now = now_millis();
+        let stored = match &*self.pool {
+            Pool::Sqlite { writer, .. } => insert_in_one_text(writer, &writes, now).await,
+            Pool::Postgres(_) => self.insert_statement_by_statement(&writes, now).await,
+        };
+        let new_key_only = objects.iter().all(|o| o.chain_id == o.uid)
+            && !changes.iter().any(Change::touches_records);
+        self.written(if new_key_only {
+            Written::NewKey
+        } else {
+            Written::Records
+        });
+        stored
+    }
+
+    async fn insert_statement_by_statement(&self, writes: &Writes<'_>, now: i64) -> Result<()> {
+        let objects = writes.objects;
+        on_writer!(self, |pool| {
+            let mut tx = pool
+                .begin()
+                .await
+                .map_err(query_error("begin a transaction"))?;
+            // A statement for many rows: each statement is a round trip to the database,
+            // which under load costs more than the rows.
+            for (chunk, attributes) in objects
+                .chunks(OBJECT_ROWS_PER_INSERT)
+                .zip(writes.attributes.chunks(OBJECT_ROWS_PER_INSERT))
+            {
+                let sql = values_sql(OBJECT_INSERT, 11, chunk.len(), self.engine());
+                let mut query = sqlx::query(&sql);
+                for (object, attributes) in chunk.iter().zip(attributes) {
+                    query = bind_object!(query, object, attributes.as_str(), now);
+                }
+                query
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(insert_error("store an object", objects_named(chunk)))?;
+            }
+            for (table, column, pairs) in writes.label_tables() {
+                for chunk in pairs.chunks(LABEL_ROWS_PER_INSERT) {
+                    let sql = label_insert_sql(table, column, chunk.len(), self.engine());
+                    let mut query = sqlx::query(&sql);
+                    for (uid, label) in chunk {
+                        query = query.bind(*uid).bind(*label);
+                    }
+                    query
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(query_error("store object names and tags"))?;
+                }
+            }
+            for change in writes.changes {
+                run_change!(tx, change, now)?;
+            }
+            insert_audit!(tx, writes.audit, self.engine());
+            tx.commit()
+                .await
+                .map_err(query_error("commit a new object"))
+        })
+    }
+}
+
+/// SQLite: the transaction's statements as one text ([`Writes::sqlite_text`]), its
+/// parameters in the same order.
+async fn insert_in_one_text(pool: &sqlx::SqlitePool, writes: &Writes<'_>, now: i64) -> Result<()> {
+    let text = writes.sqlite_text();
+    let mut query = sqlx::query(&text);
+    for (object, attributes) in writes.objects.iter().zip(&writes.attributes) {
+        query = bind_object!(query, object, attributes.as_str(), now);
+    }
+    for (uid, label) in writes.names.iter().chain(&writes.tags) {
+        query = query.bind(*uid).bind(*label);
+    }
+    for entry in writes.audit {
+        query = bind_audit_entry!(query, entry);
+    }
+    for change in writes.changes {
+        query = bind_change!(query, change, now);
+    }
+    let mut tx = pool
+        .begin()
+        .await
+        .map_err(query_error("begin a transaction"))?;
+    query
+        .execute(&mut *tx)
+        .await
+        .map_err(|source| one_text_error(writes.objects, source))?;
+    tx.commit()
+        .await
+        .map_err(query_error("commit a new object"))
+}
+
+/// A failure of the one-text transaction: `AlreadyExists` when an object's row is
+/// taken (its uid, or its place in a ReKey chain: SQLite names the table's columns),
+/// else what was being attempted.
+fn one_text_error(objects: &[NewObject<'_>], source: sqlx::Error) -> Error {
+    let object_taken = matches!(&source, sqlx::Error::Database(db)
+        if db.is_unique_violation() && db.message().contains(" objects."));
+    if object_taken {
+        return Error::AlreadyExists(objects_named(objects));
+    }
+    Error::Query {
+        context: "store new objects with their changes and audit entries",
+        source,
+    }
+}
