@@ -11,7 +11,7 @@ use crate::changes::{
 use crate::epoch::Written;
 use crate::error::{insert_error, query_error, Error, Result};
 use crate::objects::NewObject;
-use crate::pool::{on_writer, Pool};
+use crate::pool::Pool;
 use crate::{now_millis, Db, Engine};
 
 /// New objects per INSERT statement (11 parameters each).
@@ -165,7 +165,7 @@ impl Db {
         let now = now_millis();
         let stored = match &*self.pool {
             Pool::Sqlite { writer, .. } => insert_in_one_text(writer, &writes, now).await,
-            Pool::Postgres(_) => self.insert_statement_by_statement(&writes, now).await,
+            Pool::Postgres(pool) => insert_statement_by_statement(pool, &writes, now).await,
         };
         let new_key_only = objects.iter().all(|o| o.chain_id == o.uid)
             && !changes.iter().any(Change::touches_records);
@@ -176,52 +176,56 @@ impl Db {
         });
         stored
     }
+}
 
-    async fn insert_statement_by_statement(&self, writes: &Writes<'_>, now: i64) -> Result<()> {
-        let objects = writes.objects;
-        on_writer!(self, |pool| {
-            let mut tx = pool
-                .begin()
-                .await
-                .map_err(query_error("begin a transaction"))?;
-            // A statement for many rows: each statement is a round trip to the database,
-            // which under load costs more than the rows.
-            for (chunk, attributes) in objects
-                .chunks(OBJECT_ROWS_PER_INSERT)
-                .zip(writes.attributes.chunks(OBJECT_ROWS_PER_INSERT))
-            {
-                let sql = values_sql(OBJECT_INSERT, 11, chunk.len(), self.engine());
-                let mut query = sqlx::query(&sql);
-                for (object, attributes) in chunk.iter().zip(attributes) {
-                    query = bind_object!(query, object, attributes.as_str(), now);
-                }
-                query
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(insert_error("store an object", objects_named(chunk)))?;
-            }
-            for (table, column, pairs) in writes.label_tables() {
-                for chunk in pairs.chunks(LABEL_ROWS_PER_INSERT) {
-                    let sql = label_insert_sql(table, column, chunk.len(), self.engine());
-                    let mut query = sqlx::query(&sql);
-                    for (uid, label) in chunk {
-                        query = query.bind(*uid).bind(*label);
-                    }
-                    query
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(query_error("store object names and tags"))?;
-                }
-            }
-            for change in writes.changes {
-                run_change!(tx, change, now)?;
-            }
-            insert_audit!(tx, writes.audit, self.engine());
-            tx.commit()
-                .await
-                .map_err(query_error("commit a new object"))
-        })
+/// PostgreSQL: a statement per chunk of rows and per change (its extended protocol
+/// prepares one statement at a time).
+async fn insert_statement_by_statement(
+    pool: &sqlx::PgPool,
+    writes: &Writes<'_>,
+    now: i64,
+) -> Result<()> {
+    let mut tx = pool
+        .begin()
+        .await
+        .map_err(query_error("begin a transaction"))?;
+    // A statement for many rows: each statement is a round trip to the database, which
+    // under load costs more than the rows.
+    for (chunk, attributes) in writes
+        .objects
+        .chunks(OBJECT_ROWS_PER_INSERT)
+        .zip(writes.attributes.chunks(OBJECT_ROWS_PER_INSERT))
+    {
+        let sql = values_sql(OBJECT_INSERT, 11, chunk.len(), Engine::Postgres);
+        let mut query = sqlx::query(&sql);
+        for (object, attributes) in chunk.iter().zip(attributes) {
+            query = bind_object!(query, object, attributes.as_str(), now);
+        }
+        query
+            .execute(&mut *tx)
+            .await
+            .map_err(insert_error("store an object", objects_named(chunk)))?;
     }
+    for (table, column, pairs) in writes.label_tables() {
+        for chunk in pairs.chunks(LABEL_ROWS_PER_INSERT) {
+            let sql = label_insert_sql(table, column, chunk.len(), Engine::Postgres);
+            let mut query = sqlx::query(&sql);
+            for (uid, label) in chunk {
+                query = query.bind(*uid).bind(*label);
+            }
+            query
+                .execute(&mut *tx)
+                .await
+                .map_err(query_error("store object names and tags"))?;
+        }
+    }
+    for change in writes.changes {
+        run_change!(tx, change, now)?;
+    }
+    insert_audit!(tx, writes.audit, Engine::Postgres);
+    tx.commit()
+        .await
+        .map_err(query_error("commit a new object"))
 }
 
 /// SQLite: the transaction's statements as one text ([`Writes::sqlite_text`]), its
@@ -232,8 +236,10 @@ async fn insert_in_one_text(pool: &sqlx::SqlitePool, writes: &Writes<'_>, now: i
     for (object, attributes) in writes.objects.iter().zip(&writes.attributes) {
         query = bind_object!(query, object, attributes.as_str(), now);
     }
-    for (uid, label) in writes.names.iter().chain(&writes.tags) {
-        query = query.bind(*uid).bind(*label);
+    for (_, _, pairs) in writes.label_tables() {
+        for (uid, label) in pairs {
+            query = query.bind(*uid).bind(*label);
+        }
     }
     for entry in writes.audit {
         query = bind_audit_entry!(query, entry);
