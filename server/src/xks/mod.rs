@@ -31,12 +31,10 @@ async fn handle(
     let Some(xks) = state.xks.as_ref() else {
         return HttpResponse::NotFound().finish();
     };
-    let headers: Vec<(String, String)> = request
+    let headers: Vec<(&str, &str)> = request
         .headers()
         .iter()
-        .filter_map(|(name, value)| {
-            Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
-        })
+        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
         .collect();
     let xks_request = hyok_xks::Request {
         method: request.method().as_str(),

@@ -42,16 +42,22 @@ impl Credential {
         &self.access_key_id
     }
 
-    /// The hex signature of `to_sign` for this credential and scope.
+    /// The signature of the string to sign (given as the pieces it is made of) for this
+    /// credential and scope.
     pub(super) fn signature(
         &self,
         date: &str,
         region: &str,
         service: &str,
-        to_sign: &str,
-    ) -> String {
+        to_sign: &[&[u8]],
+    ) -> [u8; 32] {
         let key = self.signing_key(date, region, service);
-        hex::encode(hmac(key.as_ref(), to_sign.as_bytes()))
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(key.as_ref())
+            .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+        for piece in to_sign {
+            mac.update(piece);
+        }
+        mac.finalize().into_bytes().into()
     }
 
     /// Compares `signature` (hex) with the one this credential makes, in constant time.
@@ -60,18 +66,22 @@ impl Credential {
         date: &str,
         region: &str,
         service: &str,
-        to_sign: &str,
+        to_sign: &[&[u8]],
         signature: &str,
     ) -> bool {
+        let mut given = [0u8; 32];
+        if hex::decode_to_slice(signature, &mut given).is_err() {
+            return false;
+        }
         let expected = self.signature(date, region, service, to_sign);
-        expected.len() == signature.len()
-            && bool::from(expected.as_bytes().ct_eq(signature.as_bytes()))
+        bool::from(expected.ct_eq(&given))
     }
 
     fn signing_key(&self, date: &str, region: &str, service: &str) -> Zeroizing<[u8; 32]> {
         let mut cached = self.signing_key.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(cached) = cached.as_ref() {
-            if cached.scope == (date.to_string(), region.to_string(), service.to_string()) {
+            let (d, r, s) = &cached.scope;
+            if (d.as_str(), r.as_str(), s.as_str()) == (date, region, service) {
                 return cached.key.clone();
             }
         }

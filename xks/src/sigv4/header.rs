@@ -4,36 +4,29 @@ use std::time::SystemTime;
 
 /// `Credential=AKID/DATE/REGION/SERVICE/aws4_request`'s scope part.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Scope {
-    pub date: String,
-    pub region: String,
-    pub service: String,
-    pub terminator: String,
+pub struct Scope<'a> {
+    pub date: &'a str,
+    pub region: &'a str,
+    pub service: &'a str,
+    pub terminator: &'a str,
+    /// The scope as the header wrote it, `DATE/REGION/SERVICE/aws4_request`.
+    pub text: &'a str,
 }
 
-impl std::fmt::Display for Scope {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}/{}/{}/{}",
-            self.date, self.region, self.service, self.terminator
-        )
-    }
-}
-
+/// The parts of an `Authorization` header, borrowed from it.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Authorization {
-    pub access_key_id: String,
-    pub scope: Scope,
-    pub signed_headers: Vec<String>,
-    pub signature: String,
+pub struct Authorization<'a> {
+    pub access_key_id: &'a str,
+    pub scope: Scope<'a>,
+    pub signed_headers: Vec<&'a str>,
+    pub signature: &'a str,
 }
 
 /// The longest header accepted (an honest one is a few hundred bytes).
 const MAX_HEADER: usize = 4096;
 
-impl Authorization {
-    pub fn parse(header: &str) -> Option<Authorization> {
+impl<'a> Authorization<'a> {
+    pub fn parse(header: &'a str) -> Option<Authorization<'a>> {
         if header.len() > MAX_HEADER {
             return None;
         }
@@ -51,25 +44,26 @@ impl Authorization {
                 return None;
             }
         }
-        let mut credential = credential?.split('/');
-        let access_key_id = credential.next()?.to_string();
+        let (access_key_id, scope_text) = credential?.split_once('/')?;
+        let mut parts = scope_text.split('/');
         let scope = Scope {
-            date: credential.next()?.to_string(),
-            region: credential.next()?.to_string(),
-            service: credential.next()?.to_string(),
-            terminator: credential.next()?.to_string(),
+            date: parts.next()?,
+            region: parts.next()?,
+            service: parts.next()?,
+            terminator: parts.next()?,
+            text: scope_text,
         };
-        if credential.next().is_some() || access_key_id.is_empty() {
+        if parts.next().is_some() || access_key_id.is_empty() {
             return None;
         }
-        let signed_headers: Vec<String> = signed_headers?.split(';').map(str::to_string).collect();
+        let signed_headers: Vec<&str> = signed_headers?.split(';').collect();
         if signed_headers
             .iter()
-            .any(|h| h.is_empty() || h.chars().any(|c| c.is_ascii_uppercase()))
+            .any(|h| h.is_empty() || h.bytes().any(|c| c.is_ascii_uppercase()))
         {
             return None;
         }
-        let signature = signature?.to_string();
+        let signature = signature?;
         if signature.len() != 64 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
@@ -119,8 +113,12 @@ mod tests {
         let parsed = Authorization::parse(GOOD).unwrap();
         assert_eq!(parsed.access_key_id, "AKIDEXAMPLE");
         assert_eq!(
-            parsed.scope.to_string(),
+            parsed.scope.text,
             "20221110/us-east-1/kms-xks-proxy/aws4_request"
+        );
+        assert_eq!(
+            (parsed.scope.date, parsed.scope.region, parsed.scope.service),
+            ("20221110", "us-east-1", "kms-xks-proxy")
         );
         assert_eq!(parsed.signed_headers, ["host", "x-amz-date"]);
     }

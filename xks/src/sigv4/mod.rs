@@ -11,10 +11,11 @@ mod sign;
 pub use credentials::{Credential, Credentials};
 pub use sign::{amz_date, sign};
 
+use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
 use crate::error::{ErrorKind, XksError};
-use canonical::{canonical_request, string_to_sign};
+use canonical::{canonical_request_hash, string_to_sign};
 use header::Authorization;
 
 /// The largest clock difference accepted between the signer and this server.
@@ -27,19 +28,44 @@ pub struct SignedRequest<'a> {
     pub path: &'a str,
     pub query: &'a str,
     /// Header names in any case; repeated headers appear several times.
-    pub headers: &'a [(String, String)],
+    pub headers: &'a [(&'a str, &'a str)],
     pub body: &'a [u8],
 }
 
-impl SignedRequest<'_> {
-    fn header(&self, name: &str) -> Option<String> {
-        let values: Vec<&str> = self
+impl<'a> SignedRequest<'a> {
+    /// The values of header `name`, comma-joined when it is repeated.
+    fn header(&self, name: &str) -> Option<Cow<'a, str>> {
+        let mut values = self
             .headers
             .iter()
             .filter(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-            .collect();
-        (!values.is_empty()).then(|| values.join(","))
+            .map(|(_, value)| *value);
+        let first = values.next()?;
+        match values.next() {
+            None => Some(Cow::Borrowed(first)),
+            Some(second) => {
+                let mut joined = format!("{first},{second}");
+                for value in values {
+                    joined.push(',');
+                    joined.push_str(value);
+                }
+                Some(Cow::Owned(joined))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+impl<'a> SignedRequest<'a> {
+    /// A GET of `/` with no body, for tests.
+    pub(crate) fn get(headers: &'a [(&'a str, &'a str)]) -> SignedRequest<'a> {
+        SignedRequest {
+            method: "GET",
+            path: "/",
+            query: "",
+            headers,
+            body: b"",
+        }
     }
 }
 
@@ -87,24 +113,24 @@ pub fn verify(
         ));
     }
     for required in ["host", "x-amz-date"] {
-        if !authorization.signed_headers.iter().any(|h| h == required) {
+        if !authorization.signed_headers.contains(&required) {
             return Err(denied(format!("{required} must be a signed header")));
         }
     }
     let credential = credentials
-        .find(&authorization.access_key_id)
+        .find(authorization.access_key_id)
         .ok_or_else(|| denied("unknown access key id"))?;
-    let canonical = canonical_request(request, &authorization.signed_headers)
+    let canonical = canonical_request_hash(request, &authorization.signed_headers)
         .ok_or_else(|| denied("a signed header is missing from the request"))?;
-    let to_sign = string_to_sign(&amz_date, &scope.to_string(), &canonical);
+    let to_sign = string_to_sign(&amz_date, scope.text, &canonical);
     if credential.signature_matches(
-        &scope.date,
+        scope.date,
         region,
         service,
         &to_sign,
-        &authorization.signature,
+        authorization.signature,
     ) {
-        Ok(authorization.access_key_id)
+        Ok(authorization.access_key_id.to_string())
     } else {
         Err(denied("the signature does not match"))
     }
@@ -135,14 +161,26 @@ mod tests {
             Credential::new("OTHERKEY", "other secret"),
             Credential::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
         ]);
-        let request = SignedRequest {
-            method: "GET",
-            path: "/",
-            query: "",
-            headers,
-            body: b"",
-        };
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        let request = SignedRequest::get(&headers);
         verify(&request, &credentials, region, "service", now)
+    }
+
+    #[test]
+    fn a_repeated_header_is_its_values_comma_joined() {
+        let headers = [
+            ("X-Seen", "a"),
+            ("Host", "h"),
+            ("x-seen", "b"),
+            ("X-SEEN", "c"),
+        ];
+        let request = SignedRequest::get(&headers);
+        assert_eq!(request.header("x-seen").as_deref(), Some("a,b,c"));
+        assert_eq!(request.header("host").as_deref(), Some("h"));
+        assert_eq!(request.header("absent"), None);
     }
 
     fn at(text: &str) -> SystemTime {

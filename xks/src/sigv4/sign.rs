@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use super::canonical::{canonical_request, string_to_sign};
+use super::canonical::{canonical_request_hash, string_to_sign};
 use super::credentials::Credential;
 use super::SignedRequest;
 
@@ -25,11 +25,7 @@ pub fn sign(
     now: SystemTime,
 ) -> [(String, String); 2] {
     let date_time = amz_date(now);
-    let headers = [
-        ("host".to_string(), host.to_string()),
-        ("x-amz-date".to_string(), date_time.clone()),
-    ];
-    let signed_headers = ["host".to_string(), "x-amz-date".to_string()];
+    let headers = [("host", host), ("x-amz-date", date_time.as_str())];
     let request = SignedRequest {
         method: "POST",
         path,
@@ -37,15 +33,16 @@ pub fn sign(
         headers: &headers,
         body,
     };
-    let canonical = canonical_request(&request, &signed_headers).unwrap_or_default();
+    let canonical = canonical_request_hash(&request, &["host", "x-amz-date"])
+        .unwrap_or_else(|| unreachable!("both signed headers are there"));
     let date = &date_time[..8];
     let scope = format!("{date}/{region}/{service}/aws4_request");
-    let signature = credential.signature(
+    let signature = hex::encode(credential.signature(
         date,
         region,
         service,
         &string_to_sign(&date_time, &scope, &canonical),
-    );
+    ));
     let authorization = format!(
         "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders=host;x-amz-date, Signature={signature}",
         credential.access_key_id()
@@ -74,10 +71,10 @@ mod tests {
             b"{}",
             now,
         );
-        let headers = vec![
-            ("Host".to_string(), "localhost:9998".to_string()),
-            date,
-            authorization,
+        let headers = [
+            ("Host", "localhost:9998"),
+            (date.0.as_str(), date.1.as_str()),
+            (authorization.0.as_str(), authorization.1.as_str()),
         ];
         let request = SignedRequest {
             method: "POST",
