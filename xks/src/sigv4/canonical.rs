@@ -84,7 +84,8 @@ fn hex_digest(data: &[u8]) -> HexDigest {
     hex(Sha256::digest(data).into())
 }
 
-fn hex(digest: [u8; 32]) -> HexDigest {
+/// `digest` in lowercase hex.
+pub fn hex(digest: [u8; 32]) -> HexDigest {
     let mut text = [0u8; 64];
     hex::encode_to_slice(digest, &mut text)
         .unwrap_or_else(|_| unreachable!("32 bytes are 64 hex digits"));

@@ -8,12 +8,17 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+use super::canonical::hex;
+
 type HmacSha256 = Hmac<Sha256>;
 
-fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
+/// The HMAC-SHA256 under `key` of the concatenation of `pieces`.
+fn hmac(key: &[u8], pieces: &[&[u8]]) -> [u8; 32] {
     let mut mac = <HmacSha256 as Mac>::new_from_slice(key)
         .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
-    mac.update(data);
+    for piece in pieces {
+        mac.update(piece);
+    }
     mac.finalize().into_bytes().into()
 }
 
@@ -52,15 +57,11 @@ impl Credential {
         to_sign: &[&[u8]],
     ) -> [u8; 32] {
         let key = self.signing_key(date, region, service);
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(key.as_ref())
-            .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
-        for piece in to_sign {
-            mac.update(piece);
-        }
-        mac.finalize().into_bytes().into()
+        hmac(key.as_ref(), to_sign)
     }
 
-    /// Compares `signature` (hex) with the one this credential makes, in constant time.
+    /// Compares `signature` (lowercase hex, as SigV4 writes it) with the one this
+    /// credential makes, in constant time.
     pub(super) fn signature_matches(
         &self,
         date: &str,
@@ -69,12 +70,8 @@ impl Credential {
         to_sign: &[&[u8]],
         signature: &str,
     ) -> bool {
-        let mut given = [0u8; 32];
-        if hex::decode_to_slice(signature, &mut given).is_err() {
-            return false;
-        }
-        let expected = self.signature(date, region, service, to_sign);
-        bool::from(expected.ct_eq(&given))
+        let expected = hex(self.signature(date, region, service, to_sign));
+        expected.len() == signature.len() && bool::from(expected.ct_eq(signature.as_bytes()))
     }
 
     fn signing_key(&self, date: &str, region: &str, service: &str) -> Zeroizing<[u8; 32]> {
@@ -86,10 +83,10 @@ impl Credential {
             }
         }
         let secret = Zeroizing::new(format!("AWS4{}", self.secret.as_str()));
-        let k_date = Zeroizing::new(hmac(secret.as_bytes(), date.as_bytes()));
-        let k_region = Zeroizing::new(hmac(k_date.as_ref(), region.as_bytes()));
-        let k_service = Zeroizing::new(hmac(k_region.as_ref(), service.as_bytes()));
-        let key = Zeroizing::new(hmac(k_service.as_ref(), b"aws4_request"));
+        let k_date = Zeroizing::new(hmac(secret.as_bytes(), &[date.as_bytes()]));
+        let k_region = Zeroizing::new(hmac(k_date.as_ref(), &[region.as_bytes()]));
+        let k_service = Zeroizing::new(hmac(k_region.as_ref(), &[service.as_bytes()]));
+        let key = Zeroizing::new(hmac(k_service.as_ref(), &[b"aws4_request"]));
         let scope = (date.to_string(), region.to_string(), service.to_string());
         *cached = Some(SigningKey {
             scope,

@@ -207,6 +207,12 @@ mod tests {
                 "does not match",
             ),
             (
+                vanilla(&VANILLA.replace("5fa00fa31553b73ebf", "5FA00FA31553B73EBF")),
+                now,
+                "us-east-1",
+                "does not match",
+            ),
+            (
                 vanilla(&VANILLA.replace("AKIDEXAMPLE", "AKIDUNKNOWN")),
                 now,
                 "us-east-1",
