@@ -5,7 +5,9 @@
 //! interval on the others), so a revoked grant or a blocked key is never served from
 //! here after the change. `max_age` bounds how long an entry is trusted in any case, a
 //! backstop should another node's change go unnoticed. Bounded in entries, least
-//! recently used first; `max_entries = 0` turns it off.
+//! recently used first; `max_entries = 0` turns it off. An entry moves to the front on its
+//! first use and then at most once per [`PROMOTE_EVERY`]: moving it touches its neighbours
+//! in the list, which with thousands of keys in use cost more than the rest of a look-up.
 
 use std::borrow::Borrow;
 use std::hash::Hash;
@@ -14,9 +16,14 @@ use std::time::{Duration, Instant};
 
 use lru::LruCache;
 
+/// The grain of the least-recently-used order.
+pub const PROMOTE_EVERY: Duration = Duration::from_secs(1);
+
 struct Entry<V> {
     epoch: u64,
     read_at: Instant,
+    /// When a use last moved it to the front (`None`: not used yet).
+    promoted_at: Option<Instant>,
     value: V,
 }
 
@@ -43,9 +50,18 @@ impl<K: Hash + Eq, V: Clone> EpochCache<K, V> {
         Q: Hash + Eq + ?Sized,
     {
         let mut entries = self.lock();
-        let entry = entries.get(key)?;
-        if entry.epoch == epoch && entry.read_at.elapsed() < self.max_age {
-            return Some(entry.value.clone());
+        let now = Instant::now();
+        let entry = entries.peek_mut(key)?;
+        if entry.epoch == epoch && now.duration_since(entry.read_at) < self.max_age {
+            let value = entry.value.clone();
+            let promote = entry
+                .promoted_at
+                .is_none_or(|at| now.duration_since(at) >= PROMOTE_EVERY);
+            if promote {
+                entry.promoted_at = Some(now);
+                entries.promote(key);
+            }
+            return Some(value);
         }
         entries.pop(key);
         None
@@ -62,6 +78,7 @@ impl<K: Hash + Eq, V: Clone> EpochCache<K, V> {
             Entry {
                 epoch,
                 read_at: Instant::now(),
+                promoted_at: None,
                 value,
             },
         );
@@ -111,6 +128,14 @@ mod tests {
         cache.insert(3, 0, 'c');
         assert_eq!(cache.len(), 2);
         assert_eq!(cache.get(&2, 0), None, "least recently used goes first");
+        assert_eq!(cache.get(&1, 0), Some('a'), "used again within the grain");
+        cache.insert(4, 0, 'd');
+        assert_eq!(
+            cache.get(&1, 0),
+            None,
+            "moved to the front only once per PROMOTE_EVERY: 3 was inserted later"
+        );
+        cache.insert(1, 0, 'a');
         std::thread::sleep(Duration::from_millis(80));
         assert_eq!(cache.get(&1, 0), None, "older than max_age");
 

@@ -60,6 +60,7 @@ pub async fn run(loaded: Loaded, path: Option<PathBuf>) -> Result<(), String> {
         audit: audit.clone(),
         tokens,
         xks: xks::service_for(&config.aws_xks_config),
+        xks_keys: xks::ResolvedKeys::new(metadata_entries, metadata_age),
     });
     if let Some(xks) = &state.xks {
         tracing::info!(prefix = %xks.prefix(), "AWS XKS routes enabled");

@@ -43,7 +43,22 @@ impl Identities {
     pub fn contains(&self, identity: &str) -> bool {
         self.0.iter().any(|own| own == identity)
     }
+
+    /// The identities as one compact value to compare, for caches of decisions.
+    pub fn key(&self) -> IdentitiesKey {
+        let mut key = Vec::with_capacity(self.0.iter().map(|id| 8 + id.len()).sum());
+        for identity in &self.0 {
+            // Length-prefixed, so that no two different lists encode alike.
+            key.extend_from_slice(&(identity.len() as u64).to_le_bytes());
+            key.extend_from_slice(identity.as_bytes());
+        }
+        IdentitiesKey(key.into_boxed_slice())
+    }
 }
+
+/// [`Identities::key`]: equal exactly when the lists are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentitiesKey(Box<[u8]>);
 
 impl std::fmt::Display for Identities {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -87,5 +102,15 @@ mod tests {
             Identities::of_xks_request("aws", "", None).as_strs(),
             ["xks:aws"]
         );
+    }
+
+    #[test]
+    fn keys_are_equal_exactly_when_the_lists_are() {
+        let of = |ids: &[&str]| Identities(ids.iter().map(|id| id.to_string()).collect()).key();
+        assert_eq!(of(&["xks:aws", "arn:a"]), of(&["xks:aws", "arn:a"]));
+        assert_ne!(of(&["xks:aws", "arn:a"]), of(&["xks:aws", "arn:b"]));
+        assert_ne!(of(&["ab", "c"]), of(&["a", "bc"]), "where one ends matters");
+        assert_ne!(of(&["xks:aws"]), of(&["xks:aws", ""]));
+        assert_ne!(of(&["arn:a", "xks:aws"]), of(&["xks:aws", "arn:a"]));
     }
 }

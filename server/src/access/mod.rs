@@ -11,5 +11,5 @@ mod operation;
 
 pub use check::{Access, AccessError, Decision};
 pub use grants::{GrantChange, GrantError};
-pub use identities::Identities;
+pub use identities::{Identities, IdentitiesKey};
 pub use operation::Operation;

@@ -185,8 +185,10 @@ impl XksBench {
         Ok(())
     }
 
-    /// One request body per key (for decrypt: the ciphertext of one encrypt, made first).
-    async fn bodies(&self, host: &str) -> Result<Vec<(String, Value)>, String> {
+    /// One request (path, body) per key (for decrypt: the ciphertext of one encrypt, made
+    /// first), shared by all connections so that many keys do not multiply the generator's
+    /// memory by the connection count.
+    async fn bodies(&self, host: &str) -> Result<Vec<(String, String)>, String> {
         let client = reqwest::Client::new();
         let credential = Credential::new(&self.access_key_id, &self.secret_access_key);
         let metadata = json!({"awsPrincipalArn": "arn:aws:iam::111122223333:role/bench", "kmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/bench",
@@ -223,7 +225,7 @@ impl XksBench {
                     (format!("{keys}/decrypt"), decrypt)
                 }
             };
-            bodies.push(body);
+            bodies.push((body.0, body.1.to_string()));
         }
         Ok(bodies)
     }
@@ -232,7 +234,7 @@ impl XksBench {
         &self,
         connection: usize,
         host: &str,
-        bodies: &[(String, Value)],
+        texts: &[(String, String)],
         deadline: Instant,
     ) -> Tally {
         // Plain http: the lean client, so that the generator is not what gets measured.
@@ -246,10 +248,6 @@ impl XksBench {
         let mut client: Option<reqwest::Client> = None;
         // One credential per connection, so that its signing key is derived once a day.
         let credential = Credential::new(&self.access_key_id, &self.secret_access_key);
-        let texts: Vec<(&str, String)> = bodies
-            .iter()
-            .map(|(path, body)| (path.as_str(), body.to_string()))
-            .collect();
         let interval = self.rate.map(|rate| {
             Duration::from_secs_f64(self.connections.max(1) as f64 / f64::from(rate.max(1)))
         });

@@ -18,7 +18,7 @@ pub use attributes::Snapshot;
 pub use cache::{CacheLimits, KeyCache, Material};
 pub use lifecycle::BLOCKED;
 pub use objects::{NewManagedObject, OBJECT_ITEM};
-pub use records::{Chain, RecordCache};
+pub use records::{Chain, FoundBy, RecordCache};
 pub use rewrap::RewrapReport;
 pub use service::{digest, KeyError, KeyService, NewSymmetricKey};
 pub use uid::new_uid;

@@ -1,7 +1,8 @@
-//! Key records for cryptographic use, read through the epoch cache so that a key in steady
-//! use needs no database read: a key as XKS names it (a unique identifier of any version,
-//! or a Name that exactly one object carries) resolved to its whole ReKey chain, and a
-//! single object by unique identifier for KMIP Encrypt and Decrypt.
+//! Key records for cryptographic use: a single object by unique identifier for KMIP
+//! Encrypt and Decrypt, read through the epoch cache so that a key in steady use needs no
+//! database read; and a key as XKS names it (a unique identifier of any version, or a Name
+//! that exactly one object carries) read as its whole ReKey chain (the XKS facade caches
+//! those itself, with what its checks derive from them).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,20 +16,13 @@ use crate::epoch_cache::EpochCache;
 pub type Chain = Arc<[ObjectRecord]>;
 
 pub struct RecordCache {
-    /// Chains by unique identifier: trusted while the records epoch stands.
-    by_uid: EpochCache<String, Chain>,
-    /// Chains by name: trusted while the names epoch stands (a new key can take the name).
-    by_name: EpochCache<String, Chain>,
     /// Single objects by unique identifier.
     objects: EpochCache<String, Arc<ObjectRecord>>,
 }
 
 impl RecordCache {
-    /// Each of the three maps holds at most `max_entries`.
     pub fn new(max_entries: usize, max_age: Duration) -> RecordCache {
         RecordCache {
-            by_uid: EpochCache::new(max_entries, max_age),
-            by_name: EpochCache::new(max_entries, max_age),
             objects: EpochCache::new(max_entries, max_age),
         }
     }
@@ -38,27 +32,26 @@ impl RecordCache {
     }
 }
 
+/// How a key was found by [`KeyService::read_chain_named_by`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FoundBy {
+    /// The unique identifier of one of its versions.
+    Uid,
+    /// A Name that exactly one object carries.
+    Name,
+}
+
 impl KeyService {
-    /// The chain of the key `id` names, or `None` when no object (or more than one, by
-    /// name) matches.
-    pub async fn chain_named_by(&self, id: &str) -> Result<Option<Chain>, hyok_db::Error> {
+    /// The chain of the key `id` names, read from the database (callers cache it, see
+    /// xks::resolved), or `None` when no object (or more than one, by name) matches.
+    pub async fn read_chain_named_by(
+        &self,
+        id: &str,
+    ) -> Result<Option<(Chain, FoundBy)>, hyok_db::Error> {
         let db = self.db();
-        // Read before the database is, so that a change racing the read is not trusted.
-        let (records_epoch, names_epoch) = (db.epoch(), db.names_epoch());
-        let cache = self.records();
-        if let Some(chain) = cache.by_uid.get(id, records_epoch) {
-            return Ok(Some(chain));
-        }
-        if let Some(chain) = cache.by_name.get(id, names_epoch) {
-            return Ok(Some(chain));
-        }
         let members = db.chain_of(id).await?;
         if !members.is_empty() {
-            let chain: Chain = members.into();
-            cache
-                .by_uid
-                .insert(id.to_string(), records_epoch, chain.clone());
-            return Ok(Some(chain));
+            return Ok(Some((members.into(), FoundBy::Uid)));
         }
         let named = db.objects_named(id).await?;
         let [uid] = named.as_slice() else {
@@ -68,11 +61,7 @@ impl KeyService {
         if members.is_empty() {
             return Ok(None);
         }
-        let chain: Chain = members.into();
-        cache
-            .by_name
-            .insert(id.to_string(), names_epoch, chain.clone());
-        Ok(Some(chain))
+        Ok(Some((members.into(), FoundBy::Name)))
     }
 
     /// The object `uid`, for a cryptographic use (never for a change: a record from the

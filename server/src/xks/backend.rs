@@ -2,18 +2,19 @@
 //! authorization of the request's identities, state and usage checks in DESIGN.md's
 //! order, and AES-256-GCM with the cached key material.
 
-use hyok_db::ObjectRecord;
+use std::sync::Arc;
+
 use hyok_xks::api::{EkmFleetMember, RequestMetadata};
 use hyok_xks::{
     gcm_aad, Backend, DecryptInput, EncryptInput, EncryptOutput, ErrorKind, HealthReport,
     KeyMetadata, Requester, XksError,
 };
-use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::gcm;
+use super::resolved::{ResolvedKey, MASK_DECRYPT, MASK_ENCRYPT};
 use crate::access::{AccessError, Decision, Identities, Operation};
-use crate::keys::{self, KeyError, Material, BLOCKED};
+use crate::keys::{KeyError, Material};
 use crate::keystore::KeystoreError;
 use crate::state::AppState;
 
@@ -29,8 +30,6 @@ const USAGE: [(i64, &str); 6] = [
     (0x10, "WRAP"),
     (0x20, "UNWRAP"),
 ];
-const MASK_ENCRYPT: i64 = 0x4;
-const MASK_DECRYPT: i64 = 0x8;
 
 pub struct HyokBackend<'a> {
     pub state: &'a AppState,
@@ -39,41 +38,6 @@ pub struct HyokBackend<'a> {
 
 fn error(kind: ErrorKind, message: impl Into<String>) -> XksError {
     XksError::new(kind, message)
-}
-
-/// A key as XKS sees it: every version, oldest first.
-struct Chain {
-    members: keys::Chain,
-}
-
-impl Chain {
-    fn id(&self) -> &str {
-        &self.members[0].chain_id
-    }
-
-    fn newest(&self) -> &ObjectRecord {
-        &self.members[self.members.len() - 1]
-    }
-
-    fn blocked(&self) -> bool {
-        self.members[0]
-            .attributes()
-            .get(BLOCKED)
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
-    }
-
-    fn enabled(&self) -> bool {
-        !self.blocked() && self.newest().state == "Active"
-    }
-
-    fn usage_mask(&self) -> i64 {
-        self.newest()
-            .attributes()
-            .get("CryptographicUsageMask")
-            .and_then(Value::as_i64)
-            .unwrap_or(MASK_ENCRYPT | MASK_DECRYPT)
-    }
 }
 
 impl HyokBackend<'_> {
@@ -87,54 +51,42 @@ impl HyokBackend<'_> {
 
     /// The key named by `external_id`: its unique identifier (any version), or a Name
     /// that exactly one object carries.
-    async fn resolve(&self, external_id: &str) -> Result<Chain, XksError> {
-        let members = self
+    async fn resolve(&self, external_id: &str) -> Result<Arc<ResolvedKey>, XksError> {
+        let key = self
             .state
-            .keys
-            .chain_named_by(external_id)
+            .xks_keys
+            .resolve(&self.state.keys, external_id)
             .await
             .map_err(internal)?
             .ok_or_else(|| error(ErrorKind::KeyNotFound, format!("no key {external_id}")))?;
-        let object = members
-            .iter()
-            .find(|m| m.uid == external_id)
-            .or_else(|| members.first())
-            .ok_or_else(|| error(ErrorKind::KeyNotFound, format!("no key {external_id}")))?;
-        let aes_256 = object.object_type == "SymmetricKey"
-            && object
-                .attributes()
-                .get("CryptographicAlgorithm")
-                .and_then(Value::as_str)
-                == Some("AES")
-            && object
-                .attributes()
-                .get("CryptographicLength")
-                .and_then(Value::as_i64)
-                == Some(256);
-        if !aes_256 {
+        if !key.is_aes_256() {
             return Err(error(
                 ErrorKind::KeyNotFound,
                 format!("{external_id} is not an AES-256 symmetric key"),
             ));
         }
-        Ok(Chain { members })
+        Ok(key)
     }
 
     async fn authorize(
         &self,
         metadata: &RequestMetadata,
-        chain: &Chain,
+        key: &ResolvedKey,
         operations: &[Operation],
     ) -> Result<(), XksError> {
         let identities = self.identities(metadata);
+        let who = identities.key();
         for operation in operations {
+            if key.allowed(&who, *operation) {
+                continue;
+            }
             match self
                 .state
                 .access
-                .decide_for(&identities, &chain.members[0], *operation)
+                .decide_for(&identities, &key.members[0], *operation)
                 .await
             {
-                Ok(Decision::Allowed { .. }) => {}
+                Ok(Decision::Allowed { .. }) => key.remember_allowed(&who, *operation),
                 Ok(Decision::Denied { reason }) => {
                     return Err(error(
                         ErrorKind::AccessDenied,
@@ -153,10 +105,19 @@ impl HyokBackend<'_> {
         Ok(())
     }
 
-    async fn material(&self, object: &ObjectRecord) -> Result<Material, XksError> {
-        self.state
+    /// The material of version `version` of `key`: leased by the entry, else from the key
+    /// cache (or the keystore).
+    async fn material(&self, key: &ResolvedKey, version: i64) -> Result<Material, XksError> {
+        if let Some(material) = key.leased(version) {
+            return Ok(material);
+        }
+        let member = key
+            .member(version)
+            .ok_or_else(|| internal(format!("key {} has no version {version}", key.id())))?;
+        let material = self
+            .state
             .keys
-            .material(&object.uid)
+            .material(&member.uid)
             .await
             .map_err(|e| match e {
                 KeyError::Keystore(KeystoreError::Timeout(ms)) => error(
@@ -167,7 +128,12 @@ impl HyokBackend<'_> {
                     error(ErrorKind::DependencyTimeout, "the HSM is unavailable")
                 }
                 other => internal(other),
-            })
+            })?;
+        // With the key cache off, every use unwraps: nothing is held here either.
+        if self.state.keys.cache().enabled() {
+            key.lease(version, &material);
+        }
+        Ok(material)
     }
 }
 
@@ -182,10 +148,10 @@ impl Backend for HyokBackend<'_> {
         requester: &Requester<'_>,
         key_id: &str,
     ) -> Result<KeyMetadata, XksError> {
-        let chain = self.resolve(key_id).await?;
-        self.authorize(requester.metadata, &chain, &[Operation::GetAttributes])
+        let key = self.resolve(key_id).await?;
+        self.authorize(requester.metadata, &key, &[Operation::GetAttributes])
             .await?;
-        let mask = chain.usage_mask();
+        let mask = key.usage_mask();
         Ok(KeyMetadata {
             key_spec: "AES_256".into(),
             key_usage: USAGE
@@ -193,12 +159,7 @@ impl Backend for HyokBackend<'_> {
                 .filter(|(bit, _)| mask & bit != 0)
                 .map(|(_, name)| name.to_string())
                 .collect(),
-            key_status: if chain.enabled() {
-                "ENABLED"
-            } else {
-                "DISABLED"
-            }
-            .into(),
+            key_status: if key.enabled() { "ENABLED" } else { "DISABLED" }.into(),
         })
     }
 
@@ -208,28 +169,28 @@ impl Backend for HyokBackend<'_> {
         key_id: &str,
         input: EncryptInput,
     ) -> Result<EncryptOutput, XksError> {
-        let chain = self.resolve(key_id).await?;
-        let mut operations = vec![Operation::Encrypt];
-        if input.verify_decrypt {
-            operations.push(Operation::Decrypt);
-        }
-        self.authorize(requester.metadata, &chain, &operations)
-            .await?;
-        if !chain.enabled() {
+        let key = self.resolve(key_id).await?;
+        let operations: &[Operation] = if input.verify_decrypt {
+            &[Operation::Encrypt, Operation::Decrypt]
+        } else {
+            &[Operation::Encrypt]
+        };
+        self.authorize(requester.metadata, &key, operations).await?;
+        if !key.enabled() {
             return Err(error(
                 ErrorKind::InvalidState,
-                format!("key {} is disabled (blocked, or not Active)", chain.id()),
+                format!("key {} is disabled (blocked, or not Active)", key.id()),
             ));
         }
-        if chain.usage_mask() & MASK_ENCRYPT == 0 {
+        if key.usage_mask() & MASK_ENCRYPT == 0 {
             return Err(error(
                 ErrorKind::InvalidKeyUsage,
-                format!("key {} may not encrypt", chain.id()),
+                format!("key {} may not encrypt", key.id()),
             ));
         }
-        let newest = chain.newest();
-        let material = self.material(newest).await?;
-        let metadata = gcm::metadata(u32::try_from(newest.chain_version).unwrap_or(u32::MAX));
+        let newest = key.newest_version();
+        let material = self.material(&key, newest).await?;
+        let metadata = gcm::metadata(u32::try_from(newest).unwrap_or(u32::MAX));
         let aad = gcm_aad(&input.aad, Some(&metadata)).ok_or_else(|| {
             error(
                 ErrorKind::Validation,
@@ -260,13 +221,13 @@ impl Backend for HyokBackend<'_> {
         key_id: &str,
         input: DecryptInput,
     ) -> Result<Zeroizing<Vec<u8>>, XksError> {
-        let chain = self.resolve(key_id).await?;
-        self.authorize(requester.metadata, &chain, &[Operation::Decrypt])
+        let key = self.resolve(key_id).await?;
+        self.authorize(requester.metadata, &key, &[Operation::Decrypt])
             .await?;
-        if chain.blocked() {
+        if key.blocked() {
             return Err(error(
                 ErrorKind::InvalidState,
-                format!("key {} is blocked", chain.id()),
+                format!("key {} is blocked", key.id()),
             ));
         }
         let version = match &input.ciphertext_metadata {
@@ -278,16 +239,12 @@ impl Backend for HyokBackend<'_> {
             })?,
             None => 1,
         };
-        let member = chain
-            .members
-            .iter()
-            .find(|m| m.chain_version == i64::from(version))
-            .ok_or_else(|| {
-                error(
-                    ErrorKind::InvalidCiphertext,
-                    "ciphertextMetadata names no version of this key",
-                )
-            })?;
+        let member = key.member(i64::from(version)).ok_or_else(|| {
+            error(
+                ErrorKind::InvalidCiphertext,
+                "ciphertextMetadata names no version of this key",
+            )
+        })?;
         if !matches!(
             member.state.as_str(),
             "Active" | "Deactivated" | "Compromised"
@@ -297,13 +254,13 @@ impl Backend for HyokBackend<'_> {
                 format!("key version {version} is {}", member.state),
             ));
         }
-        if chain.usage_mask() & MASK_DECRYPT == 0 {
+        if key.usage_mask() & MASK_DECRYPT == 0 {
             return Err(error(
                 ErrorKind::InvalidKeyUsage,
-                format!("key {} may not decrypt", chain.id()),
+                format!("key {} may not decrypt", key.id()),
             ));
         }
-        let material = self.material(member).await?;
+        let material = self.material(&key, member.chain_version).await?;
         let aad = gcm_aad(&input.aad, input.ciphertext_metadata.as_deref()).ok_or_else(|| {
             error(
                 ErrorKind::Validation,

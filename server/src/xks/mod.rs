@@ -5,6 +5,7 @@
 mod backend;
 mod credentials;
 mod gcm;
+mod resolved;
 
 use std::time::SystemTime;
 
@@ -12,6 +13,7 @@ use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde_json::json;
 
 pub use credentials::{reload_credentials, service_for};
+pub use resolved::ResolvedKeys;
 
 use crate::audit::Event;
 use crate::http::{request_id, LoggedCaller};

@@ -1,0 +1,274 @@
+//! XKS keys as calls use them, found with one cache look-up per call: a key's ReKey chain
+//! with what the checks read from its attributes worked out once (AES-256, blocked, state,
+//! usage mask), which operations each set of identities was found allowed, and a lease of
+//! the material last used (taken from the key cache, held at most [`LEASE`]). An entry is
+//! trusted while the metadata epoch read before it was built stands (the names epoch for
+//! a key found by Name), and for at most `metadata_cache_max_age_seconds`: a change to
+//! objects, names or grants on this node drops every entry at once. Keeping the derived
+//! facts next to the key keeps a call's memory reads few, which is what holds throughput
+//! up when thousands of keys are in use.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hyok_db::ObjectRecord;
+use serde_json::Value;
+
+use crate::access::{IdentitiesKey, Operation};
+use crate::epoch_cache::EpochCache;
+use crate::keys::{self, FoundBy, KeyService, Material, BLOCKED};
+
+/// KMIP Cryptographic Usage Mask bits.
+pub const MASK_ENCRYPT: i64 = 0x4;
+pub const MASK_DECRYPT: i64 = 0x8;
+
+/// How many sets of identities an entry remembers decisions for (beyond that, the oldest
+/// is forgotten and its next call asks the access check again).
+const IDENTITY_SETS_PER_KEY: usize = 8;
+
+/// How long an entry uses material it took from the key cache before asking the cache
+/// again: shorter than the shortest `cache_idle_seconds`, so that a key in use stays fresh
+/// there and the cache's bounds, expiry and least-recently-used order keep ruling.
+pub const LEASE: Duration = Duration::from_secs(1);
+
+pub struct ResolvedKeys {
+    /// Keys by the unique identifier of one of their versions: trusted while the records
+    /// epoch stands.
+    by_uid: EpochCache<String, Arc<ResolvedKey>>,
+    /// Keys by Name: trusted while the names epoch stands (a new key can take the name).
+    by_name: EpochCache<String, Arc<ResolvedKey>>,
+}
+
+impl ResolvedKeys {
+    /// Each of the two maps holds at most `max_entries` (`0`: nothing is kept).
+    pub fn new(max_entries: usize, max_age: Duration) -> ResolvedKeys {
+        ResolvedKeys {
+            by_uid: EpochCache::new(max_entries, max_age),
+            by_name: EpochCache::new(max_entries, max_age),
+        }
+    }
+
+    /// The key `external_id` names, or `None` when no object (or more than one, by name)
+    /// matches.
+    pub async fn resolve(
+        &self,
+        keys: &KeyService,
+        external_id: &str,
+    ) -> Result<Option<Arc<ResolvedKey>>, hyok_db::Error> {
+        // Read before the database is, so that a change racing the read is not trusted.
+        let (records_epoch, names_epoch) = (keys.db().epoch(), keys.db().names_epoch());
+        if let Some(key) = self.by_uid.get(external_id, records_epoch) {
+            return Ok(Some(key));
+        }
+        if let Some(key) = self.by_name.get(external_id, names_epoch) {
+            return Ok(Some(key));
+        }
+        let Some((members, found_by)) = keys.read_chain_named_by(external_id).await? else {
+            return Ok(None);
+        };
+        let key = Arc::new(ResolvedKey::new(external_id, members));
+        match found_by {
+            FoundBy::Uid => self
+                .by_uid
+                .insert(external_id.to_string(), records_epoch, key.clone()),
+            FoundBy::Name => self
+                .by_name
+                .insert(external_id.to_string(), names_epoch, key.clone()),
+        }
+        Ok(Some(key))
+    }
+}
+
+/// A key as XKS sees it: every version, oldest first, and the facts its checks use.
+pub struct ResolvedKey {
+    pub members: keys::Chain,
+    /// Whether the version the external id names (for a Name: the oldest) is an AES-256
+    /// symmetric key.
+    aes_256: bool,
+    blocked: bool,
+    /// Not blocked, and the newest version is Active.
+    enabled: bool,
+    newest_version: i64,
+    usage_mask: i64,
+    /// Operations found allowed, as bits of `1 << Operation`, by set of identities.
+    allowed: Mutex<Vec<(IdentitiesKey, u32)>>,
+    /// The material last taken from the key cache: (version, material, taken at).
+    lease: Mutex<Option<(i64, Material, Instant)>>,
+}
+
+impl ResolvedKey {
+    fn new(external_id: &str, members: keys::Chain) -> ResolvedKey {
+        let named = members
+            .iter()
+            .find(|m| m.uid == external_id)
+            .or_else(|| members.first());
+        let aes_256 = named.is_some_and(is_aes_256);
+        let blocked = members.first().is_some_and(|first| {
+            first
+                .attributes()
+                .get(BLOCKED)
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+        });
+        let newest = members.last();
+        let enabled = !blocked && newest.is_some_and(|newest| newest.state == "Active");
+        let newest_version = newest.map_or(0, |newest| newest.chain_version);
+        let usage_mask = newest
+            .and_then(|newest| {
+                newest
+                    .attributes()
+                    .get("CryptographicUsageMask")
+                    .and_then(Value::as_i64)
+            })
+            .unwrap_or(MASK_ENCRYPT | MASK_DECRYPT);
+        ResolvedKey {
+            members,
+            aes_256,
+            blocked,
+            enabled,
+            newest_version,
+            usage_mask,
+            allowed: Mutex::new(Vec::new()),
+            lease: Mutex::new(None),
+        }
+    }
+
+    /// The key's identifier (its first version's unique identifier).
+    pub fn id(&self) -> &str {
+        &self.members[0].chain_id
+    }
+
+    pub fn newest_version(&self) -> i64 {
+        self.newest_version
+    }
+
+    /// The version numbered `version`.
+    pub fn member(&self, version: i64) -> Option<&ObjectRecord> {
+        self.members.iter().find(|m| m.chain_version == version)
+    }
+
+    pub fn is_aes_256(&self) -> bool {
+        self.aes_256
+    }
+
+    pub fn blocked(&self) -> bool {
+        self.blocked
+    }
+
+    /// Neither blocked nor with a newest version other than Active.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// The newest version's Cryptographic Usage Mask (encrypt and decrypt when unset).
+    pub fn usage_mask(&self) -> i64 {
+        self.usage_mask
+    }
+
+    /// Whether `operation` was found allowed to `who` while this entry stood.
+    pub fn allowed(&self, who: &IdentitiesKey, operation: Operation) -> bool {
+        let allowed = self.allowed.lock().unwrap_or_else(|p| p.into_inner());
+        allowed
+            .iter()
+            .any(|(known, bits)| known == who && bits & bit(operation) != 0)
+    }
+
+    /// Remembers that the access check allowed `operation` to `who`.
+    pub fn remember_allowed(&self, who: &IdentitiesKey, operation: Operation) {
+        let mut allowed = self.allowed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, bits)) = allowed.iter_mut().find(|(known, _)| known == who) {
+            *bits |= bit(operation);
+            return;
+        }
+        if allowed.len() == IDENTITY_SETS_PER_KEY {
+            allowed.remove(0);
+        }
+        allowed.push((who.clone(), bit(operation)));
+    }
+}
+
+const _: () = assert!(Operation::ALL.len() <= 32, "an operation is a bit of a u32");
+
+impl ResolvedKey {
+    /// The material of version `version` if this entry took it from the key cache less
+    /// than [`LEASE`] ago.
+    pub fn leased(&self, version: i64) -> Option<Material> {
+        let lease = self.lease.lock().unwrap_or_else(|p| p.into_inner());
+        match &*lease {
+            Some((leased, material, taken)) if *leased == version && taken.elapsed() < LEASE => {
+                Some(material.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// Holds `material` of `version`, just taken from the key cache, for [`LEASE`].
+    pub fn lease(&self, version: i64, material: &Material) {
+        *self.lease.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((version, material.clone(), Instant::now()));
+    }
+}
+
+fn bit(operation: Operation) -> u32 {
+    1 << operation as u32
+}
+
+fn is_aes_256(object: &ObjectRecord) -> bool {
+    let attributes = object.attributes();
+    object.object_type == "SymmetricKey"
+        && attributes
+            .get("CryptographicAlgorithm")
+            .and_then(Value::as_str)
+            == Some("AES")
+        && attributes
+            .get("CryptographicLength")
+            .and_then(Value::as_i64)
+            == Some(256)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::Identities;
+
+    fn who(principal: &str) -> IdentitiesKey {
+        Identities::of_xks_request("aws", principal, None).key()
+    }
+
+    #[test]
+    fn remembers_what_was_allowed_to_whom() {
+        let key = ResolvedKey::new("k", Arc::from(Vec::new()));
+        let app = who("arn:aws:iam::111122223333:role/app");
+        assert!(!key.allowed(&app, Operation::Encrypt));
+        key.remember_allowed(&app, Operation::Encrypt);
+        assert!(key.allowed(&app, Operation::Encrypt));
+        assert!(!key.allowed(&app, Operation::Decrypt), "per operation");
+        assert!(
+            !key.allowed(
+                &who("arn:aws:iam::111122223333:role/other"),
+                Operation::Encrypt
+            ),
+            "per set of identities"
+        );
+        for n in 0..IDENTITY_SETS_PER_KEY {
+            key.remember_allowed(&who(&format!("arn:{n}")), Operation::Encrypt);
+        }
+        assert!(
+            !key.allowed(&app, Operation::Encrypt),
+            "bounded: the oldest set is forgotten"
+        );
+        assert!(key.allowed(&who("arn:7"), Operation::Encrypt));
+    }
+
+    #[test]
+    fn a_lease_is_of_one_version_and_short() {
+        let key = ResolvedKey::new("k", Arc::from(Vec::new()));
+        let material: Material = Arc::new(zeroize::Zeroizing::new(vec![7; 32]));
+        assert!(key.leased(2).is_none());
+        key.lease(2, &material);
+        assert_eq!(key.leased(2).as_deref(), Some(&material).map(|m| &**m));
+        assert!(key.leased(1).is_none(), "another version");
+        *key.lease.lock().unwrap() = Some((2, material.clone(), Instant::now() - LEASE));
+        assert!(key.leased(2).is_none(), "expired");
+    }
+}
