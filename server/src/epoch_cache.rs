@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use lru::LruCache;
 
 /// The grain of the least-recently-used order.
-pub const PROMOTE_EVERY: Duration = Duration::from_secs(1);
+const PROMOTE_EVERY: Duration = Duration::from_secs(1);
 
 struct Entry<V> {
     epoch: u64,
@@ -121,7 +121,7 @@ mod tests {
 
     #[test]
     fn bounded_in_entries_and_age() {
-        let cache = EpochCache::new(2, Duration::from_millis(50));
+        let cache = EpochCache::new(2, Duration::from_millis(500));
         cache.insert(1, 0, 'a');
         cache.insert(2, 0, 'b');
         assert_eq!(cache.get(&1, 0), Some('a'));
@@ -136,7 +136,7 @@ mod tests {
             "moved to the front only once per PROMOTE_EVERY: 3 was inserted later"
         );
         cache.insert(1, 0, 'a');
-        std::thread::sleep(Duration::from_millis(80));
+        std::thread::sleep(Duration::from_millis(600));
         assert_eq!(cache.get(&1, 0), None, "older than max_age");
 
         let off = EpochCache::new(0, Duration::from_secs(60));

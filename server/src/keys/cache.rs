@@ -11,6 +11,9 @@ use zeroize::Zeroizing;
 /// Unwrapped key material, shared by the cache and the requests using it.
 pub type Material = Arc<Zeroizing<Vec<u8>>>;
 
+/// The longest [`KeyCache::reuse_for`].
+const MAX_REUSE: Duration = Duration::from_secs(5);
+
 #[derive(Debug, Clone, Copy)]
 pub struct CacheLimits {
     pub max_entries: usize,
@@ -50,6 +53,20 @@ impl KeyCache {
     /// Whether anything is kept (`max_entries = 0` turns the cache off).
     pub fn enabled(&self) -> bool {
         self.limits.max_entries > 0
+    }
+
+    /// How long a caller may reuse material it got from [`KeyCache::get`] before asking
+    /// again (it must hold it weakly, so that only this cache and the requests using it
+    /// keep it alive): well inside the idle and age limits, so that a key in use stays
+    /// fresh here and no key is used much past its age; at most 5 s, so that the
+    /// least-recently-used order still sees it; zero with the cache off.
+    pub fn reuse_for(&self) -> Duration {
+        if !self.enabled() {
+            return Duration::ZERO;
+        }
+        (self.limits.idle / 2)
+            .min(self.limits.max_age / 10)
+            .min(MAX_REUSE)
     }
 
     /// The material of `uid`, if cached and fresh.
@@ -205,6 +222,34 @@ mod tests {
         assert!(
             off.get("a").is_none(),
             "max_entries = 0 turns the cache off"
+        );
+    }
+
+    #[test]
+    fn reuse_is_well_inside_the_limits() {
+        let reuse = |idle, max_age| {
+            KeyCache::new(CacheLimits {
+                idle: Duration::from_secs(idle),
+                max_age: Duration::from_secs(max_age),
+                ..limits(10, 1000)
+            })
+            .reuse_for()
+        };
+        assert_eq!(reuse(600, 3600), Duration::from_secs(5), "the defaults");
+        assert_eq!(
+            reuse(1, 3600),
+            Duration::from_millis(500),
+            "half the idle limit"
+        );
+        assert_eq!(
+            reuse(600, 1),
+            Duration::from_millis(100),
+            "a tenth of the age limit"
+        );
+        assert_eq!(
+            KeyCache::new(limits(0, 1000)).reuse_for(),
+            Duration::ZERO,
+            "cache off: no reuse"
         );
     }
 }

@@ -129,10 +129,7 @@ impl HyokBackend<'_> {
                 }
                 other => internal(other),
             })?;
-        // With the key cache off, every use unwraps: nothing is held here either.
-        if self.state.keys.cache().enabled() {
-            key.lease(version, &material);
-        }
+        key.lease(version, &material, self.state.keys.cache().reuse_for());
         Ok(material)
     }
 }

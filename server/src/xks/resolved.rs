@@ -1,21 +1,27 @@
 //! XKS keys as calls use them, found with one cache look-up per call: a key's ReKey chain
 //! with what the checks read from its attributes worked out once (AES-256, blocked, state,
 //! usage mask), which operations each set of identities was found allowed, and a lease of
-//! the material last used (taken from the key cache, held at most [`LEASE`]). An entry is
+//! the material last used (taken from the key cache and reused for as long as the cache
+//! allows, [`KeyCache::reuse_for`]; the lease does not keep the material alive: once the
+//! key cache and the requests using it let go, it is zeroized and the lease is void).
+//! An entry is
 //! trusted while the metadata epoch read before it was built stands (the names epoch for
 //! a key found by Name), and for at most `metadata_cache_max_age_seconds`: a change to
 //! objects, names or grants on this node drops every entry at once. Keeping the derived
 //! facts next to the key keeps a call's memory reads few, which is what holds throughput
 //! up when thousands of keys are in use.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use hyok_db::ObjectRecord;
 use serde_json::Value;
+use zeroize::Zeroizing;
 
 use crate::access::{IdentitiesKey, Operation};
 use crate::epoch_cache::EpochCache;
+#[cfg(doc)]
+use crate::keys::KeyCache;
 use crate::keys::{self, FoundBy, KeyService, Material, BLOCKED};
 
 /// KMIP Cryptographic Usage Mask bits.
@@ -25,11 +31,6 @@ pub const MASK_DECRYPT: i64 = 0x8;
 /// How many sets of identities an entry remembers decisions for (beyond that, the oldest
 /// is forgotten and its next call asks the access check again).
 const IDENTITY_SETS_PER_KEY: usize = 8;
-
-/// How long an entry uses material it took from the key cache before asking the cache
-/// again: shorter than the shortest `cache_idle_seconds`, so that a key in use stays fresh
-/// there and the cache's bounds, expiry and least-recently-used order keep ruling.
-pub const LEASE: Duration = Duration::from_secs(1);
 
 pub struct ResolvedKeys {
     /// Keys by the unique identifier of one of their versions: trusted while the records
@@ -92,8 +93,15 @@ pub struct ResolvedKey {
     usage_mask: i64,
     /// Operations found allowed, as bits of `1 << Operation`, by set of identities.
     allowed: Mutex<Vec<(IdentitiesKey, u32)>>,
-    /// The material last taken from the key cache: (version, material, taken at).
-    lease: Mutex<Option<(i64, Material, Instant)>>,
+    /// The material last taken from the key cache.
+    lease: Mutex<Option<Lease>>,
+}
+
+struct Lease {
+    version: i64,
+    /// Weak: only the key cache and the requests using the material keep it.
+    material: Weak<Zeroizing<Vec<u8>>>,
+    until: Instant,
 }
 
 impl ResolvedKey {
@@ -190,22 +198,29 @@ impl ResolvedKey {
 const _: () = assert!(Operation::ALL.len() <= 32, "an operation is a bit of a u32");
 
 impl ResolvedKey {
-    /// The material of version `version` if this entry took it from the key cache less
-    /// than [`LEASE`] ago.
+    /// The material of version `version` if its lease has not run out and it is still
+    /// held by the key cache (or by a request using it).
     pub fn leased(&self, version: i64) -> Option<Material> {
         let lease = self.lease.lock().unwrap_or_else(|p| p.into_inner());
         match &*lease {
-            Some((leased, material, taken)) if *leased == version && taken.elapsed() < LEASE => {
-                Some(material.clone())
+            Some(lease) if lease.version == version && Instant::now() < lease.until => {
+                lease.material.upgrade()
             }
             _ => None,
         }
     }
 
-    /// Holds `material` of `version`, just taken from the key cache, for [`LEASE`].
-    pub fn lease(&self, version: i64, material: &Material) {
-        *self.lease.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some((version, material.clone(), Instant::now()));
+    /// Reuses `material` of `version`, just taken from the key cache, for `reuse_for`
+    /// ([`KeyCache::reuse_for`]; zero: not at all).
+    pub fn lease(&self, version: i64, material: &Material, reuse_for: Duration) {
+        if reuse_for.is_zero() {
+            return;
+        }
+        *self.lease.lock().unwrap_or_else(|p| p.into_inner()) = Some(Lease {
+            version,
+            material: Arc::downgrade(material),
+            until: Instant::now() + reuse_for,
+        });
     }
 }
 
@@ -261,14 +276,27 @@ mod tests {
     }
 
     #[test]
-    fn a_lease_is_of_one_version_and_short() {
+    fn a_lease_is_of_one_version_short_and_keeps_nothing_alive() {
         let key = ResolvedKey::new("k", Arc::from(Vec::new()));
-        let material: Material = Arc::new(zeroize::Zeroizing::new(vec![7; 32]));
+        let material: Material = Arc::new(Zeroizing::new(vec![7; 32]));
+        let second = Duration::from_secs(1);
         assert!(key.leased(2).is_none());
-        key.lease(2, &material);
+        key.lease(2, &material, second);
         assert_eq!(key.leased(2).as_deref(), Some(&material).map(|m| &**m));
         assert!(key.leased(1).is_none(), "another version");
-        *key.lease.lock().unwrap() = Some((2, material.clone(), Instant::now() - LEASE));
-        assert!(key.leased(2).is_none(), "expired");
+        key.lease(2, &material, Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(key.leased(2).is_none(), "run out");
+        let off = ResolvedKey::new("k", Arc::from(Vec::new()));
+        off.lease(2, &material, Duration::ZERO);
+        assert!(off.leased(2).is_none(), "the key cache allows no reuse");
+        key.lease(2, &material, second);
+        let weak = Arc::downgrade(&material);
+        drop(material);
+        assert!(
+            weak.upgrade().is_none(),
+            "the lease does not hold the material"
+        );
+        assert!(key.leased(2).is_none(), "let go by the cache: void");
     }
 }
