@@ -4,10 +4,9 @@
 //! the material last used (taken from the key cache and reused for as long as the cache
 //! allows, [`KeyCache::reuse_for`]; the lease does not keep the material alive: once the
 //! key cache and the requests using it let go, it is zeroized and the lease is void).
-//! An entry is
-//! trusted while the metadata epoch read before it was built stands (the names epoch for
-//! a key found by Name), and for at most `metadata_cache_max_age_seconds`: a change to
-//! objects, names or grants on this node drops every entry at once. Keeping the derived
+//! An entry is trusted while the metadata epoch read before it was built stands (the
+//! names epoch for a key found by Name), and for at most `metadata_cache_max_age_seconds`:
+//! a change to objects, names or grants on this node drops every entry at once. Keeping the derived
 //! facts next to the key keeps a call's memory reads few, which is what holds throughput
 //! up when thousands of keys are in use.
 
@@ -87,8 +86,7 @@ pub struct ResolvedKey {
     /// symmetric key.
     aes_256: bool,
     blocked: bool,
-    /// Not blocked, and the newest version is Active.
-    enabled: bool,
+    newest_active: bool,
     newest_version: i64,
     usage_mask: i64,
     /// Operations found allowed, as bits of `1 << Operation`, by set of identities.
@@ -119,7 +117,7 @@ impl ResolvedKey {
                 .unwrap_or(false)
         });
         let newest = members.last();
-        let enabled = !blocked && newest.is_some_and(|newest| newest.state == "Active");
+        let newest_active = newest.is_some_and(|newest| newest.state == "Active");
         let newest_version = newest.map_or(0, |newest| newest.chain_version);
         let usage_mask = newest
             .and_then(|newest| {
@@ -133,7 +131,7 @@ impl ResolvedKey {
             members,
             aes_256,
             blocked,
-            enabled,
+            newest_active,
             newest_version,
             usage_mask,
             allowed: Mutex::new(Vec::new()),
@@ -165,7 +163,7 @@ impl ResolvedKey {
 
     /// Neither blocked nor with a newest version other than Active.
     pub fn enabled(&self) -> bool {
-        self.enabled
+        !self.blocked && self.newest_active
     }
 
     /// The newest version's Cryptographic Usage Mask (encrypt and decrypt when unset).
@@ -193,11 +191,7 @@ impl ResolvedKey {
         }
         allowed.push((who.clone(), bit(operation)));
     }
-}
 
-const _: () = assert!(Operation::ALL.len() <= 32, "an operation is a bit of a u32");
-
-impl ResolvedKey {
     /// The material of version `version` if its lease has not run out and it is still
     /// held by the key cache (or by a request using it).
     pub fn leased(&self, version: i64) -> Option<Material> {
@@ -223,6 +217,8 @@ impl ResolvedKey {
         });
     }
 }
+
+const _: () = assert!(Operation::ALL.len() <= 32, "an operation is a bit of a u32");
 
 fn bit(operation: Operation) -> u32 {
     1 << operation as u32
