@@ -10,6 +10,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use crate::epoch::Epochs;
 use crate::error::{query_error, Error, Result};
 use crate::pool::{on_pool, Pool};
+use crate::readers::Readers;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -62,17 +63,20 @@ impl Db {
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5));
-            let pool = |connections| {
-                SqlitePoolOptions::new()
-                    // A connection to a local file does not go stale: no ping (a round
-                    // trip to the connection's thread) before each use.
-                    .test_before_acquire(false)
-                    .max_connections(connections)
-                    .acquire_timeout(options.acquire_timeout)
-                    .connect_with(connect.clone())
-            };
-            let writer = pool(1).await.map_err(connect_error)?;
-            let readers = pool(options.max_connections).await.map_err(connect_error)?;
+            let writer = SqlitePoolOptions::new()
+                // A connection to a local file does not go stale: no ping (a round trip
+                // to the connection's thread) before each use.
+                .test_before_acquire(false)
+                .max_connections(1)
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(connect.clone())
+                .await
+                .map_err(connect_error)?;
+            let readers = Box::new(Readers::new(
+                connect,
+                options.max_connections,
+                options.acquire_timeout,
+            ));
             (Pool::Sqlite { readers, writer }, Engine::Sqlite)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
@@ -123,7 +127,7 @@ impl Db {
         match &*self.pool {
             Pool::Sqlite { readers, .. } => {
                 let mut conn = readers
-                    .acquire()
+                    .get()
                     .await
                     .map_err(query_error("open a connection"))?;
                 let journal: String = sqlx::query_scalar("PRAGMA journal_mode")

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::error::query_error;
-use crate::pool::Pool;
+use crate::pool::{on_pool, Pool};
 use crate::Db;
 
 /// The PostgreSQL channel the migration's triggers notify.
@@ -64,14 +64,15 @@ impl Db {
     /// moves the epochs, since notifications may have been missed while it was down).
     pub async fn follow_other_writers(&self, poll: Duration) {
         match &*self.pool {
-            Pool::Sqlite { readers: pool, .. } => {
+            Pool::Sqlite { .. } => {
                 let mut seen = None;
                 loop {
-                    let counter: Result<i64, _> =
+                    let counter: Result<i64, _> = on_pool!(self, |reader| {
                         sqlx::query_scalar("SELECT epoch FROM metadata_epoch WHERE id = 1")
-                            .fetch_one(pool)
+                            .fetch_one(reader)
                             .await
-                            .map_err(query_error("read the metadata epoch"));
+                    })
+                    .map_err(query_error("read the metadata epoch"));
                     match counter {
                         Ok(counter) if seen != Some(counter) => {
                             if seen.is_some() {

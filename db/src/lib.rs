@@ -12,6 +12,7 @@ mod new_objects;
 mod nodes;
 mod objects;
 mod pool;
+mod readers;
 mod settings;
 #[cfg(feature = "test-support")]
 pub mod testing;

@@ -151,9 +151,15 @@ impl Db {
         .map_err(query_error("read a key's versions"))
     }
 
-    /// Every version of the key `uid` belongs to, oldest first, in one query (empty when
-    /// there is no object `uid`).
+    /// Every version of the key `uid` belongs to, oldest first (empty when there is no
+    /// object `uid`). A key is usually named by its first version, whose unique identifier
+    /// is the key's `chain_id`: that is one index look-up, tried first; a later version's
+    /// identifier takes a second query, through the version's row.
     pub async fn chain_of(&self, uid: &str) -> Result<Vec<ObjectRecord>> {
+        let first_named = self.chain(uid).await?;
+        if !first_named.is_empty() {
+            return Ok(first_named);
+        }
         let sql = format!(
             "{SELECT_OBJECT} WHERE chain_id = (SELECT chain_id FROM objects WHERE uid = $1) \
              ORDER BY chain_version"

@@ -8,18 +8,25 @@ pub(crate) enum Pool {
     /// retrying on a busy database, and its page cache stays valid (a SQLite connection
     /// drops its cache whenever another connection has written). Reads use `readers`.
     Sqlite {
-        readers: sqlx::SqlitePool,
+        readers: Box<crate::readers::Readers>,
         writer: sqlx::SqlitePool,
     },
     Postgres(sqlx::PgPool),
 }
 
-/// `on_pool!(db, |pool| expr)` evaluates `expr` with `pool` bound to the concrete pool
-/// for reads.
+/// `on_pool!(db, |pool| expr)` evaluates `expr` with `pool` bound to the executor for
+/// reads: a SQLite reading connection (`expr` then returns a `sqlx::Error` when none is
+/// free in time), or the PostgreSQL pool.
 macro_rules! on_pool {
     ($db:expr, |$pool:ident| $body:expr) => {
         match &*$db.pool {
-            $crate::pool::Pool::Sqlite { readers: $pool, .. } => $body,
+            $crate::pool::Pool::Sqlite { readers, .. } => match readers.get().await {
+                Ok(mut reader) => {
+                    let $pool = &mut *reader;
+                    $body
+                }
+                Err(error) => Err(error),
+            },
             $crate::pool::Pool::Postgres($pool) => $body,
         }
     };

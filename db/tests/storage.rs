@@ -210,6 +210,17 @@ async fn objects(db: &Db) {
         .map(|o| o.uid)
         .collect();
     assert_eq!(chain, ["k1", "k2"]);
+    for named_by in ["k1", "k2"] {
+        let chain: Vec<_> = db
+            .chain_of(named_by)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| o.uid)
+            .collect();
+        assert_eq!(chain, ["k1", "k2"], "the key's chain, named by {named_by}");
+    }
+    assert!(db.chain_of("k3").await.unwrap().is_empty(), "no object k3");
 
     let active = json!({"CryptographicAlgorithm": "AES", "ActivationDate": 1});
     let version = db.update_object("k1", 1, "Active", &active).await.unwrap();

@@ -4,7 +4,10 @@
 //! names or grants moves the epoch (at once on the node that made it, within the follow
 //! interval on the others), so a revoked grant or a blocked key is never served from
 //! here after the change. `max_age` bounds how long an entry is trusted in any case, a
-//! backstop should another node's change go unnoticed. Bounded in entries, least
+//! backstop should another node's change go unnoticed; each entry is trusted for a random
+//! three quarters to all of it, so that entries read together (a working set of keys
+//! first used in the same second) are not all read again in the same instant, which would
+//! hold every request up on the database at once. Bounded in entries, least
 //! recently used first; `max_entries = 0` turns it off. An entry moves to the front on its
 //! first use and then at most once per [`PROMOTE_EVERY`]: moving it touches its neighbours
 //! in the list, which with thousands of keys in use cost more than the rest of a look-up.
@@ -21,7 +24,7 @@ const PROMOTE_EVERY: Duration = Duration::from_secs(1);
 
 struct Entry<V> {
     epoch: u64,
-    read_at: Instant,
+    trusted_until: Instant,
     /// When a use last moved it to the front (`None`: not used yet).
     promoted_at: Option<Instant>,
     value: V,
@@ -43,7 +46,7 @@ impl<K: Hash + Eq, V: Clone> EpochCache<K, V> {
     }
 
     /// The value kept for `key`, if it was read at `epoch` (the current one) and is not
-    /// older than `max_age`.
+    /// older than its share of `max_age`.
     pub fn get<Q>(&self, key: &Q, epoch: u64) -> Option<V>
     where
         K: Borrow<Q>,
@@ -52,7 +55,7 @@ impl<K: Hash + Eq, V: Clone> EpochCache<K, V> {
         let mut entries = self.lock();
         let now = Instant::now();
         let entry = entries.peek_mut(key)?;
-        if entry.epoch == epoch && now.duration_since(entry.read_at) < self.max_age {
+        if entry.epoch == epoch && now < entry.trusted_until {
             let value = entry.value.clone();
             let promote = entry
                 .promoted_at
@@ -72,12 +75,13 @@ impl<K: Hash + Eq, V: Clone> EpochCache<K, V> {
         if self.max_entries == 0 {
             return;
         }
+        let trusted_until = Instant::now() + trusted_for(self.max_age);
         let mut entries = self.lock();
         entries.put(
             key,
             Entry {
                 epoch,
-                read_at: Instant::now(),
+                trusted_until,
                 promoted_at: None,
                 value,
             },
@@ -98,6 +102,11 @@ impl<K: Hash + Eq, V: Clone> EpochCache<K, V> {
     fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<K, Entry<V>>> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// A random share of `max_age`, from three quarters of it to all of it.
+fn trusted_for(max_age: Duration) -> Duration {
+    max_age - max_age.mul_f64(fastrand::f64() / 4.0)
 }
 
 #[cfg(test)]
@@ -138,9 +147,29 @@ mod tests {
         cache.insert(1, 0, 'a');
         std::thread::sleep(Duration::from_millis(600));
         assert_eq!(cache.get(&1, 0), None, "older than max_age");
+        let young = EpochCache::new(1, Duration::from_secs(60));
+        young.insert(1, 0, 'a');
+        assert_eq!(
+            young.get(&1, 0),
+            Some('a'),
+            "younger than three quarters of max_age"
+        );
 
         let off = EpochCache::new(0, Duration::from_secs(60));
         off.insert(1, 0, 'a');
         assert_eq!(off.get(&1, 0), None, "max_entries = 0 turns it off");
+    }
+
+    #[test]
+    fn entries_read_together_are_trusted_for_different_times() {
+        let max_age = Duration::from_secs(40);
+        let shares: Vec<Duration> = (0..1000).map(|_| trusted_for(max_age)).collect();
+        let (shortest, longest) = (shares.iter().min().unwrap(), shares.iter().max().unwrap());
+        assert!(*shortest >= Duration::from_secs(30), "{shortest:?}");
+        assert!(*longest <= max_age, "{longest:?}");
+        assert!(
+            *longest - *shortest >= Duration::from_secs(9),
+            "spread over the last quarter: {shortest:?} to {longest:?}"
+        );
     }
 }

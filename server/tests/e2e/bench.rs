@@ -129,7 +129,7 @@ fn the_baseline_server_and_the_http_load_measure_the_ceiling() {
 /// XKS encrypt with 1 000 000 keys in the database: a working set of 10 000 keys against
 /// one key, and the server's resident memory after each run (bounded by the cache
 /// settings). After a first pass over the working set (the caches filling), runs with one
-/// key and with the working set alternate, three of each, so that a drift of the machine's
+/// key and with the working set alternate, five of each, so that a drift of the machine's
 /// speed during the measurement weighs on both; the ratio is of their medians.
 #[test]
 #[ignore = "a measurement, not a test: see docs/benchmarks.md"]
@@ -189,7 +189,7 @@ fn measure_xks_with_a_million_keys() {
     };
     measure("10 000 (first pass: caches filling)", all_keys);
     let (mut with_one, mut with_all) = (Vec::new(), Vec::new());
-    for _ in 0..3 {
+    for _ in 0..5 {
         with_one.push(measure("1", one_key));
         with_all.push(measure("10 000", all_keys));
     }
