@@ -157,7 +157,8 @@ impl Db {
     /// identifier takes a second query, through the version's row.
     pub async fn chain_of(&self, uid: &str) -> Result<Vec<ObjectRecord>> {
         let first_named = self.chain(uid).await?;
-        if !first_named.is_empty() {
+        // The first version itself must still be there (a KMIP batch undone removes it).
+        if first_named.first().is_some_and(|first| first.uid == uid) {
             return Ok(first_named);
         }
         let sql = format!(

@@ -7,6 +7,7 @@
 //! the next statement after it: each connection's thread takes its work in order.
 //! Connections are opened when first needed, up to the configured number.
 
+use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -17,7 +18,9 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 pub(crate) struct Readers {
     options: SqliteConnectOptions,
-    idle: Mutex<Vec<SqliteConnection>>,
+    /// Oldest returned first, so that a connection given back while still finishing the
+    /// statement of a caller that gave up is the last one lent again.
+    idle: Mutex<VecDeque<SqliteConnection>>,
     /// One permit per connection not lent (idle, or not opened yet).
     available: Semaphore,
     acquire_timeout: Duration,
@@ -35,7 +38,7 @@ impl Readers {
     pub fn new(options: SqliteConnectOptions, count: u32, acquire_timeout: Duration) -> Readers {
         Readers {
             options,
-            idle: Mutex::new(Vec::new()),
+            idle: Mutex::new(VecDeque::new()),
             available: Semaphore::new(count as usize),
             acquire_timeout,
         }
@@ -47,10 +50,12 @@ impl Readers {
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?
             .map_err(|_| sqlx::Error::PoolClosed)?;
-        let idle = self.idle().pop();
+        let idle = self.idle().pop_front();
         let connection = match idle {
             Some(connection) => connection,
-            None => self.options.connect().await?,
+            None => tokio::time::timeout(self.acquire_timeout, self.options.connect())
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)??,
         };
         Ok(Reader {
             connection: Some(connection),
@@ -69,7 +74,7 @@ impl Readers {
         }
     }
 
-    fn idle(&self) -> MutexGuard<'_, Vec<SqliteConnection>> {
+    fn idle(&self) -> MutexGuard<'_, VecDeque<SqliteConnection>> {
         self.idle.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -91,8 +96,11 @@ impl DerefMut for Reader<'_> {
 impl Drop for Reader<'_> {
     fn drop(&mut self) {
         if let Some(connection) = self.connection.take() {
+            // Checked under the lock that close() takes after closing: a connection is
+            // either taken and closed by close(), or not kept.
+            let mut idle = self.readers.idle();
             if !self.readers.available.is_closed() {
-                self.readers.idle().push(connection);
+                idle.push_back(connection);
             }
         }
     }

@@ -292,6 +292,11 @@ async fn objects(db: &Db) {
         "names go with the object"
     );
     assert_eq!(db.objects_tagged("finance").await.unwrap(), ["k2"]);
+    assert!(
+        db.chain_of("k1").await.unwrap().is_empty(),
+        "a removed first version no longer names its key"
+    );
+    assert_eq!(db.chain_of("k2").await.unwrap().len(), 1);
 }
 
 on_both_engines!(many_objects_in_one_commit);
