@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::error::query_error;
-use crate::pool::{on_pool, Pool};
+use crate::pool::Pool;
 use crate::Db;
 
 /// The PostgreSQL channel the migration's triggers notify.
@@ -64,14 +64,15 @@ impl Db {
     /// moves the epochs, since notifications may have been missed while it was down).
     pub async fn follow_other_writers(&self, poll: Duration) {
         match &*self.pool {
-            Pool::Sqlite { .. } => {
+            Pool::Sqlite { readers, .. } => {
                 let mut seen = None;
                 loop {
-                    let counter: Result<i64, _> = on_pool!(self, |reader| {
+                    let counter: Result<i64, _> = async {
                         sqlx::query_scalar("SELECT epoch FROM metadata_epoch WHERE id = 1")
-                            .fetch_one(reader)
+                            .fetch_one(&mut *readers.get().await?)
                             .await
-                    })
+                    }
+                    .await
                     .map_err(query_error("read the metadata epoch"));
                     match counter {
                         Ok(counter) if seen != Some(counter) => {

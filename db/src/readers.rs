@@ -44,24 +44,28 @@ impl Readers {
         }
     }
 
-    /// An idle connection (or a new one), waiting up to the acquire timeout for one.
+    /// An idle connection (or a new one), within the acquire timeout.
     pub async fn get(&self) -> Result<Reader<'_>, sqlx::Error> {
-        let turn = tokio::time::timeout(self.acquire_timeout, self.available.acquire())
+        let lend = async {
+            let turn = self
+                .available
+                .acquire()
+                .await
+                .map_err(|_| sqlx::Error::PoolClosed)?;
+            let idle = self.idle().pop_front();
+            let connection = match idle {
+                Some(connection) => connection,
+                None => self.options.connect().await?,
+            };
+            Ok(Reader {
+                connection: Some(connection),
+                readers: self,
+                _turn: turn,
+            })
+        };
+        tokio::time::timeout(self.acquire_timeout, lend)
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?
-            .map_err(|_| sqlx::Error::PoolClosed)?;
-        let idle = self.idle().pop_front();
-        let connection = match idle {
-            Some(connection) => connection,
-            None => tokio::time::timeout(self.acquire_timeout, self.options.connect())
-                .await
-                .map_err(|_| sqlx::Error::PoolTimedOut)??,
-        };
-        Ok(Reader {
-            connection: Some(connection),
-            readers: self,
-            _turn: turn,
-        })
     }
 
     /// Refuses new reads and closes the idle connections (one in use closes when its
