@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::changes::Change;
 use crate::error::{query_error, Result};
-use crate::pool::on_pool;
+use crate::pool::{on_pool, placeholders, MAX_IN_LIST};
 use crate::Db;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -14,6 +14,13 @@ pub struct Grant {
     pub operation: String,
     pub granted_by: String,
     pub created_at: i64,
+}
+
+impl Grant {
+    /// What makes it one grant: object, identity, operation.
+    fn names(&self) -> (&str, &str, &str) {
+        (&self.object_uid, &self.identity, &self.operation)
+    }
 }
 
 impl Db {
@@ -66,6 +73,33 @@ impl Db {
         .map_err(query_error("list an object's grants"))
     }
 
+    /// The grants on any of `object_uids` and those on `*` (every object): what
+    /// decisions about those objects need, read with one query per [`MAX_IN_LIST`]
+    /// objects.
+    pub async fn grants_on_any(&self, object_uids: &[&str]) -> Result<Vec<Grant>> {
+        let mut found = Vec::new();
+        for some in object_uids.chunks(MAX_IN_LIST) {
+            let sql = format!(
+                "SELECT object_uid, identity, operation, granted_by, created_at FROM grants \
+                 WHERE object_uid IN ({}, '*')",
+                placeholders(1, some.len())
+            );
+            let mut rows: Vec<Grant> = on_pool!(self, |pool| {
+                let mut query = sqlx::query_as(&sql);
+                for uid in some {
+                    query = query.bind(*uid);
+                }
+                query.fetch_all(pool).await
+            })
+            .map_err(query_error("read grants on keys"))?;
+            found.append(&mut rows);
+        }
+        // '*' grants come once per statement: keep one of each.
+        found.sort_by(|a, b| a.names().cmp(&b.names()));
+        found.dedup();
+        Ok(found)
+    }
+
     /// Whether any of `identities` (or `*`) holds `operation` on `object_uid` (or `*`).
     pub async fn is_granted(
         &self,
@@ -74,16 +108,13 @@ impl Db {
         operation: &str,
     ) -> Result<bool> {
         // One query: `identity IN ($3, …, '*')` with a placeholder per identity.
-        let placeholders: Vec<String> = (0..identities.len())
-            .map(|i| format!("${}", i + 3))
-            .collect();
+        let mut listed = placeholders(3, identities.len());
+        if !listed.is_empty() {
+            listed.push_str(", ");
+        }
         let sql = format!(
             "SELECT COUNT(*) FROM grants WHERE object_uid IN ($1, '*') AND operation = $2 \
-             AND identity IN ({}'*')",
-            placeholders
-                .iter()
-                .map(|p| format!("{p}, "))
-                .collect::<String>()
+             AND identity IN ({listed}'*')"
         );
         let found: i64 = on_pool!(self, |pool| {
             let mut query = sqlx::query_scalar(&sql).bind(object_uid).bind(operation);

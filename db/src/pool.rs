@@ -43,3 +43,15 @@ macro_rules! on_writer {
     };
 }
 pub(crate) use on_writer;
+
+/// The most values one `IN (…)` list of a statement binds; longer lists are split over
+/// several statements.
+pub(crate) const MAX_IN_LIST: usize = 500;
+
+/// `$first, $first+1, …`: `count` placeholders for an `IN (…)` list.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

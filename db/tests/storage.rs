@@ -221,6 +221,22 @@ async fn objects(db: &Db) {
         assert_eq!(chain, ["k1", "k2"], "the key's chain, named by {named_by}");
     }
     assert!(db.chain_of("k3").await.unwrap().is_empty(), "no object k3");
+    // Many keys at once, over more than one statement's list.
+    let mut chain_ids: Vec<String> = (0..700).map(|n| format!("none-{n}")).collect();
+    chain_ids.insert(600, "k1".into());
+    let chain_ids: Vec<&str> = chain_ids.iter().map(String::as_str).collect();
+    let versions: Vec<_> = db
+        .chains(&chain_ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| (o.chain_id, o.uid))
+        .collect();
+    assert_eq!(
+        versions,
+        [("k1".into(), "k1".into()), ("k1".into(), "k2".into())],
+        "every version of each key that exists, oldest first"
+    );
 
     let active = json!({"CryptographicAlgorithm": "AES", "ActivationDate": 1});
     let version = db.update_object("k1", 1, "Active", &active).await.unwrap();
@@ -486,6 +502,26 @@ async fn grants(db: &Db) {
             ("k2".to_string(), "decrypt".to_string())
         ],
         "own grants, then grants to *"
+    );
+    let mut keys: Vec<String> = (0..700).map(|n| format!("none-{n}")).collect();
+    keys.extend(["k1".into(), "k2".into()]);
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let on_keys: Vec<_> = db
+        .grants_on_any(&keys)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| (g.object_uid, g.identity, g.operation))
+        .collect();
+    let expected = [
+        ("*", "auditor", "get-attributes"),
+        ("k1", "bob", "encrypt"),
+        ("k2", "*", "decrypt"),
+    ];
+    assert_eq!(
+        on_keys,
+        expected.map(|(o, i, p)| (o.to_string(), i.to_string(), p.to_string())),
+        "the keys' grants and the `*` ones, once each over two statements"
     );
     let on_k1 = db.grants_on("k1").await.unwrap();
     assert_eq!(on_k1.len(), 1);

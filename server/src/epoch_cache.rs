@@ -7,8 +7,10 @@
 //! backstop should another node's change go unnoticed; each entry is trusted for a random
 //! three quarters to all of it, so that entries read together (a working set of keys
 //! first used in the same second) are not all read again in the same instant, which would
-//! hold every request up on the database at once. Bounded in entries, least
-//! recently used first; `max_entries = 0` turns it off. An entry moves to the front on its
+//! hold every request up on the database at once. A cache whose owner reads entries again
+//! ahead of time ([`EpochCache::look_up`]) learns when an entry in use has passed half of
+//! `max_age`, once per entry, so that it can be replaced before it runs out. Bounded in
+//! entries, least recently used first; `max_entries = 0` turns it off. An entry moves to the front on its
 //! first use and then at most once per [`PROMOTE_EVERY`]: moving it touches its neighbours
 //! in the list, which with thousands of keys in use cost more than the rest of a look-up.
 
@@ -24,6 +26,8 @@ const PROMOTE_EVERY: Duration = Duration::from_secs(1);
 
 struct Entry<V> {
     epoch: u64,
+    /// From then on, the next look-up says a refresh is due (once).
+    refresh_from: Option<Instant>,
     trusted_until: Instant,
     /// When a use last moved it to the front (`None`: not used yet).
     promoted_at: Option<Instant>,
@@ -34,6 +38,14 @@ pub struct EpochCache<K: Hash + Eq, V> {
     max_entries: usize,
     max_age: Duration,
     entries: Mutex<LruCache<K, Entry<V>>>,
+}
+
+/// A value found by [`EpochCache::look_up`].
+pub struct Hit<V> {
+    pub value: V,
+    /// This is the first look-up since the entry passed half of `max_age`: read it again
+    /// now and [`EpochCache::insert`] it, and it is never found stale while in use.
+    pub refresh_due: bool,
 }
 
 impl<K: Hash + Eq, V: Clone> EpochCache<K, V> {
@@ -52,11 +64,24 @@ impl<K: Hash + Eq, V: Clone> EpochCache<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.look_up(key, epoch).map(|hit| hit.value)
+    }
+
+    /// [`EpochCache::get`], saying also whether the entry is due to be read again.
+    pub fn look_up<Q>(&self, key: &Q, epoch: u64) -> Option<Hit<V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let mut entries = self.lock();
         let now = Instant::now();
         let entry = entries.peek_mut(key)?;
         if entry.epoch == epoch && now < entry.trusted_until {
             let value = entry.value.clone();
+            let refresh_due = entry.refresh_from.is_some_and(|from| now >= from);
+            if refresh_due {
+                entry.refresh_from = None;
+            }
             let promote = entry
                 .promoted_at
                 .is_none_or(|at| now.duration_since(at) >= PROMOTE_EVERY);
@@ -64,10 +89,19 @@ impl<K: Hash + Eq, V: Clone> EpochCache<K, V> {
                 entry.promoted_at = Some(now);
                 entries.promote(key);
             }
-            return Some(value);
+            return Some(Hit { value, refresh_due });
         }
         entries.pop(key);
         None
+    }
+
+    /// Drops what is kept for `key`.
+    pub fn remove<Q>(&self, key: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.lock().pop(key);
     }
 
     /// Keeps `value`, read from the database after `epoch` was read.
@@ -75,12 +109,14 @@ impl<K: Hash + Eq, V: Clone> EpochCache<K, V> {
         if self.max_entries == 0 {
             return;
         }
-        let trusted_until = Instant::now() + trusted_for(self.max_age);
+        let now = Instant::now();
+        let trusted_until = now + trusted_for(self.max_age);
         let mut entries = self.lock();
         entries.put(
             key,
             Entry {
                 epoch,
+                refresh_from: Some(now + self.max_age / 2),
                 trusted_until,
                 promoted_at: None,
                 value,
@@ -158,6 +194,24 @@ mod tests {
         let off = EpochCache::new(0, Duration::from_secs(60));
         off.insert(1, 0, 'a');
         assert_eq!(off.get(&1, 0), None, "max_entries = 0 turns it off");
+    }
+
+    #[test]
+    fn a_refresh_is_due_once_past_half_the_age() {
+        let cache = EpochCache::new(10, Duration::from_millis(400));
+        cache.insert(1, 0, 'a');
+        assert!(!cache.look_up(&1, 0).unwrap().refresh_due, "young");
+        std::thread::sleep(Duration::from_millis(210));
+        let hit = cache.look_up(&1, 0).unwrap();
+        assert_eq!((hit.value, hit.refresh_due), ('a', true));
+        assert!(!cache.look_up(&1, 0).unwrap().refresh_due, "said once");
+        cache.insert(1, 0, 'b');
+        assert!(
+            !cache.look_up(&1, 0).unwrap().refresh_due,
+            "read again: young again"
+        );
+        cache.remove(&1);
+        assert!(cache.is_empty());
     }
 
     #[test]

@@ -64,6 +64,10 @@ pub async fn run(loaded: Loaded, path: Option<PathBuf>) -> Result<(), String> {
     });
     if let Some(xks) = &state.xks {
         tracing::info!(prefix = %xks.prefix(), "AWS XKS routes enabled");
+        let refreshing = state.clone();
+        actix_web::rt::spawn(
+            async move { refreshing.xks_keys.refresh_ahead(&refreshing.keys).await },
+        );
     }
     db.heartbeat(audit.node())
         .await

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyok_db::{Db, ObjectRecord};
+use hyok_db::{Db, Grant, ObjectRecord};
 
 use super::identities::Identities;
 use super::operation::Operation;
@@ -118,6 +118,23 @@ impl Access {
                 "{operation} on {uid}{key} needs a grant of {operation} on it (or on *) to one of [{identities}] (or to *); none exists"
             ),
         })
+    }
+
+    /// [`Access::decide_for`]'s rule over grants already read (those on the object's key
+    /// and on `*`, [`Db::grants_on_any`]): whether `identities` may perform `operation`
+    /// on `object`, without a query.
+    pub fn allows_by(
+        grants: &[&Grant],
+        identities: &Identities,
+        object: &ObjectRecord,
+        operation: Operation,
+    ) -> bool {
+        identities.contains(&object.owner)
+            || grants.iter().any(|grant| {
+                (grant.object_uid == object.chain_id || grant.object_uid == "*")
+                    && grant.operation == operation.as_str()
+                    && (grant.identity == "*" || identities.contains(&grant.identity))
+            })
     }
 
     /// Whether a grant of `operation` on the key `chain_id` (or `*`) names one of

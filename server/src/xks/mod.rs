@@ -5,6 +5,7 @@
 mod backend;
 mod credentials;
 mod gcm;
+mod refresh;
 mod resolved;
 
 use std::time::SystemTime;

@@ -6,18 +6,21 @@
 //! key cache and the requests using it let go, it is zeroized and the lease is void).
 //! An entry is trusted while the metadata epoch read before it was built stands (the
 //! names epoch for a key found by Name), and for at most `metadata_cache_max_age_seconds`:
-//! a change to objects, names or grants on this node drops every entry at once. Keeping the derived
+//! a change to objects, names or grants on this node drops every entry at once. An entry in
+//! use is read again, with others, in the background once it has passed half that age
+//! ([`super::refresh`]), so that calls do not wait on the database. Keeping the derived
 //! facts next to the key keeps a call's memory reads few, which is what holds throughput
 //! up when thousands of keys are in use.
 
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use hyok_db::ObjectRecord;
+use hyok_db::{Grant, ObjectRecord};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use crate::access::{IdentitiesKey, Operation};
+use super::refresh::{Due, DueKeys};
+use crate::access::{Access, Identities, IdentitiesKey, Operation};
 use crate::epoch_cache::EpochCache;
 #[cfg(doc)]
 use crate::keys::KeyCache;
@@ -37,6 +40,8 @@ pub struct ResolvedKeys {
     by_uid: EpochCache<String, Arc<ResolvedKey>>,
     /// Keys by Name: trusted while the names epoch stands (a new key can take the name).
     by_name: EpochCache<String, Arc<ResolvedKey>>,
+    /// Entries in use past half their age, to read again.
+    due: DueKeys,
 }
 
 impl ResolvedKeys {
@@ -45,6 +50,7 @@ impl ResolvedKeys {
         ResolvedKeys {
             by_uid: EpochCache::new(max_entries, max_age),
             by_name: EpochCache::new(max_entries, max_age),
+            due: DueKeys::default(),
         }
     }
 
@@ -57,11 +63,22 @@ impl ResolvedKeys {
     ) -> Result<Option<Arc<ResolvedKey>>, hyok_db::Error> {
         // Read before the database is, so that a change racing the read is not trusted.
         let (records_epoch, names_epoch) = (keys.db().epoch(), keys.db().names_epoch());
-        if let Some(key) = self.by_uid.get(external_id, records_epoch) {
-            return Ok(Some(key));
-        }
-        if let Some(key) = self.by_name.get(external_id, names_epoch) {
-            return Ok(Some(key));
+        let found = match self.by_uid.look_up(external_id, records_epoch) {
+            Some(hit) => Some((hit, FoundBy::Uid)),
+            None => self
+                .by_name
+                .look_up(external_id, names_epoch)
+                .map(|hit| (hit, FoundBy::Name)),
+        };
+        if let Some((hit, found_by)) = found {
+            if hit.refresh_due {
+                self.due.push(Due {
+                    external_id: external_id.to_string(),
+                    found_by,
+                    key: hit.value.clone(),
+                });
+            }
+            return Ok(Some(hit.value));
         }
         let Some((members, found_by)) = keys.read_chain_named_by(external_id).await? else {
             return Ok(None);
@@ -77,6 +94,34 @@ impl ResolvedKeys {
         }
         Ok(Some(key))
     }
+
+    pub(super) fn due(&self) -> &DueKeys {
+        &self.due
+    }
+
+    /// Keeps `key`, read again after the epochs were (`None`: `external_id` names no key
+    /// any more).
+    pub(super) fn replace(
+        &self,
+        external_id: &str,
+        found: Option<(Arc<ResolvedKey>, FoundBy)>,
+        (records_epoch, names_epoch): (u64, u64),
+    ) {
+        match found {
+            Some((key, FoundBy::Uid)) => {
+                self.by_uid
+                    .insert(external_id.to_string(), records_epoch, key)
+            }
+            Some((key, FoundBy::Name)) => {
+                self.by_name
+                    .insert(external_id.to_string(), names_epoch, key)
+            }
+            None => {
+                self.by_uid.remove(external_id);
+                self.by_name.remove(external_id);
+            }
+        }
+    }
 }
 
 /// A key as XKS sees it: every version, oldest first, and the facts its checks use.
@@ -89,10 +134,17 @@ pub struct ResolvedKey {
     newest_active: bool,
     newest_version: i64,
     usage_mask: i64,
-    /// Operations found allowed, as bits of `1 << Operation`, by set of identities.
-    allowed: Mutex<Vec<(IdentitiesKey, u32)>>,
+    /// Operations found allowed, by set of identities.
+    allowed: Mutex<Vec<Allowed>>,
     /// The material last taken from the key cache.
     lease: Mutex<Option<Lease>>,
+}
+
+struct Allowed {
+    who: IdentitiesKey,
+    identities: Identities,
+    /// Bits of `1 << Operation`.
+    operations: u32,
 }
 
 struct Lease {
@@ -103,6 +155,39 @@ struct Lease {
 }
 
 impl ResolvedKey {
+    /// `members` read again for `previous`: what was found allowed to whom is decided
+    /// again with `grants` (those on the key and on `*`, read with it).
+    pub(super) fn refreshed(
+        external_id: &str,
+        members: keys::Chain,
+        previous: &ResolvedKey,
+        grants: &[&Grant],
+    ) -> ResolvedKey {
+        let key = ResolvedKey::new(external_id, members);
+        let still_allowed: Vec<Allowed> = previous
+            .allowed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter_map(|was| {
+                let operations = Operation::ALL
+                    .into_iter()
+                    .filter(|operation| was.operations & bit(*operation) != 0)
+                    .filter(|operation| {
+                        Access::allows_by(grants, &was.identities, &key.members[0], *operation)
+                    })
+                    .fold(0, |bits, operation| bits | bit(operation));
+                (operations != 0).then(|| Allowed {
+                    who: was.who.clone(),
+                    identities: was.identities.clone(),
+                    operations,
+                })
+            })
+            .collect();
+        *key.allowed.lock().unwrap_or_else(|p| p.into_inner()) = still_allowed;
+        key
+    }
+
     fn new(external_id: &str, members: keys::Chain) -> ResolvedKey {
         let named = members
             .iter()
@@ -176,20 +261,30 @@ impl ResolvedKey {
         let allowed = self.allowed.lock().unwrap_or_else(|p| p.into_inner());
         allowed
             .iter()
-            .any(|(known, bits)| known == who && bits & bit(operation) != 0)
+            .any(|known| known.who == *who && known.operations & bit(operation) != 0)
     }
 
-    /// Remembers that the access check allowed `operation` to `who`.
-    pub fn remember_allowed(&self, who: &IdentitiesKey, operation: Operation) {
+    /// Remembers that the access check allowed `operation` to `identities` (whose key is
+    /// `who`).
+    pub fn remember_allowed(
+        &self,
+        identities: &Identities,
+        who: &IdentitiesKey,
+        operation: Operation,
+    ) {
         let mut allowed = self.allowed.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, bits)) = allowed.iter_mut().find(|(known, _)| known == who) {
-            *bits |= bit(operation);
+        if let Some(known) = allowed.iter_mut().find(|known| known.who == *who) {
+            known.operations |= bit(operation);
             return;
         }
         if allowed.len() == IDENTITY_SETS_PER_KEY {
             allowed.remove(0);
         }
-        allowed.push((who.clone(), bit(operation)));
+        allowed.push(Allowed {
+            who: who.clone(),
+            identities: identities.clone(),
+            operations: bit(operation),
+        });
     }
 
     /// The material of version `version` if its lease has not run out and it is still
@@ -240,20 +335,26 @@ fn is_aes_256(object: &ObjectRecord) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::Identities;
+    fn identities(principal: &str) -> Identities {
+        Identities::of_xks_request("aws", principal, None)
+    }
 
     fn who(principal: &str) -> IdentitiesKey {
-        Identities::of_xks_request("aws", principal, None).key()
+        identities(principal).key()
+    }
+
+    fn remember(key: &ResolvedKey, principal: &str, operation: Operation) {
+        key.remember_allowed(&identities(principal), &who(principal), operation);
     }
 
     #[test]
     fn remembers_what_was_allowed_to_whom() {
         let key = ResolvedKey::new("k", Arc::from(Vec::new()));
-        let app = who("arn:aws:iam::111122223333:role/app");
-        assert!(!key.allowed(&app, Operation::Encrypt));
-        key.remember_allowed(&app, Operation::Encrypt);
-        assert!(key.allowed(&app, Operation::Encrypt));
-        assert!(!key.allowed(&app, Operation::Decrypt), "per operation");
+        let app = "arn:aws:iam::111122223333:role/app";
+        assert!(!key.allowed(&who(app), Operation::Encrypt));
+        remember(&key, app, Operation::Encrypt);
+        assert!(key.allowed(&who(app), Operation::Encrypt));
+        assert!(!key.allowed(&who(app), Operation::Decrypt), "per operation");
         assert!(
             !key.allowed(
                 &who("arn:aws:iam::111122223333:role/other"),
@@ -262,10 +363,10 @@ mod tests {
             "per set of identities"
         );
         for n in 0..IDENTITY_SETS_PER_KEY {
-            key.remember_allowed(&who(&format!("arn:{n}")), Operation::Encrypt);
+            remember(&key, &format!("arn:{n}"), Operation::Encrypt);
         }
         assert!(
-            !key.allowed(&app, Operation::Encrypt),
+            !key.allowed(&who(app), Operation::Encrypt),
             "bounded: the oldest set is forgotten"
         );
         assert!(key.allowed(&who("arn:7"), Operation::Encrypt));

@@ -65,9 +65,11 @@ async fn create(world: &World, owner: &str) -> String {
         .unwrap()
 }
 
+/// The access check's decision, and that the same rule over grants read in bulk (as the
+/// XKS keys in use are decided again in the background) agrees with it.
 async fn allowed(world: &World, user: &str, uid: &str, operation: Operation) -> bool {
     let identities = Identities::of_caller(&caller(user, Role::User));
-    match world
+    let decided = match world
         .access
         .decide(&identities, uid, operation)
         .await
@@ -83,7 +85,20 @@ async fn allowed(world: &World, user: &str, uid: &str, operation: Operation) -> 
             );
             false
         }
-    }
+    };
+    let object = world.db.object(uid).await.unwrap().unwrap();
+    let grants = world.db.grants_on_any(&[&object.chain_id]).await.unwrap();
+    assert_eq!(
+        Access::allows_by(
+            &grants.iter().collect::<Vec<_>>(),
+            &identities,
+            &object,
+            operation
+        ),
+        decided,
+        "{user} {operation} {uid}: the rule over grants read in bulk agrees"
+    );
+    decided
 }
 
 fn change(object: &str, identity: &str, operations: &[Operation]) -> GrantChange {
