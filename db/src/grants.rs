@@ -18,7 +18,7 @@ pub struct Grant {
 
 impl Grant {
     /// What makes it one grant: object, identity, operation.
-    fn names(&self) -> (&str, &str, &str) {
+    fn identifying(&self) -> (&str, &str, &str) {
         (&self.object_uid, &self.identity, &self.operation)
     }
 }
@@ -95,8 +95,8 @@ impl Db {
             found.append(&mut rows);
         }
         // '*' grants come once per statement: keep one of each.
-        found.sort_by(|a, b| a.names().cmp(&b.names()));
-        found.dedup();
+        found.sort_by(|a, b| a.identifying().cmp(&b.identifying()));
+        found.dedup_by(|a, b| a.identifying() == b.identifying());
         Ok(found)
     }
 

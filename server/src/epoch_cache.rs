@@ -10,9 +10,10 @@
 //! hold every request up on the database at once. A cache whose owner reads entries again
 //! ahead of time ([`EpochCache::look_up`]) learns when an entry in use has passed half of
 //! `max_age`, once per entry, so that it can be replaced before it runs out. Bounded in
-//! entries, least recently used first; `max_entries = 0` turns it off. An entry moves to the front on its
-//! first use and then at most once per [`PROMOTE_EVERY`]: moving it touches its neighbours
-//! in the list, which with thousands of keys in use cost more than the rest of a look-up.
+//! entries, least recently used first; `max_entries = 0` turns it off. An entry moves to
+//! the front on its first use and then at most once per [`PROMOTE_EVERY`]: moving it
+//! touches its neighbours in the list, which with thousands of keys in use cost more than
+//! the rest of a look-up.
 
 use std::borrow::Borrow;
 use std::hash::Hash;
@@ -106,17 +107,22 @@ impl<K: Hash + Eq, V: Clone> EpochCache<K, V> {
 
     /// Keeps `value`, read from the database after `epoch` was read.
     pub fn insert(&self, key: K, epoch: u64, value: V) {
+        self.insert_read_at(key, epoch, Instant::now(), value);
+    }
+
+    /// [`EpochCache::insert`] for a value whose database reads started at `read_at`: its
+    /// age counts from then.
+    pub fn insert_read_at(&self, key: K, epoch: u64, read_at: Instant, value: V) {
         if self.max_entries == 0 {
             return;
         }
-        let now = Instant::now();
-        let trusted_until = now + trusted_for(self.max_age);
+        let trusted_until = read_at + trusted_for(self.max_age);
         let mut entries = self.lock();
         entries.put(
             key,
             Entry {
                 epoch,
-                refresh_from: Some(now + self.max_age / 2),
+                refresh_from: Some(read_at + self.max_age / 2),
                 trusted_until,
                 promoted_at: None,
                 value,
@@ -198,10 +204,10 @@ mod tests {
 
     #[test]
     fn a_refresh_is_due_once_past_half_the_age() {
-        let cache = EpochCache::new(10, Duration::from_millis(400));
+        let cache = EpochCache::new(10, Duration::from_secs(1));
         cache.insert(1, 0, 'a');
         assert!(!cache.look_up(&1, 0).unwrap().refresh_due, "young");
-        std::thread::sleep(Duration::from_millis(210));
+        std::thread::sleep(Duration::from_millis(520));
         let hit = cache.look_up(&1, 0).unwrap();
         assert_eq!((hit.value, hit.refresh_due), ('a', true));
         assert!(!cache.look_up(&1, 0).unwrap().refresh_due, "said once");
@@ -210,6 +216,9 @@ mod tests {
             !cache.look_up(&1, 0).unwrap().refresh_due,
             "read again: young again"
         );
+        let long_ago = Instant::now() - Duration::from_secs(2);
+        cache.insert_read_at(2, 0, long_ago, 'c');
+        assert_eq!(cache.get(&2, 0), None, "its age counts from its read");
         cache.remove(&1);
         assert!(cache.is_empty());
     }

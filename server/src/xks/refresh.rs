@@ -9,8 +9,9 @@
 //! task cannot read again simply runs out and is read by the next call.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
+use std::time::Instant;
 
 use hyok_db::{Grant, ObjectRecord};
 use tokio::sync::Notify;
@@ -30,7 +31,8 @@ const GATHER: Duration = Duration::from_millis(100);
 pub(super) struct Due {
     pub external_id: String,
     pub found_by: FoundBy,
-    pub key: Arc<ResolvedKey>,
+    /// Weak: an entry the cache let go (and no call uses) is not read again.
+    pub key: Weak<ResolvedKey>,
 }
 
 #[derive(Default)]
@@ -80,7 +82,8 @@ impl ResolvedKeys {
                     Err(error) => tracing::warn!(
                         %error,
                         count,
-                        "could not read XKS keys in use again ahead of time; each is read by its next call once its entry runs out"
+                        "could not read XKS keys in use again ahead of time \
+                         (each is read by its next call once its entry runs out)"
                     ),
                 }
             }
@@ -94,23 +97,34 @@ impl ResolvedKeys {
         batch: Vec<Due>,
     ) -> Result<(), hyok_db::Error> {
         let db = keys.db();
-        // Read before the database is, so that a change racing the reads is not trusted.
+        // Read before the database is, so that a change racing the reads is not trusted,
+        // and the entries' age counts from here.
         let epochs = (db.epoch(), db.names_epoch());
+        let read_at = Instant::now();
+        let batch: Vec<(&Due, Arc<ResolvedKey>)> = batch
+            .iter()
+            .filter_map(|due| Some((due, due.key.upgrade()?)))
+            .collect();
         // A Name can come to name another key: found again as a call finds it.
         let mut found_again = Vec::new();
         let mut by_uid = Vec::new();
-        for due in &batch {
+        for (due, key) in &batch {
             match due.found_by {
-                FoundBy::Name => {
-                    found_again.push((due, keys.read_chain_named_by(&due.external_id).await?))
-                }
-                FoundBy::Uid => by_uid.push(due),
+                FoundBy::Name => match keys.read_chain_named_by(&due.external_id).await {
+                    Ok(found) => found_again.push((*due, key, found)),
+                    Err(error) => tracing::warn!(
+                        %error,
+                        name = %due.external_id,
+                        "could not find an XKS key by Name again ahead of time"
+                    ),
+                },
+                FoundBy::Uid => by_uid.push((*due, key)),
             }
         }
         // A version's key never changes: the key's versions now are those of its id.
         let chain_ids: Vec<&str> = by_uid
             .iter()
-            .map(|due| due.key.id())
+            .map(|(_, key)| key.id())
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
@@ -121,16 +135,16 @@ impl ResolvedKeys {
                 .or_default()
                 .push(version);
         }
-        for due in by_uid {
+        for (due, key) in by_uid {
             let members = versions
-                .get(due.key.id())
+                .get(key.id())
                 .filter(|members| members.iter().any(|m| m.uid == due.external_id));
             let found = members.map(|members| (members.clone().into(), FoundBy::Uid));
-            found_again.push((due, found));
+            found_again.push((due, key, found));
         }
         let mut granted_on: Vec<&str> = found_again
             .iter()
-            .filter_map(|(_, found)| Some(found.as_ref()?.0[0].chain_id.as_str()))
+            .filter_map(|(_, _, found)| Some(found.as_ref()?.0[0].chain_id.as_str()))
             .collect();
         granted_on.sort_unstable();
         granted_on.dedup();
@@ -150,7 +164,7 @@ impl ResolvedKeys {
             FoundBy::Uid => db.epoch() == epochs.0,
             FoundBy::Name => db.names_epoch() == epochs.1,
         };
-        for (due, found) in found_again {
+        for (due, previous, found) in found_again {
             match found {
                 Some((members, found_by)) if unchanged(&found_by) => {
                     let on_key = grants_on.get(members[0].chain_id.as_str());
@@ -160,11 +174,12 @@ impl ResolvedKeys {
                         .chain(&on_every_key)
                         .copied()
                         .collect();
-                    let key = ResolvedKey::refreshed(&due.external_id, members, &due.key, &grants);
-                    self.replace(&due.external_id, Some((Arc::new(key), found_by)), epochs);
+                    let key = ResolvedKey::refreshed(&due.external_id, members, previous, &grants);
+                    let found = Some((Arc::new(key), found_by));
+                    self.replace(&due.external_id, found, epochs, read_at);
                 }
                 Some(_) => {}
-                None => self.replace(&due.external_id, None, epochs),
+                None => self.replace(&due.external_id, None, epochs, read_at),
             }
         }
         Ok(())
@@ -181,7 +196,7 @@ mod tests {
     use crate::keys::{CacheLimits, KeyCache, NewSymmetricKey};
     use crate::keystore::{KeystoreHandle, SoftwareKeystore};
 
-    const MAX_AGE: Duration = Duration::from_millis(600);
+    const MAX_AGE: Duration = Duration::from_secs(2);
 
     async fn key_service(db: Db, dir: &std::path::Path) -> KeyService {
         let (keystore, _) =

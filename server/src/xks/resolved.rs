@@ -63,6 +63,7 @@ impl ResolvedKeys {
     ) -> Result<Option<Arc<ResolvedKey>>, hyok_db::Error> {
         // Read before the database is, so that a change racing the read is not trusted.
         let (records_epoch, names_epoch) = (keys.db().epoch(), keys.db().names_epoch());
+        let read_at = Instant::now();
         let found = match self.by_uid.look_up(external_id, records_epoch) {
             Some(hit) => Some((hit, FoundBy::Uid)),
             None => self
@@ -75,7 +76,7 @@ impl ResolvedKeys {
                 self.due.push(Due {
                     external_id: external_id.to_string(),
                     found_by,
-                    key: hit.value.clone(),
+                    key: Arc::downgrade(&hit.value),
                 });
             }
             return Ok(Some(hit.value));
@@ -84,37 +85,32 @@ impl ResolvedKeys {
             return Ok(None);
         };
         let key = Arc::new(ResolvedKey::new(external_id, members));
-        match found_by {
-            FoundBy::Uid => self
-                .by_uid
-                .insert(external_id.to_string(), records_epoch, key.clone()),
-            FoundBy::Name => self
-                .by_name
-                .insert(external_id.to_string(), names_epoch, key.clone()),
-        }
+        let epochs = (records_epoch, names_epoch);
+        self.replace(external_id, Some((key.clone(), found_by)), epochs, read_at);
         Ok(Some(key))
     }
 
+    /// The entries waiting to be read again.
     pub(super) fn due(&self) -> &DueKeys {
         &self.due
     }
 
-    /// Keeps `key`, read again after the epochs were (`None`: `external_id` names no key
-    /// any more).
+    /// Keeps `key`, whose reads started at `read_at`, after the epochs were read (`None`:
+    /// `external_id` names no key any more).
     pub(super) fn replace(
         &self,
         external_id: &str,
         found: Option<(Arc<ResolvedKey>, FoundBy)>,
         (records_epoch, names_epoch): (u64, u64),
+        read_at: Instant,
     ) {
+        let id = external_id.to_string();
         match found {
             Some((key, FoundBy::Uid)) => {
-                self.by_uid
-                    .insert(external_id.to_string(), records_epoch, key)
+                self.by_uid.insert_read_at(id, records_epoch, read_at, key)
             }
             Some((key, FoundBy::Name)) => {
-                self.by_name
-                    .insert(external_id.to_string(), names_epoch, key)
+                self.by_name.insert_read_at(id, names_epoch, read_at, key)
             }
             None => {
                 self.by_uid.remove(external_id);
