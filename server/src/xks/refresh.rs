@@ -10,8 +10,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use hyok_db::{Grant, ObjectRecord};
 use tokio::sync::Notify;
