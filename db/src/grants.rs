@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::changes::Change;
 use crate::error::{query_error, Result};
-use crate::pool::{on_pool, placeholders, MAX_IN_LIST};
+use crate::pool::{on_pool, placeholders};
 use crate::Db;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -74,26 +74,21 @@ impl Db {
     }
 
     /// The grants on any of `object_uids` and those on `*` (every object): what
-    /// decisions about those objects need, read with one query per [`MAX_IN_LIST`]
+    /// decisions about those objects need, read with one query per `MAX_IN_LIST` (500)
     /// objects.
     pub async fn grants_on_any(&self, object_uids: &[&str]) -> Result<Vec<Grant>> {
-        let mut found = Vec::new();
-        for some in object_uids.chunks(MAX_IN_LIST) {
-            let sql = format!(
-                "SELECT object_uid, identity, operation, granted_by, created_at FROM grants \
-                 WHERE object_uid IN ({}, '*')",
-                placeholders(1, some.len())
-            );
-            let mut rows: Vec<Grant> = on_pool!(self, |pool| {
-                let mut query = sqlx::query_as(&sql);
-                for uid in some {
-                    query = query.bind(*uid);
-                }
-                query.fetch_all(pool).await
-            })
-            .map_err(query_error("read grants on keys"))?;
-            found.append(&mut rows);
-        }
+        let mut found: Vec<Grant> = self
+            .read_in_lists(
+                object_uids,
+                |list| {
+                    format!(
+                        "SELECT object_uid, identity, operation, granted_by, created_at \
+                         FROM grants WHERE object_uid IN ({list}, '*')"
+                    )
+                },
+                "read grants on keys",
+            )
+            .await?;
         // '*' grants come once per statement: keep one of each.
         found.sort_by(|a, b| a.identifying().cmp(&b.identifying()));
         found.dedup_by(|a, b| a.identifying() == b.identifying());

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::changes::Change;
 use crate::epoch::Written;
 use crate::error::{query_error, Error, Result};
-use crate::pool::{on_pool, on_writer, placeholders, MAX_IN_LIST};
+use crate::pool::{on_pool, on_writer};
 use crate::Db;
 
 /// An object to store. `wrapped` is material already wrapped by the master key.
@@ -152,25 +152,18 @@ impl Db {
     }
 
     /// Every version of the keys `chain_ids`, by key and oldest first: one query per
-    /// [`MAX_IN_LIST`] keys.
+    /// `MAX_IN_LIST` (500) keys.
     pub async fn chains(&self, chain_ids: &[&str]) -> Result<Vec<ObjectRecord>> {
-        let mut found = Vec::new();
-        for some in chain_ids.chunks(MAX_IN_LIST) {
-            let sql = format!(
-                "{SELECT_OBJECT} WHERE chain_id IN ({}) ORDER BY chain_id, chain_version",
-                placeholders(1, some.len())
-            );
-            let mut rows: Vec<ObjectRecord> = on_pool!(self, |pool| {
-                let mut query = sqlx::query_as(&sql);
-                for chain_id in some {
-                    query = query.bind(*chain_id);
-                }
-                query.fetch_all(pool).await
-            })
-            .map_err(query_error("read keys' versions"))?;
-            found.append(&mut rows);
-        }
-        Ok(found)
+        self.read_in_lists(
+            chain_ids,
+            |list| {
+                format!(
+                    "{SELECT_OBJECT} WHERE chain_id IN ({list}) ORDER BY chain_id, chain_version"
+                )
+            },
+            "read keys' versions",
+        )
+        .await
     }
 
     /// Every version of the key `uid` belongs to, oldest first (empty when there is no

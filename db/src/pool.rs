@@ -1,6 +1,7 @@
 //! The engine-specific connection pools, and the macros that run one statement text on
 //! whichever engine is configured (all statements use `$n` placeholders, which both
-//! SQLite and PostgreSQL understand): `on_pool!` for reads, `on_writer!` for writes.
+//! SQLite and PostgreSQL understand): `on_pool!` for reads, `on_writer!` for writes,
+//! and reads whose `IN (…)` list is split over several statements.
 
 pub(crate) enum Pool {
     /// SQLite lets one connection write at a time. Every write goes through `writer`, a
@@ -54,4 +55,37 @@ pub(crate) fn placeholders(first: usize, count: usize) -> String {
         .map(|n| format!("${n}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+impl crate::Db {
+    /// Every row of `sql_for(list)` over `values`: one statement per [`MAX_IN_LIST`]
+    /// values, `list` being that statement's placeholders `$1, $2, …`, each bound to one
+    /// value in order. A statement that fails fails the read, saying `context`.
+    pub(crate) async fn read_in_lists<T>(
+        &self,
+        values: &[&str],
+        sql_for: impl Fn(&str) -> String,
+        context: &'static str,
+    ) -> crate::Result<Vec<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        let mut found = Vec::new();
+        for some in values.chunks(MAX_IN_LIST) {
+            let sql = sql_for(&placeholders(1, some.len()));
+            let mut rows: Vec<T> = on_pool!(self, |pool| {
+                let mut query = sqlx::query_as(&sql);
+                for value in some {
+                    query = query.bind(*value);
+                }
+                query.fetch_all(pool).await
+            })
+            .map_err(crate::error::query_error(context))?;
+            found.append(&mut rows);
+        }
+        Ok(found)
+    }
 }
