@@ -255,6 +255,8 @@ async fn objects(db: &Db) {
 
     let counts = db.wrap_key_version_counts().await.unwrap();
     assert_eq!(counts, [(1, 2)]);
+    assert!(db.any_wrapped_before(2).await.unwrap());
+    assert!(!db.any_wrapped_before(1).await.unwrap());
     let stale_wraps: Vec<_> = db
         .objects_wrapped_before(2, "", 10)
         .await
@@ -290,6 +292,7 @@ async fn objects(db: &Db) {
         [(1, 1), (2, 1)]
     );
     assert_eq!(db.objects_wrapped_before(2, "", 10).await.unwrap().len(), 1);
+    assert!(db.any_wrapped_before(2).await.unwrap(), "k2 is left");
 
     let owned: Vec<_> = db
         .objects_owned_by("alice", 10)

@@ -22,9 +22,9 @@ pub async fn run(state: web::Data<AppState>) {
             tracing::warn!(%error, "cannot follow the current master key version");
         }
         let current = i64::from(state.keys.keystore().current_version());
-        match state.db.objects_wrapped_before(current, "", 1).await {
-            Ok(pending) if !pending.is_empty() => rewrap(&state.keys).await,
-            Ok(_) => {}
+        match state.db.any_wrapped_before(current).await {
+            Ok(true) => rewrap(&state.keys).await,
+            Ok(false) => {}
             Err(error) => tracing::warn!(%error, "cannot look for keys to re-wrap"),
         }
     }

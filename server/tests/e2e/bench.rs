@@ -152,12 +152,12 @@ fn measure_xks_with_a_million_keys() {
     std::fs::write(&key_file, working_set.join("\n")).unwrap();
     let key_file = key_file.display().to_string();
     let hyok = Launch::with_config(dir.path(), &config).start();
-    println!("| keys in the database | keys used | connections | requests/s | p50 ms | p99 ms | server RSS MiB |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| keys in the database | keys used | connections | requests/s | p50 ms | p99 ms | server CPU µs/call | generator CPU µs/call | server RSS MiB |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let one_key = ["--keys", working_set[0].as_str()];
     let all_keys = ["--keys-file", key_file.as_str()];
-    // One 10 s run: its table row, and its requests/s.
-    let measure = |used: &str, keys_arg: [&str; 2]| -> f64 {
+    // One 10 s run: its table row, its requests/s and the server's CPU per call.
+    let measure = |used: &str, keys_arg: [&str; 2]| -> (f64, f64) {
         let mut args = vec!["--url", &hyok.url];
         args.extend(keys_arg);
         args.extend([
@@ -168,8 +168,15 @@ fn measure_xks_with_a_million_keys() {
             "--duration",
             "10",
         ]);
+        let (server_before, generator_before) =
+            (cpu_seconds_of(hyok.pid()), children_cpu_seconds());
         let r = bench_xks(&args);
+        let server_cpu = cpu_seconds_of(hyok.pid()) - server_before;
+        let generator_cpu = children_cpu_seconds() - generator_before;
         assert_eq!(r["failed"], 0, "{r}");
+        let calls = r["requests"].as_f64().unwrap();
+        let (server_per_call, generator_per_call) =
+            (1e6 * server_cpu / calls, 1e6 * generator_cpu / calls);
         let status = std::fs::read_to_string(format!("/proc/{}/status", hyok.pid())).unwrap();
         let rss_kib: f64 = status
             .lines()
@@ -180,24 +187,63 @@ fn measure_xks_with_a_million_keys() {
         let l = &r["latency_ms"];
         let per_second = r["requests_per_second"].as_f64().unwrap();
         println!(
-            "| {count} | {used} | 64 | {per_second:.0} | {:.3} | {:.3} | {:.0} |",
+            "| {count} | {used} | 64 | {per_second:.0} | {:.3} | {:.3} | {server_per_call:.1} | {generator_per_call:.1} | {:.0} |",
             l["p50"].as_f64().unwrap(),
             l["p99"].as_f64().unwrap(),
             rss_kib / 1024.0
         );
-        per_second
+        (per_second, server_per_call)
     };
     measure("10 000 (first pass: caches filling)", all_keys);
     let (mut with_one, mut with_all) = (Vec::new(), Vec::new());
+    let (mut cpu_one, mut cpu_all) = (Vec::new(), Vec::new());
     for _ in 0..5 {
-        with_one.push(measure("1", one_key));
-        with_all.push(measure("10 000", all_keys));
+        let (rate, cpu) = measure("1", one_key);
+        with_one.push(rate);
+        cpu_one.push(cpu);
+        let (rate, cpu) = measure("10 000", all_keys);
+        with_all.push(rate);
+        cpu_all.push(cpu);
     }
     let (one, all) = (median(&mut with_one), median(&mut with_all));
     println!(
         "median with 1 key {one:.0}/s, with 10 000 keys {all:.0}/s: {:.1} % (target: at least 90 %)",
         100.0 * all / one
     );
+    let (one, all) = (median(&mut cpu_one), median(&mut cpu_all));
+    println!(
+        "median server CPU per call with 1 key {one:.1} µs, with 10 000 keys {all:.1} µs: {:+.1} %",
+        100.0 * (all - one) / one
+    );
+}
+
+/// The CPU time (user and system) the process `pid` has used so far, in seconds.
+fn cpu_seconds_of(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // After the command name's closing parenthesis: field 3 (state) on; utime and stime
+    // are fields 14 and 15.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    // SAFETY: sysconf only reads a constant of the system.
+    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+}
+
+/// The CPU time (user and system) of this process's children that have been waited for
+/// (here, the load generator's runs), in seconds.
+fn children_cpu_seconds() -> f64 {
+    // SAFETY: getrusage writes only the struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        assert_eq!(libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage), 0);
+        usage
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 fn median(values: &mut [f64]) -> f64 {
