@@ -18,9 +18,6 @@ use tokio::sync::Notify;
 use super::resolved::{ResolvedKey, ResolvedKeys};
 use crate::keys::{FoundBy, KeyService};
 
-/// At most this many keys wait to be read again; beyond that, a key runs out and is read
-/// by its next call.
-const MAX_QUEUED: usize = 100_000;
 /// Keys read again together.
 const BATCH: usize = 500;
 /// How long the task lets a queue fill before reading it.
@@ -34,16 +31,26 @@ pub(super) struct Due {
     pub key: Weak<ResolvedKey>,
 }
 
-#[derive(Default)]
 pub(super) struct DueKeys {
     queue: Mutex<VecDeque<Due>>,
     filled: Notify,
+    /// At most this many keys wait to be read again (one per entry the caches can hold);
+    /// beyond that, a key runs out and is read by its next call, as without read-ahead.
+    most: usize,
 }
 
 impl DueKeys {
+    pub fn new(most: usize) -> DueKeys {
+        DueKeys {
+            queue: Mutex::default(),
+            filled: Notify::new(),
+            most,
+        }
+    }
+
     pub fn push(&self, due: Due) {
         let mut queue = self.lock();
-        if queue.len() >= MAX_QUEUED {
+        if queue.len() >= self.most {
             return;
         }
         queue.push_back(due);
@@ -224,6 +231,20 @@ mod tests {
     /// follower runs here) and only a read again can see it.
     async fn elsewhere(other: &Db, changes: &[Change<'_>]) {
         other.apply(changes, &[]).await.unwrap();
+    }
+
+    #[test]
+    fn the_queue_holds_no_more_keys_than_the_caches() {
+        let due = DueKeys::new(2);
+        for id in ["a", "b", "c"] {
+            due.push(Due {
+                external_id: id.to_string(),
+                found_by: FoundBy::Uid,
+                key: Weak::new(),
+            });
+        }
+        let queued: Vec<String> = due.take(10).into_iter().map(|d| d.external_id).collect();
+        assert_eq!(queued, ["a", "b"]);
     }
 
     #[tokio::test]

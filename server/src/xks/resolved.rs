@@ -50,7 +50,7 @@ impl ResolvedKeys {
         ResolvedKeys {
             by_uid: EpochCache::new(max_entries, max_age),
             by_name: EpochCache::new(max_entries, max_age),
-            due: DueKeys::default(),
+            due: DueKeys::new(2 * max_entries),
         }
     }
 
