@@ -60,6 +60,21 @@ impl Identities {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentitiesKey(Box<[u8]>);
 
+impl IdentitiesKey {
+    /// The identities it was made of, in their order.
+    pub fn identities(&self) -> Identities {
+        let mut identities = Vec::new();
+        let mut rest = &self.0[..];
+        while let Some((length, after)) = rest.split_first_chunk::<8>() {
+            let (identity, after) = after.split_at(u64::from_le_bytes(*length) as usize);
+            // Made from strings by `Identities::key`: valid UTF-8, nothing replaced.
+            identities.push(String::from_utf8_lossy(identity).into_owned());
+            rest = after;
+        }
+        Identities(identities)
+    }
+}
+
 impl std::fmt::Display for Identities {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0.join(", "))
@@ -112,5 +127,17 @@ mod tests {
         assert_ne!(of(&["ab", "c"]), of(&["a", "bc"]), "where one ends matters");
         assert_ne!(of(&["xks:aws"]), of(&["xks:aws", ""]));
         assert_ne!(of(&["arn:a", "xks:aws"]), of(&["xks:aws", "arn:a"]));
+    }
+
+    #[test]
+    fn a_key_gives_back_its_identities() {
+        for ids in [
+            Identities::of_xks_request("aws", "arn:aws:iam::1:role/é", Some("dynamodb")),
+            Identities::of_xks_request("aws", "", None),
+            Identities(vec![String::new(), "x".into()]),
+            Identities(Vec::new()),
+        ] {
+            assert_eq!(ids.key().identities(), ids);
+        }
     }
 }

@@ -86,7 +86,7 @@ impl HyokBackend<'_> {
                 .decide_for(&identities, &key.members[0], *operation)
                 .await
             {
-                Ok(Decision::Allowed { .. }) => key.remember_allowed(&identities, &who, *operation),
+                Ok(Decision::Allowed { .. }) => key.remember_allowed(&who, *operation),
                 Ok(Decision::Denied { reason }) => {
                     return Err(error(
                         ErrorKind::AccessDenied,

@@ -272,7 +272,7 @@ mod tests {
             let key = resolve(id).await;
             assert!(!key.enabled(), "created PreActive");
             for operation in [Operation::Encrypt, Operation::Decrypt] {
-                key.remember_allowed(&store, &store.key(), operation);
+                key.remember_allowed(&store.key(), operation);
             }
         }
         let first = resolve(by_uid).await;

@@ -20,7 +20,7 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::refresh::{Due, DueKeys};
-use crate::access::{Access, Identities, IdentitiesKey, Operation};
+use crate::access::{Access, IdentitiesKey, Operation};
 use crate::epoch_cache::EpochCache;
 #[cfg(doc)]
 use crate::keys::KeyCache;
@@ -63,7 +63,6 @@ impl ResolvedKeys {
     ) -> Result<Option<Arc<ResolvedKey>>, hyok_db::Error> {
         // Read before the database is, so that a change racing the read is not trusted.
         let (records_epoch, names_epoch) = (keys.db().epoch(), keys.db().names_epoch());
-        let read_at = Instant::now();
         let found = match self.by_uid.look_up(external_id, records_epoch) {
             Some(hit) => Some((hit, FoundBy::Uid)),
             None => self
@@ -81,6 +80,8 @@ impl ResolvedKeys {
             }
             return Ok(Some(hit.value));
         }
+        // The entry's age counts from before the read (a hit never needs the clock).
+        let read_at = Instant::now();
         let Some((members, found_by)) = keys.read_chain_named_by(external_id).await? else {
             return Ok(None);
         };
@@ -138,7 +139,6 @@ pub struct ResolvedKey {
 
 struct Allowed {
     who: IdentitiesKey,
-    identities: Identities,
     /// Bits of `1 << Operation`.
     operations: u32,
 }
@@ -166,16 +166,16 @@ impl ResolvedKey {
             .unwrap_or_else(|p| p.into_inner())
             .iter()
             .filter_map(|was| {
+                let identities = was.who.identities();
                 let operations = Operation::ALL
                     .into_iter()
                     .filter(|operation| was.operations & bit(*operation) != 0)
                     .filter(|operation| {
-                        Access::allows_by(grants, &was.identities, &key.members[0], *operation)
+                        Access::allows_by(grants, &identities, &key.members[0], *operation)
                     })
                     .fold(0, |bits, operation| bits | bit(operation));
                 (operations != 0).then(|| Allowed {
                     who: was.who.clone(),
-                    identities: was.identities.clone(),
                     operations,
                 })
             })
@@ -260,14 +260,8 @@ impl ResolvedKey {
             .any(|known| known.who == *who && known.operations & bit(operation) != 0)
     }
 
-    /// Remembers that the access check allowed `operation` to `identities` (whose key is
-    /// `who`).
-    pub fn remember_allowed(
-        &self,
-        identities: &Identities,
-        who: &IdentitiesKey,
-        operation: Operation,
-    ) {
+    /// Remembers that the access check allowed `operation` to `who`.
+    pub fn remember_allowed(&self, who: &IdentitiesKey, operation: Operation) {
         let mut allowed = self.allowed.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(known) = allowed.iter_mut().find(|known| known.who == *who) {
             known.operations |= bit(operation);
@@ -278,7 +272,6 @@ impl ResolvedKey {
         }
         allowed.push(Allowed {
             who: who.clone(),
-            identities: identities.clone(),
             operations: bit(operation),
         });
     }
@@ -331,26 +324,20 @@ fn is_aes_256(object: &ObjectRecord) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    fn identities(principal: &str) -> Identities {
-        Identities::of_xks_request("aws", principal, None)
-    }
+    use crate::access::Identities;
 
     fn who(principal: &str) -> IdentitiesKey {
-        identities(principal).key()
-    }
-
-    fn remember(key: &ResolvedKey, principal: &str, operation: Operation) {
-        key.remember_allowed(&identities(principal), &who(principal), operation);
+        Identities::of_xks_request("aws", principal, None).key()
     }
 
     #[test]
     fn remembers_what_was_allowed_to_whom() {
         let key = ResolvedKey::new("k", Arc::from(Vec::new()));
-        let app = "arn:aws:iam::111122223333:role/app";
-        assert!(!key.allowed(&who(app), Operation::Encrypt));
-        remember(&key, app, Operation::Encrypt);
-        assert!(key.allowed(&who(app), Operation::Encrypt));
-        assert!(!key.allowed(&who(app), Operation::Decrypt), "per operation");
+        let app = who("arn:aws:iam::111122223333:role/app");
+        assert!(!key.allowed(&app, Operation::Encrypt));
+        key.remember_allowed(&app, Operation::Encrypt);
+        assert!(key.allowed(&app, Operation::Encrypt));
+        assert!(!key.allowed(&app, Operation::Decrypt), "per operation");
         assert!(
             !key.allowed(
                 &who("arn:aws:iam::111122223333:role/other"),
@@ -359,10 +346,10 @@ mod tests {
             "per set of identities"
         );
         for n in 0..IDENTITY_SETS_PER_KEY {
-            remember(&key, &format!("arn:{n}"), Operation::Encrypt);
+            key.remember_allowed(&who(&format!("arn:{n}")), Operation::Encrypt);
         }
         assert!(
-            !key.allowed(&who(app), Operation::Encrypt),
+            !key.allowed(&app, Operation::Encrypt),
             "bounded: the oldest set is forgotten"
         );
         assert!(key.allowed(&who("arn:7"), Operation::Encrypt));
