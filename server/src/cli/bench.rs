@@ -185,24 +185,25 @@ impl XksBench {
         Ok(())
     }
 
-    /// One request (path, body) per key (for decrypt: the ciphertext of one encrypt, made
-    /// first), shared by all connections so that many keys do not multiply the generator's
-    /// memory by the connection count.
-    async fn bodies(&self, host: &str) -> Result<Vec<(String, String)>, String> {
+    /// One request (path, body) per key, shared by all connections so that many keys do not
+    /// multiply the generator's memory by the connection count. Metadata and encrypt send
+    /// the same body with every key (one copy, so that a call with the ten-thousandth key
+    /// costs the generator what a call with the first does); decrypt, the ciphertext of
+    /// one encrypt per key, made first.
+    async fn bodies(&self, host: &str) -> Result<Vec<(String, Arc<str>)>, String> {
         let client = reqwest::Client::new();
         let credential = Credential::new(&self.access_key_id, &self.secret_access_key);
         let metadata = json!({"awsPrincipalArn": "arn:aws:iam::111122223333:role/bench", "kmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/bench",
                               "kmsOperation": "Encrypt", "kmsRequestId": "hyok-bench"});
         let encrypt = json!({"requestMetadata": metadata, "plaintext": BASE64.encode(vec![0x5a; self.payload_bytes]), "encryptionAlgorithm": "AES_GCM"});
+        let encrypt_text: Arc<str> = Arc::from(encrypt.to_string());
+        let metadata_text: Arc<str> = Arc::from(json!({"requestMetadata": metadata}).to_string());
         let mut bodies = Vec::new();
         for key in &self.keys {
             let keys = format!("{}/kms/xks/v1/keys/{key}", self.prefix);
-            let body = match self.operation {
-                XksOperation::Metadata => (
-                    format!("{keys}/metadata"),
-                    json!({"requestMetadata": metadata}),
-                ),
-                XksOperation::Encrypt => (format!("{keys}/encrypt"), encrypt.clone()),
+            bodies.push(match self.operation {
+                XksOperation::Metadata => (format!("{keys}/metadata"), metadata_text.clone()),
+                XksOperation::Encrypt => (format!("{keys}/encrypt"), encrypt_text.clone()),
                 XksOperation::Decrypt => {
                     let (status, sealed) = self
                         .send(
@@ -210,7 +211,7 @@ impl XksBench {
                             &credential,
                             host,
                             &format!("{keys}/encrypt"),
-                            &encrypt.to_string(),
+                            &encrypt_text,
                         )
                         .await?;
                     if status != 200 {
@@ -222,10 +223,9 @@ impl XksBench {
                     let decrypt = json!({"requestMetadata": metadata, "encryptionAlgorithm": "AES_GCM", "ciphertext": sealed["ciphertext"],
                                          "initializationVector": sealed["initializationVector"], "authenticationTag": sealed["authenticationTag"],
                                          "ciphertextMetadata": sealed["ciphertextMetadata"]});
-                    (format!("{keys}/decrypt"), decrypt)
+                    (format!("{keys}/decrypt"), Arc::from(decrypt.to_string()))
                 }
-            };
-            bodies.push((body.0, body.1.to_string()));
+            });
         }
         Ok(bodies)
     }
@@ -234,7 +234,7 @@ impl XksBench {
         &self,
         connection: usize,
         host: &str,
-        texts: &[(String, String)],
+        texts: &[(String, Arc<str>)],
         deadline: Instant,
     ) -> Tally {
         // Plain http: the lean client, so that the generator is not what gets measured.
