@@ -27,6 +27,8 @@ pub enum Engine {
 pub struct DbOptions {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// SQLite only: the most page cache each connection keeps, in KiB.
+    pub sqlite_cache_kib: u32,
 }
 
 impl Default for DbOptions {
@@ -34,6 +36,7 @@ impl Default for DbOptions {
         DbOptions {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
+            sqlite_cache_kib: 2000,
         }
     }
 }
@@ -49,7 +52,8 @@ pub struct Db {
 impl Db {
     /// Opens `url` (`sqlite://PATH` or `postgres://…`). A SQLite file is created when
     /// missing and runs in WAL mode with `synchronous = FULL`, so a commit that returned
-    /// survives a crash or power loss.
+    /// survives a crash or power loss. Each SQLite connection (the readers and the
+    /// writer) keeps at most `sqlite_cache_kib` of page cache.
     pub async fn connect(url: &str, options: &DbOptions) -> Result<Db> {
         let connect_error = |source| Error::Connect {
             url: redact_password(url),
@@ -62,7 +66,9 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5));
+                .busy_timeout(Duration::from_secs(5))
+                // A negative cache_size is a size in KiB rather than in pages.
+                .pragma("cache_size", format!("-{}", options.sqlite_cache_kib));
             let writer = SqlitePoolOptions::new()
                 // A connection to a local file does not go stale: no ping (a round trip
                 // to the connection's thread) before each use.
@@ -121,8 +127,8 @@ impl Db {
         .map_err(query_error("check the database connection"))
     }
 
-    /// A one-line description of the engine and its durability settings, for the
-    /// start-up log (read back from the database, not from our own intentions).
+    /// A one-line description of the engine, its durability settings and page cache,
+    /// for the start-up log (read back from the database, not from our own intentions).
     pub async fn describe(&self) -> Result<String> {
         match &*self.pool {
             Pool::Sqlite { readers, .. } => {
@@ -144,8 +150,18 @@ impl Db {
                     2 => "FULL",
                     _ => "EXTRA",
                 };
+                let cache_size: i64 = sqlx::query_scalar("PRAGMA cache_size")
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(query_error("read the page cache size"))?;
+                // Negative: KiB; positive: pages.
+                let cache = if cache_size < 0 {
+                    format!("{} KiB", -cache_size)
+                } else {
+                    format!("{cache_size} pages")
+                };
                 Ok(format!(
-                    "sqlite (journal_mode={journal}, synchronous={synchronous})"
+                    "sqlite (journal_mode={journal}, synchronous={synchronous}, page cache {cache} per connection)"
                 ))
             }
             Pool::Postgres(pool) => {
@@ -186,7 +202,9 @@ pub fn redact_password(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_password;
+    use super::*;
+    use crate::pool::on_writer;
+    use crate::testing::TestDatabase;
 
     #[test]
     fn passwords_never_reach_messages() {
@@ -202,5 +220,29 @@ mod tests {
             redact_password("sqlite://./hyok-data/hyok.db"),
             "sqlite://./hyok-data/hyok.db"
         );
+    }
+
+    #[tokio::test]
+    async fn every_sqlite_connection_keeps_the_configured_page_cache() {
+        let database = TestDatabase::sqlite();
+        let options = DbOptions {
+            sqlite_cache_kib: 300,
+            ..DbOptions::default()
+        };
+        let db = Db::connect(&database.url, &options).await.unwrap();
+        let reader: i64 = on_pool!(db, |pool| sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(pool)
+            .await)
+        .unwrap();
+        let writer: i64 = on_writer!(db, |pool| sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(pool)
+            .await)
+        .unwrap();
+        assert_eq!((reader, writer), (-300, -300), "KiB, on readers and writer");
+        assert!(db
+            .describe()
+            .await
+            .unwrap()
+            .ends_with("page cache 300 KiB per connection)"));
     }
 }

@@ -684,7 +684,10 @@ async fn settings(db: &Db) {
 async fn sqlite_commits_are_durable() {
     let database = TestDatabase::sqlite();
     let description = database.open().await.describe().await.unwrap();
-    assert_eq!(description, "sqlite (journal_mode=wal, synchronous=FULL)");
+    assert_eq!(
+        description,
+        "sqlite (journal_mode=wal, synchronous=FULL, page cache 2000 KiB per connection)"
+    );
 }
 
 #[tokio::test]

@@ -3,7 +3,8 @@
 # then RUNS (default 60) runs of 20 s of XKS encrypt at 64 connections, each followed by
 # one line: requests/s, p99, and the server's resident memory (all of it, and its
 # anonymous part: the heap, as against mapped files).
-#   cargo build --release --bin hyok && [KEYSTORE=softhsm] [RUNS=N] server/benches/soak.sh [WORKDIR]
+#   cargo build --release --bin hyok && [KEYSTORE=softhsm] [RUNS=N] [SQLITE_CACHE_KIB=N] \
+#     server/benches/soak.sh [WORKDIR]
 set -u
 HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/setup.sh"

@@ -1,5 +1,6 @@
 # Sourced by the XKS bench scripts after setup.sh: starts one release hyok with default
-# settings (SQLite, audit on) and XKS on, in $WORK, on port 9104 ($P: its process id),
+# settings (SQLite, audit on; SQLITE_CACHE_KIB=N sets [db] sqlite_cache_kib) and XKS on,
+# in $WORK, on port 9104 ($P: its process id),
 # creates 100 Active AES-256 keys over KMIP granted to the key store ($KEYS, comma
 # separated; $FIRST, the first of them), and exports the signing credentials the
 # generator reads.
@@ -11,6 +12,7 @@ cat > hyok.toml <<CONF
 port = 9104
 [db]
 url = "sqlite://$WORK/data/hyok.db"
+${SQLITE_CACHE_KIB:+sqlite_cache_kib = $SQLITE_CACHE_KIB}
 $(keystore_section "$WORK/data" hyok-xks)
 [aws_xks_config]
 aws_xks_enable = true

@@ -136,6 +136,7 @@ async fn open_database(config: &Config) -> Result<Db, String> {
     let options = DbOptions {
         max_connections: config.db.max_connections,
         acquire_timeout: Duration::from_secs(config.db.acquire_timeout_seconds),
+        sqlite_cache_kib: config.db.sqlite_cache_kib,
     };
     let db = Db::connect(url, &options)
         .await

@@ -87,6 +87,8 @@ pub struct DbConfig {
     pub url: Option<String>,
     pub max_connections: u32,
     pub acquire_timeout_seconds: u64,
+    /// SQLite: the page cache each connection may keep, in KiB (SQLite's own default).
+    pub sqlite_cache_kib: u32,
 }
 
 impl Default for DbConfig {
@@ -95,6 +97,7 @@ impl Default for DbConfig {
             url: None,
             max_connections: 10,
             acquire_timeout_seconds: 5,
+            sqlite_cache_kib: 2000,
         }
     }
 }

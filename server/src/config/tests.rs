@@ -108,6 +108,11 @@ fn impossible_values_name_file_line_and_key() {
         error,
         "hyok.toml:3: db.max_connections: 0 is out of range: use 1 to 1000"
     );
+    let error = error_of("[db]\nsqlite_cache_kib = 8\n");
+    assert_eq!(
+        error,
+        "hyok.toml:2: db.sqlite_cache_kib: 8 is out of range: use 64 to 1048576"
+    );
     let error = error_of("[aws_xks_config]\naws_xks_uri_prefix = \"/admin/x\"\n");
     assert_eq!(
         error,

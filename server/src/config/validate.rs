@@ -157,6 +157,12 @@ fn check_storage(config: &Config, findings: &mut Findings) {
         1,
         300,
     );
+    findings.range(
+        "db.sqlite_cache_kib",
+        config.db.sqlite_cache_kib,
+        64,
+        1_048_576,
+    );
 }
 
 fn check_keystore(config: &Config, findings: &mut Findings) {

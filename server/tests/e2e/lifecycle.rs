@@ -22,7 +22,7 @@ fn starts_on_the_embedded_defaults() {
     assert!(dir.path().join("hyok-data/master.key").is_file());
     assert!(hyok
         .stderr()
-        .contains("database: sqlite (journal_mode=wal, synchronous=FULL), migrations applied"));
+        .contains("database: sqlite (journal_mode=wal, synchronous=FULL, page cache 2000 KiB per connection), migrations applied"));
     assert!(
         hyok.stderr().contains("IS NOT SEALED"),
         "an unsealed master key is announced loudly"
