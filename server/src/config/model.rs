@@ -92,12 +92,15 @@ pub struct DbConfig {
 }
 
 impl Default for DbConfig {
+    /// The database crate's own defaults (default.toml states them, and a test holds the
+    /// two together).
     fn default() -> Self {
+        let options = hyok_db::DbOptions::default();
         DbConfig {
             url: None,
-            max_connections: 10,
-            acquire_timeout_seconds: 5,
-            sqlite_cache_kib: 2000,
+            max_connections: options.max_connections,
+            acquire_timeout_seconds: options.acquire_timeout.as_secs(),
+            sqlite_cache_kib: options.sqlite_cache_kib,
         }
     }
 }
