@@ -13,6 +13,7 @@ use crate::tokens::NewToken;
 use crate::users::Role;
 use crate::Engine;
 use crate::{now_millis, Db};
+use sqlx::Connection as _;
 
 /// One change to apply.
 #[derive(Debug, Clone)]

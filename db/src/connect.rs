@@ -5,12 +5,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::PgPoolOptions;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
 use crate::epoch::Epochs;
 use crate::error::{query_error, Error, Result};
-use crate::pool::{on_pool, Pool};
-use crate::readers::Readers;
+use crate::lent::Connections;
+use crate::pool::{on_pool, Pool, WriterWait};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -69,16 +69,14 @@ impl Db {
                 .busy_timeout(Duration::from_secs(5))
                 // A negative cache_size is a size in KiB rather than in pages.
                 .pragma("cache_size", format!("-{}", options.sqlite_cache_kib));
-            let writer = SqlitePoolOptions::new()
-                // A connection to a local file does not go stale: no ping (a round trip
-                // to the connection's thread) before each use.
-                .test_before_acquire(false)
-                .max_connections(1)
-                .acquire_timeout(options.acquire_timeout)
-                .connect_with(connect.clone())
-                .await
-                .map_err(connect_error)?;
-            let readers = Box::new(Readers::new(
+            let writer = Box::new(Connections::new(
+                connect.clone(),
+                1,
+                options.acquire_timeout,
+            ));
+            // Opened now, so that a database that cannot be opened is said at start.
+            drop(writer.get().await.map_err(connect_error)?);
+            let readers = Box::new(Connections::new(
                 connect,
                 options.max_connections,
                 options.acquire_timeout,
@@ -107,7 +105,10 @@ impl Db {
     /// Applies the pending migrations of this engine; running it again is a no-op.
     pub async fn migrate(&self) -> Result<()> {
         match &*self.pool {
-            Pool::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
+            Pool::Sqlite { writer, .. } => {
+                let mut writer = writer.get().await.map_err(Error::writer_wait)?;
+                SQLITE_MIGRATIONS.run(&mut *writer).await?
+            }
             Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
@@ -174,7 +175,9 @@ impl Db {
         }
     }
 
-    /// Waits for the connections to finish their work and closes them.
+    /// Closes the connections: PostgreSQL's once their work is done; SQLite's idle ones at
+    /// once, and one still in use when its caller gives it back (each SQLite commit is
+    /// durable when it returns, so nothing waits on the closing).
     pub async fn close(&self) {
         match &*self.pool {
             Pool::Sqlite { readers, writer } => {

@@ -8,11 +8,11 @@ mod connect;
 mod epoch;
 mod error;
 mod grants;
+mod lent;
 mod new_objects;
 mod nodes;
 mod objects;
 mod pool;
-mod readers;
 mod settings;
 #[cfg(feature = "test-support")]
 pub mod testing;

@@ -1,7 +1,8 @@
 //! Storing new objects — their rows, names and tags — together with other changes and
-//! the audit entries that record them, in one durable transaction. On SQLite every
-//! statement of the transaction goes in one text: each statement sent apart is a round
-//! trip to the connection's thread, which under load costs more than the rows.
+//! the audit entries that record them, in one durable transaction. On SQLite the whole
+//! transaction, its BEGIN and COMMIT included, goes in one text: each statement sent
+//! apart is a round trip to the connection's thread, which under load costs more than
+//! the rows.
 
 use crate::audit::AuditEntry;
 use crate::changes::{
@@ -10,8 +11,9 @@ use crate::changes::{
 };
 use crate::epoch::Written;
 use crate::error::{insert_error, query_error, Error, Result};
+use crate::lent::Lent;
 use crate::objects::NewObject;
-use crate::pool::Pool;
+use crate::pool::{Pool, WriterWait};
 use crate::{now_millis, Db, Engine};
 
 /// New objects per INSERT statement (11 parameters each).
@@ -164,7 +166,10 @@ impl Db {
         let writes = Writes::new(objects, changes, audit);
         let now = now_millis();
         let stored = match &*self.pool {
-            Pool::Sqlite { writer, .. } => insert_in_one_text(writer, &writes, now).await,
+            Pool::Sqlite { writer, .. } => match writer.get().await {
+                Ok(mut writer) => insert_in_one_text(&mut writer, &writes, now).await,
+                Err(error) => Err(Error::writer_wait(error)),
+            },
             Pool::Postgres(pool) => insert_statement_by_statement(pool, &writes, now).await,
         };
         let new_key_only = objects.iter().all(|o| o.chain_id == o.uid)
@@ -228,10 +233,12 @@ async fn insert_statement_by_statement(
         .map_err(query_error("commit a new object"))
 }
 
-/// SQLite: the transaction's statements as one text ([`Writes::sqlite_text`]), its
-/// parameters in the same order.
-async fn insert_in_one_text(pool: &sqlx::SqlitePool, writes: &Writes<'_>, now: i64) -> Result<()> {
-    let text = writes.sqlite_text();
+/// SQLite: the whole transaction — `BEGIN`, the statements of [`Writes::sqlite_text`],
+/// `COMMIT` — as one text, its parameters in the same order: one round trip to the
+/// connection's thread instead of three (begin, statements, commit). Any failure, or a
+/// caller that goes away midway, closes the connection, which rolls back what is open.
+async fn insert_in_one_text(writer: &mut Lent<'_>, writes: &Writes<'_>, now: i64) -> Result<()> {
+    let text = format!("BEGIN;{}COMMIT;", writes.sqlite_text());
     let mut query = sqlx::query(&text);
     for (object, attributes) in writes.objects.iter().zip(&writes.attributes) {
         query = bind_object!(query, object, attributes.as_str(), now);
@@ -247,17 +254,13 @@ async fn insert_in_one_text(pool: &sqlx::SqlitePool, writes: &Writes<'_>, now: i
     for change in writes.changes {
         query = bind_change!(query, change, now);
     }
-    let mut tx = pool
-        .begin()
-        .await
-        .map_err(query_error("begin a transaction"))?;
+    writer.unsettled();
     query
-        .execute(&mut *tx)
+        .execute(&mut **writer)
         .await
         .map_err(|source| one_text_error(writes.objects, source))?;
-    tx.commit()
-        .await
-        .map_err(query_error("commit a new object"))
+    writer.settled();
+    Ok(())
 }
 
 /// A failure of the one-text transaction: `AlreadyExists` when an object's row is

@@ -4,13 +4,13 @@
 //! and reads whose `IN (…)` list is split over several statements.
 
 pub(crate) enum Pool {
-    /// SQLite lets one connection write at a time. Every write goes through `writer`, a
-    /// pool of one connection: writes queue for it in order instead of sleeping and
-    /// retrying on a busy database, and its page cache stays valid (a SQLite connection
-    /// drops its cache whenever another connection has written). Reads use `readers`.
+    /// SQLite lets one connection write at a time. Every write goes through `writer`, one
+    /// connection: writes queue for it in order instead of sleeping and retrying on a
+    /// busy database, and its page cache stays valid (a SQLite connection drops its cache
+    /// whenever another connection has written). Reads use `readers`.
     Sqlite {
-        readers: Box<crate::readers::Readers>,
-        writer: sqlx::SqlitePool,
+        readers: Box<crate::lent::Connections>,
+        writer: Box<crate::lent::Connections>,
     },
     Postgres(sqlx::PgPool),
 }
@@ -34,16 +34,44 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
-/// `on_writer!(db, |pool| expr)`: like [`on_pool!`], with the pool for writes.
+/// `on_writer!(db, |pool| expr)`: like [`on_pool!`], with the SQLite writing connection
+/// (`expr` returns a `sqlx::Error` when it is not free in time).
 macro_rules! on_writer {
     ($db:expr, |$pool:ident| $body:expr) => {
         match &*$db.pool {
-            $crate::pool::Pool::Sqlite { writer: $pool, .. } => $body,
+            $crate::pool::Pool::Sqlite { writer, .. } => match writer.get().await {
+                Ok(mut writer) => {
+                    let $pool = &mut *writer;
+                    $body
+                }
+                Err(error) => Err($crate::pool::WriterWait::writer_wait(error)),
+            },
             $crate::pool::Pool::Postgres($pool) => $body,
         }
     };
 }
 pub(crate) use on_writer;
+
+/// The error of a write whose SQLite writing connection was not free in time, as the
+/// error type the write returns.
+pub(crate) trait WriterWait {
+    fn writer_wait(error: sqlx::Error) -> Self;
+}
+
+impl WriterWait for sqlx::Error {
+    fn writer_wait(error: sqlx::Error) -> sqlx::Error {
+        error
+    }
+}
+
+impl WriterWait for crate::Error {
+    fn writer_wait(source: sqlx::Error) -> crate::Error {
+        crate::Error::Query {
+            context: "wait for the database writer",
+            source,
+        }
+    }
+}
 
 /// The most values one `IN (…)` list of a statement binds; longer lists are split over
 /// several statements.

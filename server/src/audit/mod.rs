@@ -17,4 +17,5 @@ mod writer;
 
 pub use event::{Actor, Event};
 pub use log::AuditLog;
+pub use object_batch::{NewObjectError, OwnedObject, PendingObject};
 pub use verify::{Breach, Verification};

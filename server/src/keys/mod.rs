@@ -10,6 +10,7 @@ mod objects;
 mod records;
 mod rekey;
 mod rewrap;
+mod sealing;
 mod service;
 mod uid;
 mod writes;

@@ -37,10 +37,6 @@ impl KeyService {
         operation: &str,
     ) -> Result<String, KeyError> {
         let encoded: Material = Arc::new(encoded);
-        let (wrapped, key_version) = self
-            .keystore()
-            .wrap(&object.uid, 1, Zeroizing::new(encoded.to_vec()))
-            .await?;
         let mut attributes = Value::Object(object.attributes);
         attributes[OBJECT_ITEM] = json!(true);
         let record = NewObject {
@@ -48,18 +44,19 @@ impl KeyService {
             object_type: object.object_type,
             state: "PreActive",
             owner: object.owner,
-            wrapped: Some(&wrapped),
+            wrapped: None,
             attributes: &attributes,
             chain_id: &object.uid,
             chain_version: 1,
-            wrap_key_version: i64::from(key_version),
+            wrap_key_version: 0,
             names: object.names,
             tags: &[],
         };
-        let details =
-            json!({ "object_type": object.object_type, "master_key_version": key_version });
-        let event = actor.event(operation).object(&object.uid).details(details);
-        self.insert_audited(&record, &[], &event).await?;
+        let event = actor
+            .event(operation)
+            .object(&object.uid)
+            .details(json!({ "object_type": object.object_type }));
+        self.insert_new(&record, &encoded, event).await?;
         self.cache().insert(&object.uid, encoded);
         Ok(object.uid)
     }

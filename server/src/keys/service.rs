@@ -11,7 +11,8 @@ use zeroize::Zeroizing;
 
 use super::cache::{KeyCache, Material};
 use super::records::RecordCache;
-use crate::audit::{AuditLog, Event};
+use super::sealing::Sealer;
+use crate::audit::{AuditLog, Event, NewObjectError};
 use crate::keystore::{KeystoreError, KeystoreHandle};
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +36,15 @@ pub enum KeyError {
     Keystore(#[from] KeystoreError),
     #[error(transparent)]
     Storage(#[from] hyok_db::Error),
+}
+
+impl From<NewObjectError> for KeyError {
+    fn from(error: NewObjectError) -> KeyError {
+        match error {
+            NewObjectError::Keystore(error) => KeyError::Keystore(error),
+            NewObjectError::Storage(error) => KeyError::Storage(error),
+        }
+    }
 }
 
 /// A symmetric key to create.
@@ -63,6 +73,8 @@ pub struct KeyService {
     records: RecordCache,
     rewrapping: AtomicBool,
     audit: Option<Arc<AuditLog>>,
+    /// Wraps new objects in batches on their way to the audit log (set with it).
+    sealer: Option<Sealer>,
 }
 
 impl KeyService {
@@ -75,11 +87,14 @@ impl KeyService {
             records: RecordCache::off(),
             rewrapping: AtomicBool::new(false),
             audit: None,
+            sealer: None,
         }
     }
 
-    /// Records key creation in `audit`, in the same transaction.
+    /// Records key creation in `audit`, in the same transaction. Starts the task that
+    /// wraps new objects in batches, so it must be called on the server's runtime.
     pub fn with_audit(mut self, audit: Arc<AuditLog>) -> KeyService {
+        self.sealer = Some(Sealer::start(self.keystore.clone(), audit.clone()));
         self.audit = Some(audit);
         self
     }
@@ -96,6 +111,10 @@ impl KeyService {
 
     pub(super) fn audit(&self) -> Option<&AuditLog> {
         self.audit.as_deref()
+    }
+
+    pub(super) fn sealer(&self) -> Option<&Sealer> {
+        self.sealer.as_ref()
     }
 
     pub fn db(&self) -> &Db {
@@ -168,10 +187,6 @@ impl KeyService {
     ) -> Result<String, KeyError> {
         let uid = super::new_uid();
         let material: Material = Arc::new(material);
-        let (wrapped, key_version) = self
-            .keystore
-            .wrap(&uid, 1, Zeroizing::new(material.to_vec()))
-            .await?;
         let mut attributes = json!({
             "CryptographicAlgorithm": "AES",
             "CryptographicLength": key.bits,
@@ -185,20 +200,18 @@ impl KeyService {
             object_type: "SymmetricKey",
             state: "PreActive",
             owner: key.owner,
-            wrapped: Some(&wrapped),
+            wrapped: None,
             attributes: &attributes,
             chain_id: &uid,
             chain_version: 1,
-            wrap_key_version: i64::from(key_version),
+            wrap_key_version: 0,
             names: key.names,
             tags: &[],
         };
-        let details =
-            json!({ "algorithm": "AES", "length": key.bits, "master_key_version": key_version });
         let event = Event::new(key.owner, operation, "ok")
             .object(&uid)
-            .details(details);
-        self.insert_audited(&object, &[], &event).await?;
+            .details(json!({ "algorithm": "AES", "length": key.bits }));
+        self.insert_new(&object, &material, event).await?;
         self.cache.insert(&uid, material);
         Ok(uid)
     }

@@ -51,10 +51,24 @@ fn open(key_label: &str, may_create: bool) -> Result<(Pkcs11Keystore, bool), Key
     Pkcs11Keystore::open(settings(key_label, softhsm::PIN), may_create)
 }
 
-/// Counts the calls that reach the HSM.
+/// Counts the calls that reach the HSM and, when asked, refuses to seal every third key
+/// (as an HSM that fails some calls).
 struct Counting {
     inner: Pkcs11Keystore,
     opens: AtomicUsize,
+    seals: AtomicUsize,
+    refuse_every_third_seal: bool,
+}
+
+impl Counting {
+    fn new(inner: Pkcs11Keystore, refuse_every_third_seal: bool) -> Counting {
+        Counting {
+            inner,
+            opens: AtomicUsize::new(0),
+            seals: AtomicUsize::new(0),
+            refuse_every_third_seal,
+        }
+    }
 }
 
 impl Keystore for Counting {
@@ -65,6 +79,10 @@ impl Keystore for Counting {
         self.inner.preferred_mechanism()
     }
     fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Sealed, KeystoreError> {
+        let seal = self.seals.fetch_add(1, Ordering::SeqCst);
+        if self.refuse_every_third_seal && seal % 3 == 2 {
+            return Err(KeystoreError::Crypto("refused by the test"));
+        }
         self.inner.seal(aad, plaintext)
     }
     fn open(&self, sealed: &Sealed, aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
@@ -154,10 +172,7 @@ async fn cold_path_unwraps_once_warm_path_never() {
     let _alone = ONE_AT_A_TIME.lock().await;
     let database = TestDatabase::sqlite();
     let db = database.open().await;
-    let counting = Arc::new(Counting {
-        inner: open("master-cache", true).unwrap().0,
-        opens: AtomicUsize::new(0),
-    });
+    let counting = Arc::new(Counting::new(open("master-cache", true).unwrap().0, false));
     let creator = KeyService::new(
         db.clone(),
         handle(counting.clone()),
@@ -520,4 +535,91 @@ async fn an_interrupted_rotation_resumes_and_other_nodes_follow() {
             material.as_slice()
         );
     }
+}
+
+/// Creates made at the same time are wrapped together (one keystore call per batch) on
+/// their way to the group commit: each key is still bound to its own object and
+/// recorded once with the master key version, the chain unbroken; a key the HSM does
+/// not wrap fails alone, leaving neither object nor audit entry.
+#[actix_web::test]
+async fn concurrent_creates_are_wrapped_together_each_for_its_own_object() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let database = TestDatabase::sqlite();
+    let db = database.open().await;
+    let (keystore, _) = open("master-batches", true).unwrap();
+    let failing = Arc::new(Counting::new(keystore, true));
+    let keystore = handle(failing.clone());
+    let audit = hyok_server::audit::AuditLog::start(db.clone(), &keystore, false)
+        .await
+        .unwrap();
+    // (Starting the audit log wrapped its key: the count starts after that.)
+    failing.seals.store(0, Ordering::SeqCst);
+    let service = Arc::new(
+        KeyService::new(db.clone(), keystore.clone(), KeyCache::new(limits()))
+            .with_audit(audit.clone()),
+    );
+    let creates: Vec<_> = (0..60)
+        .map(|_| {
+            let service = service.clone();
+            actix_web::rt::spawn(async move {
+                let key = NewSymmetricKey {
+                    owner: "alice",
+                    bits: 256,
+                    names: &[],
+                };
+                let uid = service.create_symmetric(&key).await?;
+                let material = service.material(&uid).await?;
+                Ok::<_, hyok_server::keys::KeyError>((uid, material.to_vec()))
+            })
+        })
+        .collect();
+    let mut created = Vec::new();
+    let mut refused = 0;
+    for create in creates {
+        match create.await.unwrap() {
+            Ok(key) => created.push(key),
+            Err(hyok_server::keys::KeyError::Keystore(KeystoreError::Crypto(
+                "refused by the test",
+            ))) => refused += 1,
+            Err(other) => panic!("unexpected failure: {other}"),
+        }
+    }
+    assert_eq!(
+        (created.len(), refused),
+        (40, 20),
+        "every third seal refused"
+    );
+    assert_eq!(
+        db.wrap_key_version_counts().await.unwrap(),
+        [(1, 40)],
+        "no object for a refused key"
+    );
+
+    // Read back cold: each blob unwraps under the binding of its own object only.
+    let cold = KeyService::new(db.clone(), keystore, uncached());
+    for (uid, material) in &created {
+        assert_eq!(
+            cold.material(uid).await.unwrap().as_slice(),
+            material.as_slice()
+        );
+    }
+    let entries = db.audit_last(1000).await.unwrap();
+    let creations: Vec<_> = entries.iter().filter(|e| e.operation == "create").collect();
+    assert_eq!(
+        creations.len(),
+        40,
+        "one entry per stored key, none for a refused one"
+    );
+    for entry in creations {
+        let details: serde_json::Value = serde_json::from_str(&entry.details).unwrap();
+        assert_eq!(details["master_key_version"], 1, "{details}");
+        assert!(
+            created
+                .iter()
+                .any(|(uid, _)| entry.object_uid.as_deref() == Some(uid.as_str())),
+            "{entry:?}"
+        );
+    }
+    let verification = audit.verify().await.unwrap();
+    assert!(verification.breaches.is_empty(), "{verification:?}");
 }
