@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod conformance;
 pub mod epoch_cache;
+pub mod gates;
 pub mod http;
 pub mod keys;
 pub mod keystore;

@@ -1,6 +1,8 @@
 //! Verifying API tokens: the id finds the row, argon2id checks the secret once (on the
 //! blocking pool), then a bounded cache keyed by id answers with a constant-time digest
-//! comparison until its entry ages out or the token is revoked.
+//! comparison until its entry ages out or the token is revoked. Concurrent requests
+//! presenting the same token when its entry has aged out wait for one verification
+//! instead of each running argon2id (which stalled a busy client's every connection).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,6 +14,7 @@ use hyok_db::{Change, Db, NewToken, Role};
 use serde_json::json;
 
 use crate::audit::{Actor, AuditLog};
+use crate::gates::Gates;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -49,6 +52,9 @@ pub struct TokenVerifier {
     audit: Option<Arc<AuditLog>>,
     cache_ttl: Duration,
     cache: Mutex<HashMap<String, Verified>>,
+    /// Per presented token (id and secret digest) being verified, the gate its
+    /// concurrent requests queue at.
+    verifying: Gates,
 }
 
 impl TokenVerifier {
@@ -58,6 +64,7 @@ impl TokenVerifier {
             audit: None,
             cache_ttl,
             cache: Mutex::new(HashMap::new()),
+            verifying: Gates::default(),
         }
     }
 
@@ -126,6 +133,24 @@ impl TokenVerifier {
         if let Some(caller) = self.cached_caller(id, &digest, now).await {
             return Ok(caller);
         }
+        let gate = format!("{id}:{}", hex::encode(digest));
+        let verify_once = async {
+            match self.cached_caller(id, &digest, now).await {
+                Some(caller) => Ok(caller),
+                None => self.verify(id, secret, digest, now).await,
+            }
+        };
+        self.verifying.pass(&gate, verify_once).await
+    }
+
+    /// Checks `secret` against the stored hash of token `id` and caches the outcome.
+    async fn verify(
+        &self,
+        id: &str,
+        secret: &str,
+        digest: [u8; 32],
+        now: i64,
+    ) -> Result<Caller, AuthError> {
         let record = self.db.token(id).await?.ok_or(AuthError::Rejected)?;
         if record.revoked_at.is_some() || record.expires_at.is_some_and(|at| at <= now) {
             return Err(AuthError::Rejected);
@@ -220,4 +245,49 @@ fn verify_secret(secret: &str, phc: &str) -> bool {
             .verify_password(secret.as_bytes(), &hash)
             .is_ok()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use hyok_db::testing::TestDatabase;
+
+    use super::*;
+
+    /// Many requests presenting a token at once while nothing is cached (as when its
+    /// entry ages out under load) are all answered from one verification, and a wrong
+    /// secret for the same token id among them is still refused.
+    #[actix_web::test]
+    async fn concurrent_requests_with_one_token_share_its_verification() {
+        let database = TestDatabase::sqlite();
+        let db = database.open().await;
+        db.create_user("alice", Role::User).await.unwrap();
+        let verifier = Arc::new(TokenVerifier::new(db, Duration::from_secs(60)));
+        let issued = verifier
+            .issue("alice", None, None, &Actor::new("admin", None))
+            .await
+            .unwrap();
+        let token = issued.token().to_string();
+        let (id_part, secret) = token.rsplit_once('_').unwrap();
+        let forged = format!("{id_part}_{}", "0".repeat(secret.len()));
+        let requests: Vec<_> = (0..17)
+            .map(|n| {
+                let (verifier, presented) = (
+                    verifier.clone(),
+                    if n == 8 {
+                        forged.clone()
+                    } else {
+                        token.clone()
+                    },
+                );
+                actix_web::rt::spawn(async move { verifier.authenticate(&presented).await })
+            })
+            .collect();
+        for (n, request) in requests.into_iter().enumerate() {
+            match (n, request.await.unwrap()) {
+                (8, outcome) => assert!(matches!(outcome, Err(AuthError::Rejected)), "{n}"),
+                (_, outcome) => assert_eq!(outcome.unwrap().user, "alice", "{n}"),
+            }
+        }
+        assert_eq!(verifier.verifying.len(), 0, "no gate left behind");
+    }
 }

@@ -13,6 +13,7 @@ use super::cache::{KeyCache, Material};
 use super::records::RecordCache;
 use super::sealing::Sealer;
 use crate::audit::{AuditLog, Event, NewObjectError};
+use crate::gates::Gates;
 use crate::keystore::{KeystoreError, KeystoreHandle};
 
 #[derive(Debug, thiserror::Error)]
@@ -62,14 +63,12 @@ pub fn digest(material: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(material))
 }
 
-type UnwrapGates = std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>;
-
 pub struct KeyService {
     db: Db,
     keystore: KeystoreHandle,
     cache: KeyCache,
     /// Per key being unwrapped, the gate its concurrent callers queue at.
-    unwrapping: std::sync::Mutex<UnwrapGates>,
+    unwrapping: Gates,
     records: RecordCache,
     rewrapping: AtomicBool,
     audit: Option<Arc<AuditLog>>,
@@ -227,37 +226,13 @@ impl KeyService {
         if !self.cache.enabled() {
             return self.unwrap_stored(uid).await;
         }
-        let gate = self.unwrap_gate(uid);
-        let material = {
-            let _turn = gate.lock().await;
+        let unwrap_once = async {
             match self.cache.get(uid) {
                 Some(material) => Ok(material),
                 None => self.unwrap_stored(uid).await,
             }
         };
-        self.release_unwrap_gate(uid, gate);
-        material
-    }
-
-    /// The gate through which the unwraps of `uid` pass one at a time.
-    fn unwrap_gate(&self, uid: &str) -> Arc<tokio::sync::Mutex<()>> {
-        self.unwrapping()
-            .entry(uid.to_string())
-            .or_default()
-            .clone()
-    }
-
-    /// Forgets the gate of `uid` once no caller holds it.
-    fn release_unwrap_gate(&self, uid: &str, gate: Arc<tokio::sync::Mutex<()>>) {
-        let mut gates = self.unwrapping();
-        // Ours and the map's: nobody else is waiting.
-        if Arc::strong_count(&gate) <= 2 {
-            gates.remove(uid);
-        }
-    }
-
-    fn unwrapping(&self) -> std::sync::MutexGuard<'_, UnwrapGates> {
-        self.unwrapping.lock().unwrap_or_else(|p| p.into_inner())
+        self.unwrapping.pass(uid, unwrap_once).await
     }
 
     /// Reads `uid`, unwraps its material with the keystore and caches it.
