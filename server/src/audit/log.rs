@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 use super::chain::{entry_mac, head_setting, head_value};
 use super::event::Event;
 use super::key;
-use super::object_batch::{self, NewObjectError, OwnedObject, PendingObject};
+use super::object_batch::{self, OwnedObject, PendingObject};
 use super::writer::{self, Message, QUEUE_CAPACITY};
 use crate::keystore::KeystoreHandle;
 
@@ -129,37 +129,27 @@ impl AuditLog {
         object: &NewObject<'_>,
         others: &[Change<'_>],
         event: &Event,
-    ) -> Result<(), NewObjectError> {
+    ) -> Result<(), hyok_db::Error> {
         if !others.is_empty() {
-            return Ok(self.commit_object_with(object, others, event).await?);
+            return self.commit_object_with(object, others, event).await;
         }
         let (done, outcome) = oneshot::channel();
-        self.queue_object(PendingObject {
+        let pending = PendingObject {
             object: OwnedObject::of(object),
             event: event.clone(),
             done,
-        })
-        .await;
+        };
+        if self.objects.send(pending).await.is_err() {
+            return Err(hyok_db::Error::Conflict(format!(
+                "object {} (the object committer has stopped)",
+                object.uid
+            )));
+        }
         // The committer answers after the transaction holding this object committed (or
         // failed); it runs on its own, so a caller that goes away changes nothing.
-        outcome.await.unwrap_or_else(|_| {
-            Err(NewObjectError::Storage(hyok_db::Error::Conflict(format!(
-                "object {}",
-                object.uid
-            ))))
-        })
-    }
-
-    /// Hands `pending` to the group committer, which answers its caller; answers at
-    /// once if the committer has stopped.
-    pub async fn queue_object(&self, pending: PendingObject) {
-        if let Err(mpsc::error::SendError(pending)) = self.objects.send(pending).await {
-            let stopped = hyok_db::Error::Conflict(format!(
-                "object {} (the object committer has stopped)",
-                pending.object.uid()
-            ));
-            let _ = pending.done.send(Err(NewObjectError::Storage(stopped)));
-        }
+        outcome
+            .await
+            .unwrap_or_else(|_| Err(hyok_db::Error::Conflict(format!("object {}", object.uid))))
     }
 
     /// [`AuditLog::commit_object`] with other changes: a transaction of its own.

@@ -17,5 +17,4 @@ mod writer;
 
 pub use event::{Actor, Event};
 pub use log::AuditLog;
-pub use object_batch::{NewObjectError, OwnedObject, PendingObject};
 pub use verify::{Breach, Verification};

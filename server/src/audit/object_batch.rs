@@ -3,8 +3,7 @@
 //! entries and the chain head in one durable transaction — so that a burst costs one
 //! fsync instead of one each. A caller is answered only once the transaction holding its
 //! object has committed; if a shared transaction fails, each object is retried alone so
-//! that each caller gets its own outcome. (New keys reach it already wrapped, from the
-//! key service's batch sealing, which hands their callers' answers on to here.)
+//! that each caller gets its own outcome.
 
 use std::sync::Arc;
 
@@ -13,7 +12,6 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::event::Event;
 use super::log::{advance, AuditLog, Head};
-use crate::keystore::KeystoreError;
 
 /// New objects queued at most (callers wait beyond it).
 pub const QUEUE_CAPACITY: usize = 10_000;
@@ -28,12 +26,9 @@ pub async fn run(log: Arc<AuditLog>, mut inbox: mpsc::Receiver<PendingObject>) {
             Ok(mut head) => commit(&log, &mut head, std::mem::take(&mut batch)).await,
             Err(error) => {
                 for pending in batch.drain(..) {
-                    let _ =
-                        pending
-                            .done
-                            .send(Err(NewObjectError::Storage(hyok_db::Error::Conflict(
-                                format!("audit chain (cannot read its end: {error})"),
-                            ))));
+                    let _ = pending.done.send(Err(hyok_db::Error::Conflict(format!(
+                        "audit chain (cannot read its end: {error})"
+                    ))));
                 }
             }
         }
@@ -51,7 +46,7 @@ async fn commit(log: &AuditLog, head: &mut Head, batch: Vec<PendingObject>) {
     }
     for pending in batch {
         let alone = insert(log, head, std::slice::from_ref(&pending)).await;
-        let _ = pending.done.send(alone.map_err(NewObjectError::Storage));
+        let _ = pending.done.send(alone);
     }
 }
 
@@ -72,7 +67,7 @@ async fn insert(
 }
 
 /// A [`NewObject`] that owns its fields, so that another request's commit can store it.
-pub struct OwnedObject {
+pub(super) struct OwnedObject {
     uid: String,
     object_type: String,
     state: String,
@@ -103,24 +98,6 @@ impl OwnedObject {
         }
     }
 
-    pub fn uid(&self) -> &str {
-        &self.uid
-    }
-
-    /// The version of its chain the object is (what its wrapped material is bound to).
-    pub fn chain_version(&self) -> i64 {
-        self.chain_version
-    }
-
-    /// The object with its material wrapped: `blob`, by master key version `key_version`.
-    pub fn wrapped(self, blob: Vec<u8>, key_version: u32) -> OwnedObject {
-        OwnedObject {
-            wrapped: Some(blob),
-            wrap_key_version: i64::from(key_version),
-            ..self
-        }
-    }
-
     pub fn as_new(&self) -> NewObject<'_> {
         NewObject {
             uid: &self.uid,
@@ -139,20 +116,10 @@ impl OwnedObject {
 }
 
 /// A new object waiting for a commit, and where to send the outcome.
-pub struct PendingObject {
+pub(super) struct PendingObject {
     pub object: OwnedObject,
     pub event: Event,
-    pub done: oneshot::Sender<Result<(), NewObjectError>>,
-}
-
-/// Why a new object was not stored: its material could not be wrapped, or its
-/// transaction failed.
-#[derive(Debug, thiserror::Error)]
-pub enum NewObjectError {
-    #[error(transparent)]
-    Keystore(#[from] KeystoreError),
-    #[error(transparent)]
-    Storage(#[from] hyok_db::Error),
+    pub done: oneshot::Sender<Result<(), hyok_db::Error>>,
 }
 
 #[cfg(test)]
@@ -163,7 +130,7 @@ mod tests {
     use super::*;
     use crate::audit::log::tests::started as log;
 
-    async fn store(log: Arc<AuditLog>, uid: String) -> Result<(), NewObjectError> {
+    async fn store(log: Arc<AuditLog>, uid: String) -> Result<(), hyok_db::Error> {
         let attributes = json!({});
         let object = NewObject {
             uid: &uid,
@@ -208,10 +175,7 @@ mod tests {
         for (uid, outcome) in uids.iter().zip(&outcomes) {
             match uid.as_str() {
                 "taken" => assert!(
-                    matches!(
-                        outcome,
-                        Err(NewObjectError::Storage(hyok_db::Error::AlreadyExists(_)))
-                    ),
+                    matches!(outcome, Err(hyok_db::Error::AlreadyExists(_))),
                     "{outcome:?}"
                 ),
                 _ => assert!(outcome.is_ok(), "{uid}: {outcome:?}"),

@@ -165,7 +165,11 @@ impl TokenVerifier {
         if !matches {
             return Err(AuthError::Rejected);
         }
-        self.db.touch_token(id, now).await?;
+        // Recording the use is not part of the check: a busy writer must not fail (and,
+        // behind the gate, serialize) the requests of a valid token.
+        if let Err(error) = self.db.touch_token(id, now).await {
+            tracing::warn!(token = id, %error, "could not record a token's last use");
+        }
         let role = record.role();
         if !self.cache_ttl.is_zero() {
             let mut cache = self.lock();

@@ -10,7 +10,6 @@ mod objects;
 mod records;
 mod rekey;
 mod rewrap;
-mod sealing;
 mod service;
 mod uid;
 mod writes;

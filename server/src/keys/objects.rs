@@ -37,6 +37,10 @@ impl KeyService {
         operation: &str,
     ) -> Result<String, KeyError> {
         let encoded: Material = Arc::new(encoded);
+        let (wrapped, key_version) = self
+            .keystore()
+            .wrap(&object.uid, 1, Zeroizing::new(encoded.to_vec()))
+            .await?;
         let mut attributes = Value::Object(object.attributes);
         attributes[OBJECT_ITEM] = json!(true);
         let record = NewObject {
@@ -44,19 +48,18 @@ impl KeyService {
             object_type: object.object_type,
             state: "PreActive",
             owner: object.owner,
-            wrapped: None,
+            wrapped: Some(&wrapped),
             attributes: &attributes,
             chain_id: &object.uid,
             chain_version: 1,
-            wrap_key_version: 0,
+            wrap_key_version: i64::from(key_version),
             names: object.names,
             tags: &[],
         };
-        let event = actor
-            .event(operation)
-            .object(&object.uid)
-            .details(json!({ "object_type": object.object_type }));
-        self.insert_new(&record, &encoded, event).await?;
+        let details =
+            json!({ "object_type": object.object_type, "master_key_version": key_version });
+        let event = actor.event(operation).object(&object.uid).details(details);
+        self.insert_audited(&record, &[], &event).await?;
         self.cache().insert(&object.uid, encoded);
         Ok(object.uid)
     }

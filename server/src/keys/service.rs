@@ -11,8 +11,7 @@ use zeroize::Zeroizing;
 
 use super::cache::{KeyCache, Material};
 use super::records::RecordCache;
-use super::sealing::Sealer;
-use crate::audit::{AuditLog, Event, NewObjectError};
+use crate::audit::{AuditLog, Event};
 use crate::gates::Gates;
 use crate::keystore::{KeystoreError, KeystoreHandle};
 
@@ -39,15 +38,6 @@ pub enum KeyError {
     Storage(#[from] hyok_db::Error),
 }
 
-impl From<NewObjectError> for KeyError {
-    fn from(error: NewObjectError) -> KeyError {
-        match error {
-            NewObjectError::Keystore(error) => KeyError::Keystore(error),
-            NewObjectError::Storage(error) => KeyError::Storage(error),
-        }
-    }
-}
-
 /// A symmetric key to create.
 pub struct NewSymmetricKey<'a> {
     pub owner: &'a str,
@@ -72,8 +62,6 @@ pub struct KeyService {
     records: RecordCache,
     rewrapping: AtomicBool,
     audit: Option<Arc<AuditLog>>,
-    /// Wraps new objects in batches on their way to the audit log (set with it).
-    sealer: Option<Sealer>,
 }
 
 impl KeyService {
@@ -86,14 +74,11 @@ impl KeyService {
             records: RecordCache::off(),
             rewrapping: AtomicBool::new(false),
             audit: None,
-            sealer: None,
         }
     }
 
-    /// Records key creation in `audit`, in the same transaction. Starts the task that
-    /// wraps new objects in batches, so it must be called on the server's runtime.
+    /// Records key creation in `audit`, in the same transaction.
     pub fn with_audit(mut self, audit: Arc<AuditLog>) -> KeyService {
-        self.sealer = Some(Sealer::start(self.keystore.clone(), audit.clone()));
         self.audit = Some(audit);
         self
     }
@@ -110,10 +95,6 @@ impl KeyService {
 
     pub(super) fn audit(&self) -> Option<&AuditLog> {
         self.audit.as_deref()
-    }
-
-    pub(super) fn sealer(&self) -> Option<&Sealer> {
-        self.sealer.as_ref()
     }
 
     pub fn db(&self) -> &Db {
@@ -186,6 +167,10 @@ impl KeyService {
     ) -> Result<String, KeyError> {
         let uid = super::new_uid();
         let material: Material = Arc::new(material);
+        let (wrapped, key_version) = self
+            .keystore
+            .wrap(&uid, 1, Zeroizing::new(material.to_vec()))
+            .await?;
         let mut attributes = json!({
             "CryptographicAlgorithm": "AES",
             "CryptographicLength": key.bits,
@@ -199,18 +184,20 @@ impl KeyService {
             object_type: "SymmetricKey",
             state: "PreActive",
             owner: key.owner,
-            wrapped: None,
+            wrapped: Some(&wrapped),
             attributes: &attributes,
             chain_id: &uid,
             chain_version: 1,
-            wrap_key_version: 0,
+            wrap_key_version: i64::from(key_version),
             names: key.names,
             tags: &[],
         };
+        let details =
+            json!({ "algorithm": "AES", "length": key.bits, "master_key_version": key_version });
         let event = Event::new(key.owner, operation, "ok")
             .object(&uid)
-            .details(json!({ "algorithm": "AES", "length": key.bits }));
-        self.insert_new(&object, &material, event).await?;
+            .details(details);
+        self.insert_audited(&object, &[], &event).await?;
         self.cache.insert(&uid, material);
         Ok(uid)
     }

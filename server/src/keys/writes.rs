@@ -4,11 +4,9 @@
 
 use hyok_db::{Change, NewObject, ObjectRecord};
 use serde_json::{json, Value};
-use zeroize::Zeroizing;
 
-use super::cache::Material;
 use super::service::{KeyError, KeyService};
-use crate::audit::{Event, OwnedObject};
+use crate::audit::Event;
 
 impl KeyService {
     /// Applies `changes`, recorded by `event`; the rows each change affected.
@@ -21,35 +19,6 @@ impl KeyService {
             Some(audit) => audit.commit(changes, &[event]).await?,
             None => self.db().apply(changes, &[]).await?,
         })
-    }
-
-    /// Stores `object` (which holds no material yet, and is version 1 of its chain) with
-    /// `material` wrapped by the master key. When the service audits, through the batch
-    /// sealer and the group commit, recorded by `event` with the master key version
-    /// added; else wrapped and stored alone, unrecorded (tools, tests).
-    pub(super) async fn insert_new(
-        &self,
-        object: &NewObject<'_>,
-        material: &Material,
-        event: Event,
-    ) -> Result<(), KeyError> {
-        if let Some(sealer) = self.sealer() {
-            return sealer
-                .store(OwnedObject::of(object), material.clone(), event)
-                .await;
-        }
-        let version = u64::try_from(object.chain_version).unwrap_or_default();
-        let (blob, key_version) = self
-            .keystore()
-            .wrap(object.uid, version, Zeroizing::new(material.to_vec()))
-            .await?;
-        let object = NewObject {
-            wrapped: Some(&blob),
-            wrap_key_version: i64::from(key_version),
-            ..*object
-        };
-        self.db().insert_object_audited(&object, &[], &[]).await?;
-        Ok(())
     }
 
     /// Stores a new object and applies `others`, recorded by `event`.

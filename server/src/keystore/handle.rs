@@ -1,8 +1,8 @@
 //! The keystore as the async server uses it: the ring of master key versions (the
 //! current one wraps, any loaded one unwraps, older ones load on demand), every call on
 //! the blocking pool, bounded in time (a call that takes longer fails with `Timeout`,
-//! for XKS's 250 ms budget; a batch of keys wrapped together has that time per key) and
-//! in number (a hung HSM ties up at most `max_in_flight` threads).
+//! for XKS's 250 ms budget) and in number (a hung HSM ties up at most `max_in_flight`
+//! threads).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -99,37 +99,6 @@ impl KeystoreHandle {
         Ok((blob, key_version))
     }
 
-    /// Wraps each of `keys` under the current master key in one keystore call: one trip
-    /// to the blocking pool however many keys there are, so that new keys arriving
-    /// together cost one thread hand-off, not one each. The call may take the keystore
-    /// timeout once per key. Returns each key's blob or why it has none, and the master
-    /// key version that wrapped them.
-    pub async fn wrap_each(
-        &self,
-        keys: Vec<KeyToWrap>,
-    ) -> (Vec<Result<Vec<u8>, KeystoreError>>, u32) {
-        let (key_version, keystore) = self.current();
-        let count = keys.len();
-        let per_key = u32::try_from(count).unwrap_or(u32::MAX).max(1);
-        let limit = self.timeout.saturating_mul(per_key);
-        let wrapping = self.run_blocking(limit, keystore, move |keystore| {
-            keys.iter()
-                .map(|key| {
-                    let binding = Binding {
-                        uid: &key.uid,
-                        version: key.version,
-                    };
-                    blob::wrap(keystore, key_version, binding, &key.material)
-                })
-                .collect()
-        });
-        let blobs = match wrapping.await {
-            Ok(blobs) => blobs,
-            Err(failed) => (0..count).map(|_| Err(failed.into())).collect(),
-        };
-        (blobs, key_version)
-    }
-
     /// Unwraps a blob made for (`uid`, `version`), with whichever master key version made it.
     pub async fn unwrap(
         &self,
@@ -221,67 +190,25 @@ impl KeystoreHandle {
         self.ring.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs `work` on the blocking pool within the keystore timeout.
     async fn call<T, F>(&self, keystore: Arc<dyn Keystore>, work: F) -> Result<T, KeystoreError>
     where
         T: Send + 'static,
         F: FnOnce(&dyn Keystore) -> Result<T, KeystoreError> + Send + 'static,
     {
-        self.run_blocking(self.timeout, keystore, work).await?
-    }
-
-    /// Runs `work` on the blocking pool, holding one of the `max_in_flight` places; fails
-    /// if it has not finished within `limit` (it then runs on, unwaited for).
-    async fn run_blocking<T, F>(
-        &self,
-        limit: Duration,
-        keystore: Arc<dyn Keystore>,
-        work: F,
-    ) -> Result<T, CallFailed>
-    where
-        T: Send + 'static,
-        F: FnOnce(&dyn Keystore) -> T + Send + 'static,
-    {
         let timed_out =
-            || CallFailed::Timeout(u64::try_from(limit.as_millis()).unwrap_or(u64::MAX));
-        let permit = tokio::time::timeout(limit, self.in_flight.clone().acquire_owned())
+            || KeystoreError::Timeout(u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX));
+        let permit = tokio::time::timeout(self.timeout, self.in_flight.clone().acquire_owned())
             .await
             .map_err(|_| timed_out())?
-            .map_err(|_| CallFailed::Closed)?;
+            .map_err(|_| KeystoreError::Crypto("keystore closed"))?;
         let task = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             work(keystore.as_ref())
         });
-        match tokio::time::timeout(limit, task).await {
-            Ok(Ok(result)) => Ok(result),
-            Ok(Err(_)) => Err(CallFailed::Panicked),
+        match tokio::time::timeout(self.timeout, task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(KeystoreError::Crypto("keystore call panicked")),
             Err(_) => Err(timed_out()),
-        }
-    }
-}
-
-/// One key for [`KeystoreHandle::wrap_each`], to be wrapped for (`uid`, `version`).
-pub struct KeyToWrap {
-    pub uid: String,
-    pub version: u64,
-    pub material: Arc<Zeroizing<Vec<u8>>>,
-}
-
-/// Why a call on the blocking pool gave no result (the same for every key it held).
-#[derive(Debug, Clone, Copy)]
-enum CallFailed {
-    /// Not finished within this many milliseconds.
-    Timeout(u64),
-    Closed,
-    Panicked,
-}
-
-impl From<CallFailed> for KeystoreError {
-    fn from(failed: CallFailed) -> KeystoreError {
-        match failed {
-            CallFailed::Timeout(ms) => KeystoreError::Timeout(ms),
-            CallFailed::Closed => KeystoreError::Crypto("keystore closed"),
-            CallFailed::Panicked => KeystoreError::Crypto("keystore call panicked"),
         }
     }
 }

@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 
 pub use blob::{Binding, BlobHeader};
 pub use error::KeystoreError;
-pub use handle::{KeyToWrap, KeystoreHandle};
+pub use handle::KeystoreHandle;
 pub use open::MasterKeyOpener;
 pub use software::SoftwareKeystore;
 

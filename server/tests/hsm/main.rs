@@ -537,12 +537,11 @@ async fn an_interrupted_rotation_resumes_and_other_nodes_follow() {
     }
 }
 
-/// Creates made at the same time are wrapped together (one keystore call per batch) on
-/// their way to the group commit: each key is still bound to its own object and
-/// recorded once with the master key version, the chain unbroken; a key the HSM does
-/// not wrap fails alone, leaving neither object nor audit entry.
+/// Creates made at the same time share group commits: each key is bound to its own
+/// object and recorded once with the master key version, the chain unbroken; a key the
+/// HSM does not wrap fails alone, leaving neither object nor audit entry.
 #[actix_web::test]
-async fn concurrent_creates_are_wrapped_together_each_for_its_own_object() {
+async fn concurrent_creates_each_bound_to_its_own_object_and_failing_alone() {
     let _alone = ONE_AT_A_TIME.lock().await;
     let database = TestDatabase::sqlite();
     let db = database.open().await;
