@@ -5,6 +5,8 @@
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
+use sqlx::Connection as _;
+
 use crate::audit::AuditEntry;
 use crate::epoch::Written;
 use crate::error::{insert_error, query_error, Result};
@@ -13,7 +15,6 @@ use crate::tokens::NewToken;
 use crate::users::Role;
 use crate::Engine;
 use crate::{now_millis, Db};
-use sqlx::Connection as _;
 
 /// One change to apply.
 #[derive(Debug, Clone)]

@@ -165,11 +165,7 @@ impl TokenVerifier {
         if !matches {
             return Err(AuthError::Rejected);
         }
-        // Recording the use is not part of the check: a busy writer must not fail (and,
-        // behind the gate, serialize) the requests of a valid token.
-        if let Err(error) = self.db.touch_token(id, now).await {
-            tracing::warn!(token = id, %error, "could not record a token's last use");
-        }
+        self.record_use(id, now).await;
         let role = record.role();
         if !self.cache_ttl.is_zero() {
             let mut cache = self.lock();
@@ -209,11 +205,17 @@ impl TokenVerifier {
             (token_caller(id, entry.user.clone(), entry.role), record_use)
         };
         if record_use {
-            if let Err(error) = self.db.touch_token(id, now).await {
-                tracing::warn!(token = id, %error, "could not record a token's last use");
-            }
+            self.record_use(id, now).await;
         }
         Some(caller)
+    }
+
+    /// Writes the token's last use. Not part of the check: a busy writer must not fail
+    /// (and, behind the gate, serialize) the requests of a valid token.
+    async fn record_use(&self, id: &str, now: i64) {
+        if let Err(error) = self.db.touch_token(id, now).await {
+            tracing::warn!(token = id, %error, "could not record a token's last use");
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Verified>> {
