@@ -330,7 +330,9 @@ impl Db {
     /// change affected. Nothing is applied when anything fails.
     pub async fn apply(&self, changes: &[Change<'_>], audit: &[AuditEntry]) -> Result<Vec<u64>> {
         let now = now_millis();
-        let applied = on_writer!(self, |pool| {
+        // The transaction is an async block of its own, so that a failure (`?`) ends
+        // the block, not this function: the epoch below moves whatever happened.
+        let applied = on_writer!(self, |pool| async {
             let mut tx = pool
                 .begin()
                 .await
@@ -342,8 +344,11 @@ impl Db {
             insert_audit!(tx, audit, self.engine());
             tx.commit().await.map_err(query_error("commit a change"))?;
             Ok(affected)
-        });
-        // Also after a failure: a commit whose answer was lost may have landed.
+        }
+        .await);
+        // Also after a failure: a commit whose answer was lost may have landed. (A caller
+        // that goes away midway never gets here; the server's follower of other writers
+        // sees that commit too, as it sees every commit, and moves the epoch then.)
         if changes.iter().any(Change::touches_records) {
             self.written(Written::Records);
         }

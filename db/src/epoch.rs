@@ -68,9 +68,12 @@ impl Db {
                 let mut seen = None;
                 loop {
                     let counter: Result<i64, _> = async {
-                        sqlx::query_scalar("SELECT epoch FROM metadata_epoch WHERE id = 1")
-                            .fetch_one(&mut *readers.get().await?)
-                            .await
+                        let mut reader = readers.get().await?;
+                        let read =
+                            sqlx::query_scalar("SELECT epoch FROM metadata_epoch WHERE id = 1")
+                                .fetch_one(&mut *reader)
+                                .await;
+                        reader.checked(read)
                     }
                     .await
                     .map_err(query_error("read the metadata epoch"));

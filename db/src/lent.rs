@@ -9,7 +9,8 @@
 //! its rollback (sqlx does so on drop) ahead of that work. A transaction whose own
 //! statements begin and commit it ([`Lent::unsettled`]) has no such rollback: if its
 //! caller gives up midway, the connection is closed (closing rolls it back) instead of
-//! lent again. Connections are opened when first needed, up to the configured number.
+//! lent again; nor is a connection whose thread has stopped ([`Lent::checked`]).
+//! Connections are opened when first needed, up to the configured number.
 
 use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
@@ -36,7 +37,28 @@ pub(crate) struct Lent<'a> {
     connections: &'a Connections,
     /// Set from [`Lent::unsettled`] to [`Lent::settled`].
     unsettled: bool,
+    /// Set by [`Lent::checked`] when the connection's thread is gone.
+    worker_gone: bool,
     _turn: SemaphorePermit<'a>,
+}
+
+/// Errors that can show that a connection's thread has stopped: sqlx ends it when it
+/// cannot roll back a transaction whose caller went away, and from then on every
+/// statement sent to the connection fails with `WorkerCrashed`.
+pub(crate) trait WorkerGone {
+    fn worker_gone(&self) -> bool;
+}
+
+impl WorkerGone for sqlx::Error {
+    fn worker_gone(&self) -> bool {
+        matches!(self, sqlx::Error::WorkerCrashed)
+    }
+}
+
+impl WorkerGone for crate::Error {
+    fn worker_gone(&self) -> bool {
+        matches!(self, crate::Error::Query { source, .. } if source.worker_gone())
+    }
 }
 
 impl Connections {
@@ -71,6 +93,7 @@ impl Connections {
                 connection: Some(connection),
                 connections: self,
                 unsettled: false,
+                worker_gone: false,
                 _turn: turn,
             })
         };
@@ -106,6 +129,19 @@ impl Lent<'_> {
     pub fn settled(&mut self) {
         self.unsettled = false;
     }
+
+    /// `result`, as it was; if it shows that the connection's thread has stopped, the
+    /// connection is closed when given back, and the next caller gets a new one (else
+    /// every later use of it would fail the same way until a restart).
+    pub fn checked<T, E: WorkerGone>(&mut self, result: Result<T, E>) -> Result<T, E> {
+        if matches!(&result, Err(error) if error.worker_gone()) && !self.worker_gone {
+            tracing::warn!(
+                "a database connection's thread has stopped; a new connection replaces it"
+            );
+            self.worker_gone = true;
+        }
+        result
+    }
 }
 
 impl Deref for Lent<'_> {
@@ -125,7 +161,7 @@ impl DerefMut for Lent<'_> {
 impl Drop for Lent<'_> {
     fn drop(&mut self) {
         if let Some(connection) = self.connection.take() {
-            if self.unsettled {
+            if self.unsettled || self.worker_gone {
                 // Dropped: its thread closes it once done, rolling back what is open; the
                 // next caller opens a new connection (and waits for the write lock).
                 return;
@@ -183,6 +219,64 @@ mod tests {
             readers.idle().is_empty(),
             "the lent connection was not kept"
         );
+    }
+
+    /// Stops the thread of `connection` the way sqlx does it: a transaction's `BEGIN` that
+    /// the thread refuses (one is already open) after its caller went away. The thread is
+    /// kept busy meanwhile (a second or more) so that the caller is surely gone before it
+    /// answers. Returns the first statement's result once the thread is gone.
+    async fn stop_the_thread_of(connection: &mut SqliteConnection) -> Result<i64, sqlx::Error> {
+        {
+            let mut open = connection.begin().await.unwrap();
+            let busy = sqlx::query(
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) \
+                 SELECT count(*) FROM c",
+            );
+            assert!(
+                !sent_then_dropped(busy.execute(&mut *open)),
+                "not answered yet"
+            );
+            let refused = open.begin_with("BEGIN");
+            assert!(!sent_then_dropped(refused), "not answered yet");
+        }
+        // A statement sent before the thread stopped is never answered (sqlx keeps it
+        // queued); one sent after fails at once.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let read = sqlx::query_scalar("SELECT 1").fetch_one(&mut *connection);
+            if let Ok(read) = tokio::time::timeout(Duration::from_millis(50), read).await {
+                return read;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the thread goes on");
+        }
+    }
+
+    /// Polls `future` once (far enough to send its command to the connection's thread),
+    /// then drops it; true when it was already done.
+    fn sent_then_dropped(future: impl std::future::Future) -> bool {
+        let mut future = std::pin::pin!(future);
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        future.as_mut().poll(&mut context).is_ready()
+    }
+
+    #[tokio::test]
+    async fn a_connection_whose_thread_stopped_is_not_lent_again() {
+        let readers = connections(1, Duration::from_secs(5));
+        {
+            let mut lent = readers.get().await.unwrap();
+            let read = stop_the_thread_of(&mut lent).await;
+            assert!(
+                matches!(lent.checked(read), Err(sqlx::Error::WorkerCrashed)),
+                "its statements fail"
+            );
+        }
+        assert!(readers.idle().is_empty(), "not kept");
+        let mut next = readers.get().await.unwrap();
+        let one: i64 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(&mut *next)
+            .await
+            .expect("a new connection");
+        assert_eq!(one, 1);
     }
 
     /// A caller that began a transaction in its own statements and went away before

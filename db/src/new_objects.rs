@@ -167,7 +167,10 @@ impl Db {
         let now = now_millis();
         let stored = match &*self.pool {
             Pool::Sqlite { writer, .. } => match writer.get().await {
-                Ok(mut writer) => insert_in_one_text(&mut writer, &writes, now).await,
+                Ok(mut writer) => {
+                    let stored = insert_in_one_text(&mut writer, &writes, now).await;
+                    writer.checked(stored)
+                }
                 Err(error) => Err(Error::writer_wait(error)),
             },
             Pool::Postgres(pool) => insert_statement_by_statement(pool, &writes, now).await,
@@ -235,8 +238,9 @@ async fn insert_statement_by_statement(
 
 /// SQLite: the whole transaction — `BEGIN`, the statements of [`Writes::sqlite_text`],
 /// `COMMIT` — as one text, its parameters in the same order: one round trip to the
-/// connection's thread instead of three (begin, statements, commit). Any failure, or a
-/// caller that goes away midway, closes the connection, which rolls back what is open.
+/// connection's thread instead of three (begin, statements, commit). A failure is rolled
+/// back on the connection; a caller that goes away midway, or a rollback that fails,
+/// closes the connection, which rolls back what is open.
 async fn insert_in_one_text(writer: &mut Lent<'_>, writes: &Writes<'_>, now: i64) -> Result<()> {
     let text = format!("BEGIN;{}COMMIT;", writes.sqlite_text());
     let mut query = sqlx::query(&text);
@@ -255,10 +259,16 @@ async fn insert_in_one_text(writer: &mut Lent<'_>, writes: &Writes<'_>, now: i64
         query = bind_change!(query, change, now);
     }
     writer.unsettled();
-    query
-        .execute(&mut **writer)
-        .await
-        .map_err(|source| one_text_error(writes.objects, source))?;
+    if let Err(source) = query.execute(&mut **writer).await {
+        // A statement failed with the transaction still open (a taken uid, say): roll
+        // it back here and keep the connection. If even that fails, or SQLite had
+        // already ended the transaction itself, the connection stays unsettled and is
+        // closed when given back.
+        if sqlx::query("ROLLBACK").execute(&mut **writer).await.is_ok() {
+            writer.settled();
+        }
+        return Err(one_text_error(writes.objects, source));
+    }
     writer.settled();
     Ok(())
 }
@@ -275,5 +285,78 @@ fn one_text_error(objects: &[NewObject<'_>], source: sqlx::Error) -> Error {
     Error::Query {
         context: "store new objects with their changes and audit entries",
         source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::pool::on_writer;
+    use crate::testing::TestDatabase;
+    use crate::{Change, Error, NewObject, Role};
+
+    /// A taken uid, or a later statement, fails the one-text transaction. It is rolled
+    /// back on the connection it ran on, which writes on: no reconnect (the connection's
+    /// temporary table is still there), nothing of the failed transaction stored, nothing
+    /// left open.
+    #[tokio::test]
+    async fn a_failed_transaction_is_rolled_back_on_the_writer_it_ran_on() {
+        let database = TestDatabase::sqlite();
+        let db = database.open().await;
+        let attributes = json!({});
+        let key = |uid| NewObject {
+            uid,
+            object_type: "SymmetricKey",
+            state: "PreActive",
+            owner: "alice",
+            wrapped: None,
+            attributes: &attributes,
+            chain_id: uid,
+            chain_version: 1,
+            wrap_key_version: 1,
+            names: &[],
+            tags: &[],
+        };
+        on_writer!(db, |pool| sqlx::query(
+            "CREATE TEMP TABLE marker (n INTEGER)"
+        )
+        .execute(pool)
+        .await
+        .map(|_| ()))
+        .unwrap();
+        db.insert_object(&key("taken")).await.unwrap();
+
+        let failed = db
+            .insert_objects_audited(&[key("fresh"), key("taken")], &[], &[])
+            .await;
+        assert!(matches!(failed, Err(Error::AlreadyExists(_))), "{failed:?}");
+
+        let marker: i64 = on_writer!(db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM marker")
+            .fetch_one(pool)
+            .await)
+        .expect("the same writing connection, with its temporary table");
+        assert_eq!(marker, 0);
+        assert!(db.object("fresh").await.unwrap().is_none(), "rolled back");
+
+        // A later statement of the text fails (a user that exists), after the object's
+        // row went in: that row is rolled back too, on the same connection.
+        let user = [Change::CreateUser {
+            name: "erin",
+            role: Role::Admin,
+        }];
+        db.apply(&user, &[]).await.unwrap();
+        let failed = db.insert_objects_audited(&[key("fresh")], &user, &[]).await;
+        assert!(matches!(failed, Err(Error::Query { .. })), "{failed:?}");
+        assert!(db.object("fresh").await.unwrap().is_none(), "rolled back");
+        on_writer!(db, |pool| sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM marker"
+        )
+        .fetch_one(pool)
+        .await)
+        .expect("still the same writing connection");
+
+        db.insert_object(&key("fresh")).await.unwrap();
+        assert!(db.object("fresh").await.unwrap().is_some());
     }
 }

@@ -24,7 +24,8 @@ macro_rules! on_pool {
             $crate::pool::Pool::Sqlite { readers, .. } => match readers.get().await {
                 Ok(mut reader) => {
                     let $pool = &mut *reader;
-                    $body
+                    let result = $body;
+                    reader.checked(result)
                 }
                 Err(error) => Err(error),
             },
@@ -42,7 +43,8 @@ macro_rules! on_writer {
             $crate::pool::Pool::Sqlite { writer, .. } => match writer.get().await {
                 Ok(mut writer) => {
                     let $pool = &mut *writer;
-                    $body
+                    let result = $body;
+                    writer.checked(result)
                 }
                 Err(error) => Err($crate::pool::WriterWait::writer_wait(error)),
             },

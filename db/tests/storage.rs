@@ -770,6 +770,28 @@ async fn epochs(database: &TestDatabase) {
     let before = node.epoch();
     node.put_setting("anything", "1").await.unwrap();
     assert_eq!(node.epoch(), before, "settings are not records");
+    let grant_then_user = |user| {
+        [
+            Change::Grant {
+                object_uid: "k1",
+                identity: "dave",
+                operation: "encrypt",
+                granted_by: "alice",
+            },
+            Change::CreateUser {
+                name: user,
+                role: Role::Admin,
+            },
+        ]
+    };
+    node.apply(&grant_then_user("erin"), &[]).await.unwrap();
+    let before = node.epoch();
+    let failed = node.apply(&grant_then_user("erin"), &[]).await;
+    assert!(failed.is_err(), "erin exists: the transaction fails");
+    assert!(
+        moved(before),
+        "a failed transaction moves the epoch too (a commit whose answer was lost may have landed)"
+    );
 
     let follower = {
         let node = node.clone();

@@ -25,8 +25,10 @@ pub fn version_of(metadata: &[u8]) -> Option<u32> {
 /// (ciphertext, iv, tag); `None` when the key is not 256 bits.
 pub fn encrypt(key: &[u8], aad: &[u8], plaintext: &[u8]) -> Option<(Vec<u8>, Vec<u8>, Vec<u8>)> {
     let cipher = Aes256Gcm::new_from_slice(key).ok()?;
+    // OpenSSL's generator (a DRBG seeded from the operating system, as for KMIP's IVs):
+    // asking the kernel would be a system call on every encryption.
     let mut iv = [0u8; 12];
-    getrandom::getrandom(&mut iv).ok()?;
+    openssl::rand::rand_bytes(&mut iv).ok()?;
     let mut buffer = plaintext.to_vec();
     let tag = cipher
         .encrypt_in_place_detached(Nonce::from_slice(&iv), aad, &mut buffer)
@@ -67,6 +69,9 @@ mod tests {
         let key = [3u8; 32];
         let (ciphertext, iv, tag) = encrypt(&key, b"aad", b"hello").unwrap();
         assert_eq!((ciphertext.len(), iv.len(), tag.len()), (5, 12, 16));
+        let (again, other_iv, _) = encrypt(&key, b"aad", b"hello").unwrap();
+        assert_ne!(iv, other_iv, "a fresh IV for every encryption");
+        assert_ne!(ciphertext, again);
         assert_eq!(
             decrypt(&key, b"aad", &iv, &ciphertext, &tag)
                 .unwrap()
