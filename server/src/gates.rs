@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 type Gate = Arc<tokio::sync::Mutex<()>>;
 
@@ -18,13 +19,32 @@ impl Gates {
     /// Runs `work` once no other caller is inside the gate of `key`. `work` should look
     /// in the cache again first: the caller before may have just filled it.
     pub async fn pass<T>(&self, key: &str, work: impl Future<Output = T>) -> T {
-        let turn = Turn {
+        let turn = self.arrive(key);
+        let _inside = turn.gate.lock().await;
+        work.await
+    }
+
+    /// [`Gates::pass`] for work that can hang until a time limit: a caller that has waited
+    /// `wait` at the gate runs `work` without it. The callers ahead of it are slow or
+    /// failing one after another (a hung HSM), and queueing behind each in turn would add
+    /// up their time limits; this way no caller waits longer than `wait` plus its own work.
+    pub async fn pass_within<T>(
+        &self,
+        key: &str,
+        wait: Duration,
+        work: impl Future<Output = T>,
+    ) -> T {
+        let turn = self.arrive(key);
+        let _inside = tokio::time::timeout(wait, turn.gate.lock()).await.ok();
+        work.await
+    }
+
+    fn arrive<'a>(&'a self, key: &'a str) -> Turn<'a> {
+        Turn {
             gates: self,
             key,
             gate: self.open().entry(key.to_string()).or_default().clone(),
-        };
-        let _inside = turn.gate.lock().await;
-        work.await
+        }
     }
 
     fn open(&self) -> MutexGuard<'_, HashMap<String, Gate>> {
@@ -100,5 +120,35 @@ mod tests {
         let (_, gave_up) = tokio::join!(holder, gave_up);
         assert!(gave_up.is_err(), "the second caller timed out waiting");
         assert_eq!(gates.len(), 0, "nor after a caller gave up waiting");
+    }
+
+    /// Behind holders that each take their whole time limit, a caller of `pass_within`
+    /// goes ahead once it has waited its `wait`, instead of after all of them.
+    #[tokio::test]
+    async fn a_bounded_wait_does_not_add_up_the_holders_time_limits() {
+        let gates = Arc::new(Gates::default());
+        let limit = Duration::from_millis(200);
+        let holders: Vec<_> = (0..4)
+            .map(|_| {
+                let gates = gates.clone();
+                tokio::spawn(async move {
+                    gates
+                        .pass_within("k", limit, tokio::time::sleep(limit))
+                        .await
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let started = std::time::Instant::now();
+        gates.pass_within("k", limit, async {}).await;
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(150) && waited < Duration::from_millis(600),
+            "waited its limit, not the four holders' 800 ms: {waited:?}"
+        );
+        for holder in holders {
+            holder.await.unwrap();
+        }
+        assert_eq!(gates.len(), 0);
     }
 }

@@ -205,7 +205,8 @@ impl KeyService {
     /// The unwrapped material of `uid`: from the cache, else unwrapped once and cached.
     /// Callers that miss the same key together wait for the first one's unwrap and take
     /// what it cached: a cold key under load costs one keystore call, not one per caller
-    /// (which could also queue them past the keystore timeout).
+    /// (which could also queue them past the keystore timeout). Behind a hung keystore no
+    /// caller waits at that gate longer than two time limits.
     pub async fn material(&self, uid: &str) -> Result<Material, KeyError> {
         if let Some(material) = self.cache.get(uid) {
             return Ok(material);
@@ -219,7 +220,11 @@ impl KeyService {
                 None => self.unwrap_stored(uid).await,
             }
         };
-        self.unwrapping.pass(uid, unwrap_once).await
+        // Each unwrap takes at most the keystore's time limit twice over (a free session,
+        // then the call); a caller that has waited that long stops queueing behind a
+        // failing keystore and tries on its own.
+        let wait = self.keystore.timeout() * 2;
+        self.unwrapping.pass_within(uid, wait, unwrap_once).await
     }
 
     /// Reads `uid`, unwraps its material with the keystore and caches it.
