@@ -49,6 +49,11 @@ fn starts_and_restarts_with_the_master_key_in_softhsm() {
         first.stderr()
     );
     assert!(first.stderr().contains("CKM_AES_GCM"), "{}", first.stderr());
+    assert!(
+        !first.stderr().contains(" ERROR "),
+        "a healthy start logs no error: {}",
+        first.stderr()
+    );
     assert!(!first.stderr().contains(PIN), "the PIN is never logged");
     let token = first.admin_token();
     assert!(first.stop().success());

@@ -139,19 +139,26 @@ impl Connection {
     }
 
     pub fn supports_gcm(&self) -> Result<bool, KeystoreError> {
-        let mechanisms = self
-            .context
-            .get_mechanism_list(self.slot)
-            .map_err(|e| pkcs11_error("list mechanisms", e))?;
-        if mechanisms.contains(&MechanismType::AES_GCM) {
+        if self.offers(MechanismType::AES_GCM)? {
             Ok(true)
-        } else if mechanisms.contains(&MechanismType::AES_ECB) {
+        } else if self.offers(MechanismType::AES_ECB)? {
             tracing::warn!("the PKCS#11 token offers no CKM_AES_GCM; wrapping with CKM_AES_ECB-encrypted data keys");
             Ok(false)
         } else {
             Err(KeystoreError::Token(
                 "the token offers neither CKM_AES_GCM nor CKM_AES_ECB".into(),
             ))
+        }
+    }
+
+    /// Whether the token offers `mechanism`. Asked one mechanism at a time: listing them
+    /// all makes cryptoki log an ERROR line for each type it has no name for (SoftHSM2
+    /// offers fifteen such), at every start.
+    fn offers(&self, mechanism: MechanismType) -> Result<bool, KeystoreError> {
+        match self.context.get_mechanism_info(self.slot, mechanism) {
+            Ok(_) => Ok(true),
+            Err(Error::Pkcs11(RvError::MechanismInvalid, _)) => Ok(false),
+            Err(error) => Err(pkcs11_error("ask the token about a mechanism", error)),
         }
     }
 
