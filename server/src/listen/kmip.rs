@@ -2,12 +2,13 @@
 //! certificate, many requests per connection, many connections, on actix's async server.
 //! A message that cannot be decoded, or a frame that is not a message or is over the size
 //! limit, gets an Invalid Message answer and the connection goes on (a frame over 64 MiB
-//! is answered, then the connection is closed); so is a connection idle for 5 minutes.
+//! is answered, then the connection is closed); so is a connection idle for 5 minutes,
+//! and, once the server stops gracefully, a connection between two requests.
 
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
-use actix_server::Server;
+use actix_server::{GracefulShutdownSignal, Server};
 use actix_service::{fn_service, ServiceFactoryExt};
 use actix_tls::accept::openssl::{Acceptor, TlsStream};
 use actix_web::rt::net::TcpStream;
@@ -43,19 +44,24 @@ pub fn listener(
     let address = socket
         .local_addr()
         .map_err(|error| format!("the KMIP listener on {where_}: {error}"))?;
-    let mut builder = Server::build().shutdown_timeout(config.http.shutdown_timeout_seconds);
+    let mut builder = Server::build()
+        .shutdown_timeout(config.http.shutdown_timeout_seconds)
+        .disable_signals();
     if config.http.workers > 0 {
         builder = builder.workers(config.http.workers);
     }
+    let stopping = builder.graceful_shutdown_signal();
     let server = builder
         .listen("kmip", socket, move || {
             let state = state.clone();
+            let stopping = stopping.clone();
             Acceptor::new(acceptor.clone())
                 .map_err(|error| tracing::debug!("KMIP TLS handshake failed: {error:?}"))
                 .and_then(fn_service(move |stream: TlsStream<TcpStream>| {
                     let state = state.clone();
+                    let stopping = stopping.clone();
                     async move {
-                        serve(&state, stream).await;
+                        serve(&state, stream, &stopping).await;
                         Ok::<_, ()>(())
                     }
                 }))
@@ -65,7 +71,11 @@ pub fn listener(
     Ok((server, address))
 }
 
-async fn serve(state: &AppState, mut stream: TlsStream<TcpStream>) {
+async fn serve(
+    state: &AppState,
+    mut stream: TlsStream<TcpStream>,
+    stopping: &GracefulShutdownSignal,
+) {
     let caller = match common_name(stream.ssl()) {
         Some(name) => caller_of_certificate(state, &name).await.map_err(|error| {
             format!("the client certificate (CN {name:?}) is not accepted: {error}")
@@ -75,7 +85,13 @@ async fn serve(state: &AppState, mut stream: TlsStream<TcpStream>) {
     let limits = Limits::default();
     loop {
         let mut header = [0u8; HEADER];
-        match tokio::time::timeout(IDLE, stream.read_exact(&mut header)).await {
+        let read = tokio::select! {
+            biased;
+            read = tokio::time::timeout(IDLE, stream.read_exact(&mut header)) => read,
+            // The server is stopping: the request answered last was this connection's last.
+            () = stopping.notified() => return,
+        };
+        match read {
             Ok(Ok(_)) => {}
             // End of stream, a reset, or idle too long: the connection is done.
             _ => return,

@@ -1,9 +1,10 @@
 //! The listeners: the HTTP(S) server with its limits, worker count, graceful shutdown
-//! (SIGTERM/SIGINT stop accepting and let in-flight requests finish), TLS and the
+//! (SIGTERM/SIGINT stop accepting and let in-flight requests finish, see `stop`), TLS and the
 //! client-certificate identity of each connection.
 
 mod kmip;
 mod peer;
+mod stop;
 mod tls;
 
 use std::net::SocketAddr;
@@ -49,6 +50,7 @@ pub fn start(config: &Config, state: web::Data<AppState>) -> Result<Listening, S
             .addresses
             .push(("hyok KMIP listening on", format!("kmip://{address}")));
     }
+    stop::on_signals(&listening.servers)?;
     Ok(listening)
 }
 
@@ -71,6 +73,7 @@ fn main_listener(config: &Config, state: web::Data<AppState>) -> Result<Listenin
             .configure(|routes| http::routes(routes, &xks_prefix, xks_enabled))
     })
     .shutdown_timeout(config.http.shutdown_timeout_seconds)
+    .disable_signals()
     .on_connect(peer::record_peer_identity);
     if config.http.workers > 0 {
         server = server.workers(config.http.workers);
@@ -110,7 +113,8 @@ fn xks_listener(
             .wrap(from_fn(http::log_request))
             .configure(|routes| crate::xks::routes(routes, &prefix))
     })
-    .shutdown_timeout(config.http.shutdown_timeout_seconds);
+    .shutdown_timeout(config.http.shutdown_timeout_seconds)
+    .disable_signals();
     if config.http.workers > 0 {
         server = server.workers(config.http.workers);
     }

@@ -189,6 +189,26 @@ fn kmip_over_tls_knows_clients_by_certificate_and_serves_many_at_once() {
 }
 
 #[test]
+fn a_stopping_server_closes_idle_kmip_connections_at_once() {
+    let dir = tempdir();
+    let (hyok, certs) = start(dir.path());
+    let mut idle = connect(&hyok, &certs, Some("alice")).unwrap();
+    exchange(&mut idle, &request(&item("Query", ""))).unwrap();
+    let began = std::time::Instant::now();
+    assert!(hyok.stop().success());
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(5),
+        "an idle KMIP connection held the stop for {:?} (shutdown_timeout_seconds is 30)",
+        began.elapsed()
+    );
+    let mut byte = [0u8; 1];
+    assert!(
+        matches!(idle.read(&mut byte), Ok(0) | Err(_)),
+        "the idle connection is closed"
+    );
+}
+
+#[test]
 fn pykmip_works_with_hyok_in_kmip_1_2_1_4_and_2_0() {
     let dir = tempdir();
     let (hyok, certs) = start(dir.path());

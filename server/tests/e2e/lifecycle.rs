@@ -229,6 +229,31 @@ fn logs_can_be_json_one_line_per_request() {
 
 #[test]
 fn sigterm_lets_a_request_in_flight_finish() {
+    a_stop_signal_lets_a_request_in_flight_finish(libc::SIGTERM);
+}
+
+#[test]
+fn sigint_lets_a_request_in_flight_finish() {
+    a_stop_signal_lets_a_request_in_flight_finish(libc::SIGINT);
+}
+
+#[test]
+fn a_stop_signal_the_moment_hyok_listens_stops_it_cleanly() {
+    for (signal, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "SIGINT")] {
+        for _ in 0..3 {
+            let dir = tempdir();
+            let (status, stderr) = Launch::with_config(dir.path(), &config_in(dir.path()))
+                .signalled_once_listening(signal);
+            assert!(
+                status.success() && stderr.contains("hyok stopped"),
+                "{name} right after the listening line: {status}\n{stderr}"
+            );
+            assert!(stderr.contains(&format!("{name} received")), "{stderr}");
+        }
+    }
+}
+
+fn a_stop_signal_lets_a_request_in_flight_finish(signal: libc::c_int) {
     use std::io::{Read, Write};
     let dir = tempdir();
     let config = config_in(dir.path());
@@ -246,11 +271,11 @@ fn sigterm_lets_a_request_in_flight_finish() {
     )
     .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
-    hyok.terminate();
+    hyok.signal(signal);
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(
         std::net::TcpStream::connect(&address).is_err(),
-        "after SIGTERM no new connection is accepted"
+        "after the signal no new connection is accepted"
     );
     connection.write_all(tail.as_bytes()).unwrap();
     let mut response = String::new();

@@ -99,6 +99,28 @@ impl Launch {
         }
     }
 
+    /// Starts the server, sends it `signal_number` the moment it says it listens, and
+    /// returns its exit status (within 30 s) and standard error.
+    pub fn signalled_once_listening(mut self, signal_number: libc::c_int) -> (ExitStatus, String) {
+        let mut child = self.command.spawn().expect("spawn hyok");
+        let stderr = collect(child.stderr.take().expect("stderr"));
+        let deadline = Instant::now() + START_TIMEOUT;
+        while listening_url(&stderr.lock().unwrap()).is_none() {
+            assert!(
+                child.try_wait().expect("poll hyok").is_none(),
+                "hyok exited"
+            );
+            assert!(Instant::now() < deadline, "hyok did not listen");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        signal(&child, signal_number);
+        let status = wait_at_most(&mut child, Duration::from_secs(30))
+            .unwrap_or_else(|| panic!("hyok did not stop:\n{}", stderr.lock().unwrap()));
+        std::thread::sleep(Duration::from_millis(100));
+        let stderr = stderr.lock().unwrap().clone();
+        (status, stderr)
+    }
+
     /// Starts the server and waits until it listens, or until it exits.
     pub fn try_start(mut self) -> Result<Hyok, Failed> {
         let mut child = self.command.spawn().expect("spawn hyok");
@@ -131,6 +153,21 @@ impl Launch {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+/// The exit status of `child` once it exits within `limit`; otherwise kills it.
+fn wait_at_most(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -250,28 +287,16 @@ impl Hyok {
         signal(self.child.as_ref().expect("running"), signal_number);
     }
 
-    /// Sends SIGTERM without waiting.
-    pub fn terminate(&self) {
-        signal(self.child.as_ref().expect("running"), libc::SIGTERM);
-    }
-
     /// SIGTERM, then the exit status (within 30 s).
     pub fn stop(mut self) -> ExitStatus {
         let mut child = self.child.take().expect("running");
         signal(&child, libc::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!(
-                    "hyok did not stop within 30 s of SIGTERM:\n{}",
-                    self.stderr()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        match wait_at_most(&mut child, Duration::from_secs(30)) {
+            Some(status) => status,
+            None => panic!(
+                "hyok did not stop within 30 s of SIGTERM:\n{}",
+                self.stderr()
+            ),
         }
     }
 
