@@ -25,8 +25,8 @@ pub fn version_of(metadata: &[u8]) -> Option<u32> {
 /// (ciphertext, iv, tag); `None` when the key is not 256 bits.
 pub fn encrypt(key: &[u8], aad: &[u8], plaintext: &[u8]) -> Option<(Vec<u8>, Vec<u8>, Vec<u8>)> {
     let cipher = Aes256Gcm::new_from_slice(key).ok()?;
-    // OpenSSL's generator (a DRBG seeded from the operating system, as for KMIP's IVs):
-    // asking the kernel would be a system call on every encryption.
+    // OpenSSL's generator (a DRBG seeded from the operating system, as for KMIP's IVs)
+    // rather than the kernel's getrandom call on every encryption.
     let mut iv = [0u8; 12];
     openssl::rand::rand_bytes(&mut iv).ok()?;
     let mut buffer = plaintext.to_vec();

@@ -104,14 +104,8 @@ impl Launch {
     pub fn signalled_once_listening(mut self, signal_number: libc::c_int) -> (ExitStatus, String) {
         let mut child = self.command.spawn().expect("spawn hyok");
         let stderr = collect(child.stderr.take().expect("stderr"));
-        let deadline = Instant::now() + START_TIMEOUT;
-        while listening_url(&stderr.lock().unwrap()).is_none() {
-            assert!(
-                child.try_wait().expect("poll hyok").is_none(),
-                "hyok exited"
-            );
-            assert!(Instant::now() < deadline, "hyok did not listen");
-            std::thread::sleep(Duration::from_millis(1));
+        if let Err(status) = wait_until_listening(&mut child, &stderr) {
+            panic!("hyok exited ({status}):\n{}", stderr.lock().unwrap());
         }
         signal(&child, signal_number);
         let status = wait_at_most(&mut child, Duration::from_secs(30))
@@ -126,33 +120,48 @@ impl Launch {
         let mut child = self.command.spawn().expect("spawn hyok");
         let stdout = collect(child.stdout.take().expect("stdout"));
         let stderr = collect(child.stderr.take().expect("stderr"));
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            let url = listening_url(&stderr.lock().unwrap());
-            if let Some(url) = url {
+        match wait_until_listening(&mut child, &stderr) {
+            Ok(url) => {
                 let admin_token = wait_for_admin_token(&stdout);
-                return Ok(Hyok {
+                Ok(Hyok {
                     child: Some(child),
                     url,
                     admin_token,
                     stdout,
                     stderr,
-                });
+                })
             }
-            if let Some(status) = child.try_wait().expect("poll hyok") {
+            Err(status) => {
                 std::thread::sleep(Duration::from_millis(100));
                 let stderr = stderr.lock().unwrap().clone();
-                return Err(Failed { status, stderr });
+                Err(Failed { status, stderr })
             }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!(
-                    "hyok did not listen within {START_TIMEOUT:?}:\n{}",
-                    stderr.lock().unwrap()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+/// The URL `child` says it listens on, as soon as it says so (polled every millisecond),
+/// or its exit status if it exits first; kills it and fails after [`START_TIMEOUT`].
+fn wait_until_listening(
+    child: &mut Child,
+    stderr: &Arc<Mutex<String>>,
+) -> Result<String, ExitStatus> {
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if let Some(url) = listening_url(&stderr.lock().unwrap()) {
+            return Ok(url);
+        }
+        if let Some(status) = child.try_wait().expect("poll hyok") {
+            return Err(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!(
+                "hyok did not listen within {START_TIMEOUT:?}:\n{}",
+                stderr.lock().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
