@@ -19,7 +19,7 @@ pub use backend::{
 };
 pub use error::{ErrorKind, XksError};
 pub use names::{API_PATH, SIGV4_SERVICE};
-pub use service::{Request, Response, Settings, XksService, VENDOR};
+pub use service::{Call, Operation, Request, Response, Settings, XksService, VENDOR};
 pub use shapes::{
     is_access_key_id_shape, is_secret_access_key_shape, validate_uri_prefix, PrefixError,
 };

@@ -38,28 +38,84 @@ pub struct Settings {
 /// An HTTP request as the listener received it (what SigV4 covers).
 pub type Request<'a> = SignedRequest<'a>;
 
-/// An HTTP answer: status and a single-line JSON body.
+/// An HTTP answer: status and a single-line JSON body, with what the call was for logs
+/// and audit.
 #[derive(Debug)]
 pub struct Response {
     pub status: u16,
     pub body: String,
-    /// For logs and audit: the request id AWS sent, when the body had one.
+    /// What the request was, as far as it was read before the answer.
+    pub call: Call,
+    /// Why the call failed, when it did (what `body` says).
+    pub error: Option<XksError>,
+}
+
+/// What a call was, as far as its request was read: every field is `None` until the
+/// request got that far (an unsigned request has only its route, if any).
+#[derive(Debug, Default, Clone)]
+pub struct Call {
+    pub operation: Option<Operation>,
+    pub key_id: Option<String>,
+    /// The request id AWS sent.
     pub kms_request_id: Option<String>,
+    /// `awsPrincipalArn` and `kmsViaService` as the request carried them.
+    pub aws_principal_arn: Option<String>,
+    pub kms_via_service: Option<String>,
+}
+
+impl Call {
+    fn read(&mut self, metadata: &api::RequestMetadata) {
+        self.kms_request_id.clone_from(&metadata.kms_request_id);
+        self.aws_principal_arn
+            .clone_from(&metadata.aws_principal_arn);
+        self.kms_via_service.clone_from(&metadata.kms_via_service);
+    }
 }
 
 enum Route {
     Key {
         key_id: String,
-        operation: Operation,
+        operation: KeyOperation,
     },
     Health,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Operation {
+#[derive(Clone, Copy)]
+enum KeyOperation {
     Metadata,
     Encrypt,
     Decrypt,
+}
+
+impl KeyOperation {
+    fn operation(self) -> Operation {
+        match self {
+            KeyOperation::Metadata => Operation::Metadata,
+            KeyOperation::Encrypt => Operation::Encrypt,
+            KeyOperation::Decrypt => Operation::Decrypt,
+        }
+    }
+}
+
+/// The four XKS routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Metadata,
+    Encrypt,
+    Decrypt,
+    Health,
+}
+
+impl Operation {
+    /// The route's last path segment: `metadata`, `encrypt`, `decrypt`, `health`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Metadata => "metadata",
+            Operation::Encrypt => "encrypt",
+            Operation::Decrypt => "decrypt",
+            Operation::Health => "health",
+        }
+    }
 }
 
 pub struct XksService {
@@ -94,20 +150,20 @@ impl XksService {
         backend: &B,
         now: SystemTime,
     ) -> Response {
-        let mut kms_request_id = None;
-        let result = self
-            .respond(request, backend, now, &mut kms_request_id)
-            .await;
+        let mut call = Call::default();
+        let result = self.respond(request, backend, now, &mut call).await;
         match result {
             Ok(body) => Response {
                 status: 200,
                 body,
-                kms_request_id,
+                call,
+                error: None,
             },
             Err(error) => Response {
                 status: error.kind.status(),
                 body: error.body(),
-                kms_request_id,
+                call,
+                error: Some(error),
             },
         }
     }
@@ -117,8 +173,18 @@ impl XksService {
         request: &Request<'_>,
         backend: &B,
         now: SystemTime,
-        kms_request_id: &mut Option<String>,
+        call: &mut Call,
     ) -> Result<String, XksError> {
+        // Read first for the record, refused only after SigV4 (DESIGN.md's check order).
+        let route = self.route(request.path);
+        match &route {
+            Ok(Route::Health) => call.operation = Some(Operation::Health),
+            Ok(Route::Key { key_id, operation }) => {
+                call.operation = Some(operation.operation());
+                call.key_id = Some(key_id.clone());
+            }
+            Err(_) => {}
+        }
         let credentials = self
             .credentials
             .read()
@@ -131,7 +197,7 @@ impl XksService {
             &self.settings.service,
             now,
         )?;
-        let route = self.route(request.path)?;
+        let route = route?;
         if request.method != "POST" {
             return Err(XksError::new(
                 ErrorKind::MethodNotAllowed,
@@ -154,7 +220,7 @@ impl XksService {
                 let metadata = body.request_metadata.ok_or_else(|| {
                     XksError::new(ErrorKind::Validation, "requestMetadata is required")
                 })?;
-                *kms_request_id = metadata.kms_request_id.clone();
+                call.read(&metadata);
                 metadata.validate(false, false)?;
                 let requester = Requester {
                     access_key_id: &access_key_id,
@@ -176,7 +242,7 @@ impl XksService {
                     &access_key_id,
                     request.body,
                     backend,
-                    kms_request_id,
+                    call,
                 )
                 .await
             }
@@ -185,17 +251,17 @@ impl XksService {
 
     async fn key_operation<B: Backend>(
         &self,
-        operation: Operation,
+        operation: KeyOperation,
         key_id: &str,
         access_key_id: &str,
         body: &[u8],
         backend: &B,
-        kms_request_id: &mut Option<String>,
+        call: &mut Call,
     ) -> Result<String, XksError> {
         match operation {
-            Operation::Metadata => {
+            KeyOperation::Metadata => {
                 let request: api::MetadataRequest = parse(body)?;
-                *kms_request_id = request.request_metadata.kms_request_id.clone();
+                call.read(&request.request_metadata);
                 request.request_metadata.validate(true, false)?;
                 let requester = Requester {
                     access_key_id,
@@ -208,9 +274,9 @@ impl XksService {
                     key_status: metadata.key_status,
                 })
             }
-            Operation::Encrypt => {
+            KeyOperation::Encrypt => {
                 let request: api::EncryptRequest = parse(body)?;
-                *kms_request_id = request.request_metadata.kms_request_id.clone();
+                call.read(&request.request_metadata);
                 request.request_metadata.validate(true, true)?;
                 check_algorithm(&request.encryption_algorithm)?;
                 let want_cdiv = match request.ciphertext_data_integrity_value_algorithm.as_deref() {
@@ -256,9 +322,9 @@ impl XksService {
                     ciphertext_data_integrity_value: integrity,
                 })
             }
-            Operation::Decrypt => {
+            KeyOperation::Decrypt => {
                 let request: api::DecryptRequest = parse(body)?;
-                *kms_request_id = request.request_metadata.kms_request_id.clone();
+                call.read(&request.request_metadata);
                 request.request_metadata.validate(true, true)?;
                 check_algorithm(&request.encryption_algorithm)?;
                 let ciphertext = decode("ciphertext", &request.ciphertext)?;
@@ -313,9 +379,9 @@ impl XksService {
             .and_then(|rest| rest.split_once('/'))
             .ok_or_else(not_found)?;
         let operation = match operation {
-            "metadata" => Operation::Metadata,
-            "encrypt" => Operation::Encrypt,
-            "decrypt" => Operation::Decrypt,
+            "metadata" => KeyOperation::Metadata,
+            "encrypt" => KeyOperation::Encrypt,
+            "decrypt" => KeyOperation::Decrypt,
             _ => return Err(not_found()),
         };
         let valid_id = !key_id.is_empty()

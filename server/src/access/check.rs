@@ -95,7 +95,7 @@ impl Access {
         operation: Operation,
     ) -> Result<Decision, AccessError> {
         let uid = object.uid.as_str();
-        if identities.contains(&object.owner) {
+        if identities.includes_owner(&object.owner) {
             return Ok(Decision::Allowed {
                 reason: format!("{} owns {uid}", object.owner),
             });
@@ -129,11 +129,11 @@ impl Access {
         object: &ObjectRecord,
         operation: Operation,
     ) -> bool {
-        identities.contains(&object.owner)
+        identities.includes_owner(&object.owner)
             || grants.iter().any(|grant| {
                 (grant.object_uid == object.chain_id || grant.object_uid == "*")
                     && grant.operation == operation.as_str()
-                    && (grant.identity == "*" || identities.contains(&grant.identity))
+                    && (grant.identity == "*" || identities.named_by(&grant.identity))
             })
     }
 
@@ -146,15 +146,12 @@ impl Access {
         operation: Operation,
     ) -> Result<bool, AccessError> {
         let epoch = self.db.epoch();
-        let names = identities.as_strs();
-        let key = (
-            chain_id.to_string(),
-            operation.as_str(),
-            names.iter().map(|name| name.to_string()).collect(),
-        );
+        let names = identities.grant_names();
+        let key = (chain_id.to_string(), operation.as_str(), names);
         if let Some(granted) = self.granted.get(&key, epoch) {
             return Ok(granted);
         }
+        let names: Vec<&str> = key.2.iter().map(String::as_str).collect();
         let granted = self
             .db
             .is_granted(chain_id, &names, operation.as_str())

@@ -7,7 +7,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::check::Access;
-use super::identities::Identities;
+use super::identities::{
+    grant_identity_problem, looks_like_aws, Identities, AWS_PRINCIPAL_PREFIX, AWS_SERVICE_PREFIX,
+};
 use super::operation::Operation;
 use crate::audit::Actor;
 use crate::auth::Caller;
@@ -23,7 +25,8 @@ const MAX_LISTED: i64 = 10_000;
 pub struct GrantChange {
     /// The object's unique identifier, or `*` for every object.
     pub object: String,
-    /// A user name, `xks:<store>`, an AWS principal, or `*` for everyone.
+    /// A user name, `xks:<store>`, `aws-principal:<arn>`, `aws-service:<service>`, or `*`
+    /// for everyone.
     pub identity: String,
     pub operations: Vec<Operation>,
 }
@@ -136,10 +139,9 @@ impl Access {
 
     /// The grants that apply to the caller (to its identities or to `*`).
     pub async fn obtained(&self, caller: &Caller) -> Result<Vec<Grant>, GrantError> {
-        Ok(self
-            .db()
-            .grants_to(&Identities::of_caller(caller).as_strs())
-            .await?)
+        let names = Identities::of_caller(caller).grant_names();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        Ok(self.db().grants_to(&names).await?)
     }
 
     async fn grant_target(
@@ -154,6 +156,21 @@ impl Access {
         {
             return Err(GrantError::Invalid(format!(
                 "identity: 1 to {MAX_IDENTITY_CHARS} printable characters"
+            )));
+        }
+        if let Some(problem) = grant_identity_problem(identity) {
+            return Err(GrantError::Invalid(format!(
+                "identity {identity:?}: {problem}"
+            )));
+        }
+        if looks_like_aws(identity) && self.db().user(identity).await?.is_none() {
+            let hint = if identity.ends_with(".amazonaws.com") {
+                format!("{AWS_PRINCIPAL_PREFIX}{identity} (the awsPrincipalArn) or {AWS_SERVICE_PREFIX}{identity} (the kmsViaService)")
+            } else {
+                format!("{AWS_PRINCIPAL_PREFIX}{identity}")
+            };
+            return Err(GrantError::Invalid(format!(
+                "identity {identity:?} names no hyok user; for the AWS principal or service of XKS requests, grant to {hint}"
             )));
         }
         if change.operations.is_empty() {

@@ -11,5 +11,5 @@ mod operation;
 
 pub use check::{Access, AccessError, Decision};
 pub use grants::{GrantChange, GrantError};
-pub use identities::{Identities, IdentitiesKey};
+pub use identities::{user_name_problem, Identities, IdentitiesKey, KEY_STORE_PREFIX};
 pub use operation::Operation;

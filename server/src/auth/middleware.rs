@@ -10,6 +10,7 @@ use actix_web::{web, HttpMessage, ResponseError};
 use super::caller::{Caller, Credential};
 use super::token_format;
 use super::verifier::AuthError;
+use crate::access::user_name_problem;
 use crate::audit::Event;
 use crate::http::ApiError;
 use crate::http::RequestId;
@@ -54,12 +55,21 @@ async fn identify(request: &ServiceRequest, state: &AppState) -> Result<Caller, 
     let Some(PeerCommonName(name)) = request.conn_data::<PeerCommonName>() else {
         return Err(AuthError::Missing);
     };
+    let name = name
+        .as_ref()
+        .map_err(|why| AuthError::Certificate(why.clone()))?;
     caller_of_certificate(state, name).await
 }
 
 /// The caller a verified client certificate names (its subject CN is a user name; with
 /// `[auth] auto_create_cert_users`, an unknown name becomes a new user).
 pub async fn caller_of_certificate(state: &AppState, name: &str) -> Result<Caller, AuthError> {
+    if let Some(problem) = user_name_problem(name) {
+        tracing::warn!(certificate_cn = %name, "a client certificate whose CN {problem} is refused");
+        return Err(AuthError::Certificate(format!(
+            "the client certificate's CN {name:?} {problem}; no user may have it"
+        )));
+    }
     let user = match state.db.user(name).await? {
         Some(user) => user,
         None if state.config.auth.auto_create_cert_users => {
@@ -98,7 +108,7 @@ async fn record_failure(state: &AppState, request: &ServiceRequest, error: &Auth
         .map(|(id, _)| id.to_string());
     let certificate = request
         .conn_data::<PeerCommonName>()
-        .map(|PeerCommonName(name)| name.clone());
+        .and_then(|PeerCommonName(name)| name.clone().ok());
     let details = serde_json::json!({
         "reason": error.to_string(),
         "path": request.path(),

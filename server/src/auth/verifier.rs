@@ -13,6 +13,7 @@ use argon2::Argon2;
 use hyok_db::{Change, Db, NewToken, Role};
 use serde_json::json;
 
+use crate::access::user_name_problem;
 use crate::audit::{Actor, AuditLog};
 use crate::gates::Gates;
 use sha2::{Digest, Sha256};
@@ -32,6 +33,8 @@ pub enum AuthError {
     Missing,
     #[error("invalid, expired or revoked token")]
     Rejected,
+    #[error("{0}")]
+    Certificate(String),
     #[error("{0}")]
     Storage(#[from] hyok_db::Error),
     #[error("token hashing failed: {0}")]
@@ -163,6 +166,11 @@ impl TokenVerifier {
             .await
             .map_err(|e| AuthError::Hashing(e.to_string()))?;
         if !matches {
+            return Err(AuthError::Rejected);
+        }
+        if let Some(problem) = user_name_problem(&record.user_name) {
+            // Made before such names were reserved: it must not act as an XKS identity.
+            tracing::warn!(token = id, user = %record.user_name, "a token of a user whose name {problem} is refused; create a user with another name");
             return Err(AuthError::Rejected);
         }
         self.record_use(id, now).await;

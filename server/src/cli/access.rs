@@ -9,6 +9,10 @@ use super::users::{lines, text};
 #[derive(Subcommand)]
 pub enum AccessCommand {
     /// Grant OPERATION (e.g. encrypt, decrypt, get-attributes) on ID (or *) to IDENTITY (or *).
+    ///
+    /// IDENTITY is a user name, the XKS key store `xks:<store>`, an AWS principal
+    /// `aws-principal:<awsPrincipalArn>`, or an AWS service
+    /// `aws-service:<service>.amazonaws.com`.
     Grant {
         id: String,
         identity: String,

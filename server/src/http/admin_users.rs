@@ -5,6 +5,7 @@ use hyok_db::{Change, Role};
 use serde::Deserialize;
 
 use super::{request_id, ApiError};
+use crate::access::user_name_problem;
 use crate::audit::Actor;
 use crate::auth::Caller;
 use crate::state::AppState;
@@ -39,19 +40,10 @@ pub fn require_admin(caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
-/// A user name: 1 to 128 printable characters, no surrounding spaces, not `*`, and not
-/// in the `xks:` namespace that key store identities use.
+/// A user name: 1 to 128 printable characters, no surrounding spaces, not `*`, and not in
+/// a namespace that XKS identities use (`xks:`, `aws-principal:`, `aws-service:`).
 pub fn check_user_name(name: &str) -> Result<(), ApiError> {
-    let problem = if name.is_empty() || name.chars().count() > 128 {
-        Some("must be 1 to 128 characters")
-    } else if name.chars().any(char::is_control) || name.trim() != name {
-        Some("must not contain control characters or surrounding spaces")
-    } else if name == "*" || name.starts_with("xks:") {
-        Some("\"*\" and names starting with \"xks:\" are reserved")
-    } else {
-        None
-    };
-    match problem {
+    match user_name_problem(name) {
         Some(problem) => Err(ApiError::BadRequest(format!(
             "user name {name:?} {problem}"
         ))),

@@ -61,7 +61,9 @@ impl From<hyok_db::Error> for ApiError {
 impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> ApiError {
         match error {
-            AuthError::Missing | AuthError::Rejected => ApiError::Unauthorized(error.to_string()),
+            AuthError::Missing | AuthError::Rejected | AuthError::Certificate(_) => {
+                ApiError::Unauthorized(error.to_string())
+            }
             AuthError::Storage(error) => error.into(),
             AuthError::Hashing(detail) => ApiError::Internal(detail),
         }

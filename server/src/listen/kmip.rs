@@ -77,10 +77,10 @@ async fn serve(
     stopping: &GracefulShutdownSignal,
 ) {
     let caller = match common_name(stream.ssl()) {
-        Some(name) => caller_of_certificate(state, &name).await.map_err(|error| {
+        Ok(name) => caller_of_certificate(state, &name).await.map_err(|error| {
             format!("the client certificate (CN {name:?}) is not accepted: {error}")
         }),
-        None => Err("the client certificate has no subject CN".to_string()),
+        Err(why) => Err(why),
     };
     let limits = Limits::default();
     loop {

@@ -16,6 +16,9 @@ use serde_json::json;
 pub use credentials::{reload_credentials, service_for};
 pub use resolved::ResolvedKeys;
 
+use hyok_xks::ErrorKind;
+
+use crate::access::{Identities, KEY_STORE_PREFIX};
 use crate::audit::Event;
 use crate::http::{request_id, LoggedCaller};
 use crate::state::AppState;
@@ -60,36 +63,42 @@ async fn handle(
     .body(response.body)
 }
 
-/// One audit entry per XKS call (a key-use event: group-committed, or summarized).
+/// One audit entry per XKS call (a key-use event: group-committed, or summarized), naming
+/// the identities the request carried: the key store, the AWS principal and the service.
 async fn record(state: &AppState, request: &HttpRequest, response: &hyok_xks::Response) {
-    let operation = request.path().rsplit('/').next().unwrap_or_default();
-    let key_id = request
-        .path()
-        .split("/keys/")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next());
-    let result = match response.status {
-        200 => "ok",
-        401 | 403 => "denied",
-        _ => "failed",
+    let call = &response.call;
+    let operation = call
+        .operation
+        .map_or("unknown", |operation| operation.as_str());
+    let kind = response.error.as_ref().map(|error| error.kind);
+    let result = match kind {
+        None => "ok",
+        Some(ErrorKind::AuthenticationFailed | ErrorKind::AccessDenied) => "denied",
+        Some(_) => "failed",
     };
-    // Every call whose signature verified (all but 401s) is the key store's; the request
-    // log names it too.
-    let caller = if response.status == 401 {
+    // Every call whose signature verified is the key store's; the request log names it.
+    let caller = if kind == Some(ErrorKind::AuthenticationFailed) {
         "-".to_string()
     } else {
-        let store = format!("xks:{}", state.config.aws_xks_config.aws_xks_store_name);
-        request.extensions_mut().insert(LoggedCaller(store.clone()));
-        store
+        let store = &state.config.aws_xks_config.aws_xks_store_name;
+        let identities = Identities::of_xks_request(
+            store,
+            call.aws_principal_arn.as_deref().unwrap_or_default(),
+            call.kms_via_service.as_deref(),
+        );
+        request
+            .extensions_mut()
+            .insert(LoggedCaller(format!("{KEY_STORE_PREFIX}{store}")));
+        identities.to_string()
     };
-    let mut details = json!({ "kmsRequestId": response.kms_request_id, "status": response.status });
-    if response.status != 200 {
-        details["error"] = serde_json::from_str(&response.body).unwrap_or_default();
+    let mut details = json!({ "kmsRequestId": call.kms_request_id, "status": response.status });
+    if let Some(error) = &response.error {
+        details["error"] = json!({ "errorName": error.kind.name(), "errorMessage": error.message });
     }
     let mut event = Event::new(&caller, &format!("xks-{operation}"), result)
         .request(request_id(request))
         .details(details);
-    if let Some(key_id) = key_id {
+    if let Some(key_id) = &call.key_id {
         event = event.object(key_id);
     }
     state.audit.record_key_use(event).await;

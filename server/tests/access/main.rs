@@ -327,14 +327,30 @@ async fn denials_explain_themselves_and_unknown_objects_are_not_found() {
         "encrypt",
         key.as_str(),
         "xks:aws",
-        "arn:aws:iam::111122223333:role/app",
-        "dynamodb.amazonaws.com",
+        "aws-principal:arn:aws:iam::111122223333:role/app",
+        "aws-service:dynamodb.amazonaws.com",
     ] {
         assert!(message.contains(part), "{part} missing from: {message}");
     }
+    // A grant to the bare name is a user's, not the service's.
     world
         .db
         .grant(&key, "dynamodb.amazonaws.com", "encrypt", "alice")
+        .await
+        .unwrap();
+    assert!(world
+        .access
+        .require(&identities, &key, Operation::Encrypt)
+        .await
+        .is_err());
+    world
+        .db
+        .grant(
+            &key,
+            "aws-service:dynamodb.amazonaws.com",
+            "encrypt",
+            "alice",
+        )
         .await
         .unwrap();
     world

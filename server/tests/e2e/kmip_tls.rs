@@ -511,3 +511,130 @@ fn hyok_bench_drives_a_kmip_server_over_both_transports() {
         assert_eq!(results["operation"], format!("kmip {operation}"));
     }
 }
+
+/// An HTTPS client trusting the development CA in `certs`, presenting client-`file`.pem.
+fn https_client(certs: &Path, file: Option<&str>) -> reqwest::blocking::Client {
+    let ca = std::fs::read(certs.join("ca.pem")).unwrap();
+    let mut builder = reqwest::blocking::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap());
+    if let Some(file) = file {
+        let identity = reqwest::Identity::from_pkcs8_pem(
+            &std::fs::read(certs.join(format!("client-{file}.pem"))).unwrap(),
+            &std::fs::read(certs.join(format!("client-{file}.key"))).unwrap(),
+        )
+        .unwrap();
+        builder = builder.identity(identity);
+    }
+    builder.build().unwrap()
+}
+
+/// A client certificate signed by the development CA in `certs` whose subject has the CN
+/// entries `names`, written as client-`file`.pem/.key.
+fn certificate_with_names(certs: &Path, file: &str, names: &[&str]) {
+    use openssl::asn1::Asn1Time;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::PKey;
+    use openssl::x509::extension::ExtendedKeyUsage;
+    use openssl::x509::{X509Builder, X509NameBuilder, X509};
+    let ca = X509::from_pem(&std::fs::read(certs.join("ca.pem")).unwrap()).unwrap();
+    let ca_key = PKey::private_key_from_pem(&std::fs::read(certs.join("ca.key")).unwrap()).unwrap();
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+    let mut subject = X509NameBuilder::new().unwrap();
+    for name in names {
+        subject.append_entry_by_nid(Nid::COMMONNAME, name).unwrap();
+    }
+    let subject = subject.build();
+    let mut builder = X509Builder::new().unwrap();
+    builder.set_version(2).unwrap();
+    builder.set_subject_name(&subject).unwrap();
+    builder.set_issuer_name(ca.subject_name()).unwrap();
+    builder.set_pubkey(&key).unwrap();
+    builder
+        .set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    builder
+        .set_not_after(&Asn1Time::days_from_now(2).unwrap())
+        .unwrap();
+    builder
+        .append_extension(ExtendedKeyUsage::new().client_auth().build().unwrap())
+        .unwrap();
+    builder.sign(&ca_key, MessageDigest::sha256()).unwrap();
+    let pem = builder.build().to_pem().unwrap();
+    std::fs::write(certs.join(format!("client-{file}.pem")), pem).unwrap();
+    let key_pem = key.private_key_to_pem_pkcs8().unwrap();
+    std::fs::write(certs.join(format!("client-{file}.key")), key_pem).unwrap();
+}
+
+/// With `auto_create_cert_users`, a certificate naming a reserved identity (the key
+/// store's `xks:aws`, `*`, an `aws-principal:`/`aws-service:` identity) or several CNs
+/// creates no user and holds no grant, over KMIP/TLS and over HTTPS alike.
+#[test]
+fn reserved_names_cannot_be_taken_through_a_certificate() {
+    let dir = tempdir();
+    let (hyok, certs) = start(dir.path());
+    let admin = hyok.admin_token();
+    let mut alice = connect(&hyok, &certs, Some("alice")).unwrap();
+    let created = exchange(&mut alice, &request(&item("Create", CREATE))).unwrap();
+    let key = payload_text(&created, tag::UNIQUE_IDENTIFIER);
+    let uid = format!(r#"<UniqueIdentifier type="TextString" value="{key}"/>"#);
+    exchange(&mut alice, &request(&item("Activate", &uid))).unwrap();
+    let ca = certs.join("ca.pem").to_str().unwrap().to_string();
+    for identity in ["xks:aws", "*"] {
+        let env = [
+            ("HYOK_URL", hyok.url.as_str()),
+            ("HYOK_TOKEN", admin.as_str()),
+            ("HYOK_CA_CERT", ca.as_str()),
+        ];
+        let (ok, _, stderr) = cli(&env, &["access", "grant", &key, identity, "encrypt"]);
+        assert!(ok, "{stderr}");
+    }
+    let reserved = [
+        ("xks_aws", vec!["xks:aws"]),
+        ("star", vec!["*"]),
+        ("principal", vec!["aws-principal:arn:aws:iam::1:role/r"]),
+        ("service", vec!["aws-service:ebs.amazonaws.com"]),
+        ("two_names", vec!["carol", "xks:aws"]),
+    ];
+    for (file, names) in &reserved {
+        certificate_with_names(&certs, file, names);
+        let mut stream = connect(&hyok, &certs, Some(file)).unwrap();
+        let answer = to_xml(&exchange(&mut stream, &request(&encrypt(&key))).unwrap());
+        assert!(
+            !answer.contains(r#"value="Success""#) && answer.contains("client certificate"),
+            "{names:?}: {answer}"
+        );
+        let expected = if names.len() > 1 {
+            "several CNs"
+        } else {
+            "reserved"
+        };
+        assert!(answer.contains(expected), "{names:?}: {answer}");
+
+        let (status, body) = crate::support::send(
+            https_client(&certs, Some(file)).get(format!("{}/access/obtained", hyok.url)),
+            None,
+        );
+        assert_eq!(status, 401, "{names:?}: {body}");
+        assert!(body.to_string().contains(expected), "{names:?}: {body}");
+    }
+    let (status, users) = crate::support::send(
+        https_client(&certs, None).get(format!("{}/admin/users", hyok.url)),
+        Some(&admin),
+    );
+    assert_eq!(status, 200, "{users}");
+    let names: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|user| user["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["admin", "alice"], "no reserved user was created");
+    // An ordinary new certificate still makes its user, which gets what `*` grants.
+    certificate_with_names(&certs, "dave", &["dave"]);
+    let mut dave = connect(&hyok, &certs, Some("dave")).unwrap();
+    let answer = exchange(&mut dave, &request(&encrypt(&key))).unwrap();
+    assert_eq!(payload_text(&answer, tag::UNIQUE_IDENTIFIER), key);
+}

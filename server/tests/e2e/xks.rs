@@ -192,6 +192,15 @@ fn xks_on_p11_kit(dir: &Path, keystore_extra: &str) -> XksOnP11Kit {
     }
 }
 
+/// Starts and stops hyok once with `config` (its first start: the admin user); returns
+/// the admin's token and a seeder of its database.
+fn first_start(dir: &Path, config: &str) -> (String, Seeder) {
+    let first = Launch::with_config(dir, config).start();
+    let admin = first.admin_token();
+    assert!(first.stop().success());
+    (admin, Seeder::open(dir))
+}
+
 /// A server with XKS on, one Active key granted to the key store; returns (server, key).
 fn xks_server(dir: &Path, extra: &str) -> (Hyok, String, Seeder) {
     let config = xks_config(dir, extra);
@@ -406,11 +415,15 @@ fn every_row_of_the_error_table() {
     let message = denied["errorMessage"].as_str().unwrap();
     assert!(
         message.contains("xks:aws")
-            && message.contains("arn:aws:iam::1:role/r")
-            && message.contains("ebs.amazonaws.com"),
+            && message.contains("aws-principal:arn:aws:iam::1:role/r")
+            && message.contains("aws-service:ebs.amazonaws.com"),
         "{message}"
     );
-    seeder.grant(&other_key, "arn:aws:iam::1:role/r", &["encrypt"]);
+    seeder.grant(
+        &other_key,
+        "aws-principal:arn:aws:iam::1:role/r",
+        &["encrypt"],
+    );
     assert_eq!(
         xks.post(&path(&other_key, "encrypt"), &encrypt(b"x")).0,
         200
@@ -936,10 +949,7 @@ fn seed_through_p11_kit() {
 fn hyok_key_block_rekey_and_grant_changes_take_effect_at_once() {
     let dir = tempdir();
     let config = xks_config(dir.path(), "");
-    let first = Launch::with_config(dir.path(), &config).start();
-    let admin = first.admin_token();
-    assert!(first.stop().success());
-    let seeder = Seeder::open(dir.path());
+    let (admin, seeder) = first_start(dir.path(), &config);
     let key = seeder.active_key("admin");
     seeder.grant(&key, STORE, &["get-attributes", "encrypt", "decrypt"]);
     let hyok = Launch::with_config(dir.path(), &config).start();
@@ -1077,10 +1087,7 @@ fn a_damaged_key_is_an_internal_error_that_says_where_to_look() {
 fn summarized_key_use_audit_counts_calls_per_second() {
     let dir = tempdir();
     let config = xks_config(dir.path(), "\n[audit]\nkey_use = \"summary\"\n");
-    let first = Launch::with_config(dir.path(), &config).start();
-    let admin = first.admin_token();
-    assert!(first.stop().success());
-    let seeder = Seeder::open(dir.path());
+    let (admin, seeder) = first_start(dir.path(), &config);
     let key = seeder.active_key("admin");
     seeder.grant(&key, STORE, &["encrypt"]);
     let hyok = Launch::with_config(dir.path(), &config).start();
@@ -1125,4 +1132,101 @@ fn summarized_key_use_audit_counts_calls_per_second() {
     let (status, verified) = hyok.get("/admin/audit/verify", Some(&admin));
     assert_eq!(status, 200, "{verified}");
     assert_eq!(verified["ok"], true, "{verified}");
+}
+
+/// The identities of an XKS request are typed: the principal and service AWS sends are
+/// never hyok users (not even the key's owner), match only grants written for them, and
+/// are what the audit entry records; a hyok user named like an ARN gets nothing from the
+/// ARN's grant.
+#[test]
+fn xks_identities_live_in_their_own_namespace() {
+    let dir = tempdir();
+    let config = xks_config(dir.path(), "");
+    let (admin, seeder) = first_start(dir.path(), &config);
+    let key = seeder.active_key("admin");
+    let hyok = Launch::with_config(dir.path(), &config).start();
+    let mut xks = Xks::new(&hyok);
+    let path = |op: &str| format!("/aws/kms/xks/v1/keys/{key}/{op}");
+    let encrypt_as = |principal: &str, service: &str| {
+        let mut metadata = metadata(principal);
+        metadata["kmsViaService"] = json!(service);
+        json!({"requestMetadata": metadata, "plaintext": b64(b"x"), "encryptionAlgorithm": "AES_GCM"})
+    };
+
+    // Naming the owner (or any user) in the request gives no right to the owner's key.
+    for (principal, service) in [("admin", "admin"), ("admin", "ebs"), ("*", "*")] {
+        let (status, body) = xks.post(&path("encrypt"), &encrypt_as(principal, service));
+        assert_eq!(
+            (status, error_name(&body)),
+            (403, "AccessDeniedException"),
+            "awsPrincipalArn {principal:?}: {body}"
+        );
+    }
+    let mut metadata_call = json!({"requestMetadata": metadata("admin")});
+    metadata_call["requestMetadata"]["kmsViaService"] = json!("admin");
+    assert_eq!(xks.post(&path("metadata"), &metadata_call).0, 403);
+
+    // A grant to an unprefixed ARN names no user: refused with the identity to use.
+    let arn = "arn:aws:iam::111122223333:role/app";
+    let (ok, _, stderr) = hyok.cli(&admin, &["access", "grant", &key, arn, "encrypt"]);
+    assert!(
+        !ok && stderr.contains(&format!("aws-principal:{arn}")),
+        "{stderr}"
+    );
+    let principal = format!("aws-principal:{arn}");
+    let (ok, _, stderr) = hyok.cli(&admin, &["access", "grant", &key, &principal, "encrypt"]);
+    assert!(ok, "{stderr}");
+    let (status, body) = xks.post(&path("encrypt"), &encrypt_as(arn, "ebs"));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = xks.post(
+        &path("encrypt"),
+        &encrypt_as("arn:aws:iam::1:role/other", "ebs"),
+    );
+    assert_eq!(status, 403, "another principal: {body}");
+
+    // The service's identity is aws-service:<service>.amazonaws.com.
+    let (ok, _, stderr) = hyok.cli(
+        &admin,
+        &["access", "grant", &key, "aws-service:dynamodb", "encrypt"],
+    );
+    assert!(
+        !ok && stderr.contains("aws-service:dynamodb.amazonaws.com"),
+        "{stderr}"
+    );
+    let service = "aws-service:dynamodb.amazonaws.com";
+    let (ok, _, stderr) = hyok.cli(&admin, &["access", "grant", &key, service, "encrypt"]);
+    assert!(ok, "{stderr}");
+    let (status, body) = xks.post(
+        &path("encrypt"),
+        &encrypt_as("arn:aws:iam::1:role/other", "dynamodb"),
+    );
+    assert_eq!(status, 200, "via DynamoDB: {body}");
+
+    // The audit entry names the principal and the service, prefixed.
+    let (_, tail) = hyok.get("/admin/audit/tail?limit=50", Some(&admin));
+    let granted = tail
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["operation"] == "xks-encrypt" && entry["result"] == "ok")
+        .unwrap_or_else(|| panic!("{tail}"));
+    let caller = granted["caller"].as_str().unwrap();
+    assert!(
+        caller.contains("xks:aws")
+            && caller.contains("aws-principal:arn:aws:iam::1")
+            && caller.contains("aws-service:"),
+        "{caller}"
+    );
+
+    // A hyok user named like the ARN is a user: the principal's grant is not theirs.
+    let token = hyok.user_token(&admin, arn);
+    let (ok, _, stderr) = hyok.cli(&token, &["encrypt", "--key", &key, "--data", "00"]);
+    assert!(!ok && stderr.contains("PermissionDenied"), "{stderr}");
+    let (status, obtained) = hyok.get("/access/obtained", Some(&token));
+    assert_eq!((status, obtained.clone()), (200, json!([])), "{obtained}");
+    // Granted as the user, it is.
+    let (ok, _, stderr) = hyok.cli(&admin, &["access", "grant", &key, arn, "encrypt"]);
+    assert!(ok, "a user of that name exists now: {stderr}");
+    let (ok, _, stderr) = hyok.cli(&token, &["encrypt", "--key", &key, "--data", "00"]);
+    assert!(ok, "{stderr}");
 }
