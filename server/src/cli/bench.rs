@@ -73,9 +73,16 @@ pub struct XksBench {
     region: String,
     #[arg(long, default_value = hyok_xks::SIGV4_SERVICE)]
     service: String,
+    /// A PEM file of the CA that signed an https `--url`'s certificate (default: the
+    /// system's root certificates).
+    #[arg(long)]
+    ca: Option<std::path::PathBuf>,
     /// Print the results as JSON.
     #[arg(long)]
     json: bool,
+    /// `--ca`, read.
+    #[arg(skip)]
+    root: Option<reqwest::Certificate>,
 }
 
 /// Where connection `n` of `connections` starts in a list of `count` requests (one key
@@ -149,6 +156,12 @@ impl XksBench {
                 return Err(format!("--keys-file {}: no key ids", file.display()));
             }
         }
+        if let Some(ca) = &self.ca {
+            let pem = std::fs::read(ca).map_err(|e| format!("--ca {}: {e}", ca.display()))?;
+            let root = reqwest::Certificate::from_pem(&pem)
+                .map_err(|e| format!("--ca {}: {e}", ca.display()))?;
+            self.root = Some(root);
+        }
         let url = reqwest::Url::parse(&self.url).map_err(|e| format!("--url: {e}"))?;
         let host = match url.port() {
             Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
@@ -191,7 +204,7 @@ impl XksBench {
     /// costs the generator what a call with the first does); decrypt, the ciphertext of
     /// one encrypt per key, made first.
     async fn bodies(&self, host: &str) -> Result<Vec<(String, Arc<str>)>, String> {
-        let client = reqwest::Client::new();
+        let client = self.client()?;
         let credential = Credential::new(&self.access_key_id, &self.secret_access_key);
         let metadata = json!({"awsPrincipalArn": "arn:aws:iam::111122223333:role/bench", "kmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/bench",
                               "kmsOperation": "Encrypt", "kmsRequestId": "hyok-bench"});
@@ -275,15 +288,16 @@ impl XksBench {
                     }
                     answer
                 }
-                None => {
-                    let client = client.get_or_insert_with(|| {
-                        reqwest::Client::builder()
-                            .pool_max_idle_per_host(1)
-                            .build()
-                            .unwrap_or_default()
-                    });
-                    self.send(client, &credential, host, path, body).await
-                }
+                None => match &client {
+                    Some(client) => self.send(client, &credential, host, path, body).await,
+                    None => match self.client() {
+                        Ok(built) => {
+                            let client = client.insert(built);
+                            self.send(client, &credential, host, path, body).await
+                        }
+                        Err(error) => Err(error),
+                    },
+                },
             };
             match answer {
                 Ok((200, _)) => {}
@@ -298,6 +312,17 @@ impl XksBench {
             tally.record_since(started);
         }
         tally
+    }
+
+    /// A general HTTP(S) client of one connection, trusting `--ca` when given.
+    fn client(&self) -> Result<reqwest::Client, String> {
+        let mut builder = reqwest::Client::builder().pool_max_idle_per_host(1);
+        if let Some(root) = &self.root {
+            builder = builder.add_root_certificate(root.clone());
+        }
+        builder
+            .build()
+            .map_err(|e| format!("building the HTTP client: {e}"))
     }
 
     /// The SigV4 headers of a request, signed now.

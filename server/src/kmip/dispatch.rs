@@ -27,11 +27,11 @@ pub async fn handle(
     request_id: Option<String>,
     message: &Item,
 ) -> Item {
-    let request = match RequestMessage::from_item(message) {
+    let request = match request_message(message) {
         Ok(request) => request,
-        Err(error) => {
+        Err(problem) => {
             let version = message_version(message).unwrap_or(Version::V1_0);
-            return refusal(version, KmipError::new("InvalidMessage", error.to_string()));
+            return refusal(version, KmipError::new("InvalidMessage", problem));
         }
     };
     let header = &request.request_header;
@@ -103,6 +103,30 @@ pub async fn handle(
         Some(maximum) if maximum > 0 => bounded(version, answer, maximum),
         _ => answer,
     }
+}
+
+/// The message as a Request Message: its tag says so and its Batch Count is the number
+/// of its batch items (at least one).
+fn request_message(message: &Item) -> Result<RequestMessage, String> {
+    if message.tag != tag::REQUEST_MESSAGE {
+        return Err(format!(
+            "a request must be a Request Message (tag 0x{:06X}), not tag 0x{:06X}",
+            tag::REQUEST_MESSAGE,
+            message.tag
+        ));
+    }
+    let request = RequestMessage::from_item(message).map_err(|error| error.to_string())?;
+    let items = request.batch_item.len();
+    let count = request.request_header.batch_count;
+    if items == 0 {
+        return Err("the request has no Batch Item".into());
+    }
+    if usize::try_from(count).ok() != Some(items) {
+        return Err(format!(
+            "the Batch Count says {count} but the request holds {items} Batch Item(s)"
+        ));
+    }
+    Ok(request)
 }
 
 /// The response, or Response Too Large when its TTLV encoding exceeds the request's

@@ -267,3 +267,39 @@ fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
 }
+
+#[test]
+fn bench_xks_reaches_an_https_proxy_through_the_given_ca() {
+    let dir = tempdir();
+    let certs = dir.path().join("certs");
+    let (ok, _, stderr) = cli(&[], &["tls", "dev-certs", certs.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let config = format!(
+        "{}\n[tls]\ncert = \"{c}/server.pem\"\nkey = \"{c}/server.key\"\n",
+        xks_config(dir.path(), ""),
+        c = certs.display()
+    );
+    Launch::with_config(dir.path(), &config).run_once();
+    let seeder = Seeder::open(dir.path());
+    let key = seeder.active_key("admin");
+    seeder.grant(&key, STORE, &["get-attributes", "encrypt", "decrypt"]);
+    drop(seeder);
+    let hyok = Launch::with_config(dir.path(), &config).start();
+    assert!(hyok.url.starts_with("https://"), "{}", hyok.url);
+    let ca = certs.join("ca.pem");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--url", &hyok.url, "--keys", &key, "--connections", "2"];
+        args.extend(["--duration", "1"]);
+        args.extend(extra);
+        bench_xks(&args)
+    };
+    let trusted = run(&["--ca", ca.to_str().unwrap()]);
+    assert!(trusted["requests"].as_u64().unwrap() > 0, "{trusted}");
+    assert_eq!(trusted["failed"], 0, "{trusted}");
+    let untrusted = run(&[]);
+    assert_eq!(
+        untrusted["failed"], untrusted["requests"],
+        "the dev CA is not among the system's roots: {untrusted}"
+    );
+    assert!(hyok.stop().success());
+}

@@ -552,6 +552,20 @@ fn batches_echo_ids_and_stop_or_continue_after_a_failure() {
     ));
     assert_eq!(reason, "InvalidMessage");
     assert!(message.contains("3.0"), "{message}");
+    // A Batch Count that does not match the items, and a Response Message sent as a request.
+    let miscounted = request(1, 4, &item("Query", "")).replace(
+        r#"<BatchCount type="Integer" value="1"/>"#,
+        r#"<BatchCount type="Integer" value="2"/>"#,
+    );
+    let (reason, message) = failed(&kmip(&hyok, &admin, "xml", &miscounted));
+    assert_eq!(reason, "InvalidMessage");
+    assert!(message.contains("Batch Count says 2"), "{message}");
+    let response_shaped = request(1, 4, &item("Query", ""))
+        .replace("<RequestMessage>", "<ResponseMessage>")
+        .replace("</RequestMessage>", "</ResponseMessage>");
+    let (reason, message) = failed(&kmip(&hyok, &admin, "xml", &response_shaped));
+    assert_eq!(reason, "InvalidMessage");
+    assert!(message.contains("Request Message"), "{message}");
     let garbage = reqwest::blocking::Client::new()
         .post(format!("{}/kmip", hyok.url))
         .bearer_auth(&admin)
