@@ -1,10 +1,10 @@
 //! Opening the database: engine choice from the URL, durable SQLite settings, pool
-//! sizing, migrations and the liveness probe used by `/health`.
+//! sizing, migrations and the schema check of the health probe.
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
 use crate::epoch::Epochs;
@@ -27,6 +27,10 @@ pub enum Engine {
 pub struct DbOptions {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// The longest one statement may run or wait for a lock (PostgreSQL's
+    /// `statement_timeout` and `lock_timeout`, SQLite's busy timeout). Migrations are
+    /// exempt.
+    pub statement_timeout: Duration,
     /// SQLite only: the most page cache each connection keeps, in KiB.
     pub sqlite_cache_kib: u32,
 }
@@ -36,6 +40,7 @@ impl Default for DbOptions {
         DbOptions {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(2),
             sqlite_cache_kib: 2000,
         }
     }
@@ -66,7 +71,7 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5))
+                .busy_timeout(options.statement_timeout)
                 // A negative cache_size is a size in KiB rather than in pages.
                 .pragma("cache_size", format!("-{}", options.sqlite_cache_kib));
             let writer = Box::new(Connections::new(
@@ -83,10 +88,17 @@ impl Db {
             ));
             (Pool::Sqlite { readers, writer }, Engine::Sqlite)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let timeout = options.statement_timeout.as_millis().max(1).to_string();
+            let connect = PgConnectOptions::from_str(url)
+                .map_err(connect_error)?
+                .options([
+                    ("statement_timeout", timeout.as_str()),
+                    ("lock_timeout", timeout.as_str()),
+                ]);
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections)
                 .acquire_timeout(options.acquire_timeout)
-                .connect(url)
+                .connect_with(connect)
                 .await
                 .map_err(connect_error)?;
             (Pool::Postgres(pool), Engine::Postgres)
@@ -109,7 +121,24 @@ impl Db {
                 let mut writer = writer.get().await.map_err(Error::writer_wait)?;
                 SQLITE_MIGRATIONS.run(&mut *writer).await?
             }
-            Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+            Pool::Postgres(pool) => {
+                // Without the statement timeout: a migration may rewrite a large table.
+                let mut connection = pool.acquire().await.map_err(query_error("open a connection"))?;
+                for lift in ["SET statement_timeout = 0", "SET lock_timeout = 0"] {
+                    sqlx::query(lift)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(query_error("lift the statement timeout for migrations"))?;
+                }
+                let migrated = POSTGRES_MIGRATIONS.run(&mut *connection).await;
+                for restore in ["RESET statement_timeout", "RESET lock_timeout"] {
+                    sqlx::query(restore)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(query_error("restore the statement timeout"))?;
+                }
+                migrated?
+            }
         }
         Ok(())
     }
@@ -118,14 +147,37 @@ impl Db {
         self.engine
     }
 
-    /// One round trip to the database, for health checks.
-    pub async fn ping(&self) -> Result<()> {
-        on_pool!(self, |pool| sqlx::query("SELECT 1")
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))
+    /// What requests need of the database, for health checks: the schema this build
+    /// expects (its latest migration applied) and a read of the objects table (which
+    /// a lock on it would hold up).
+    pub async fn check_schema(&self) -> Result<()> {
+        let expected = match self.engine {
+            Engine::Sqlite => &SQLITE_MIGRATIONS,
+            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        }
+        .iter()
+        .map(|migration| migration.version)
+        .max()
+        .unwrap_or_default();
+        let applied: Option<i64> = on_pool!(self, |pool| sqlx::query_scalar(
+            "SELECT MAX(version) FROM _sqlx_migrations WHERE success"
+        )
+        .fetch_one(pool)
+        .await)
+        .map_err(query_error("read the schema version"))?;
+        if applied != Some(expected) {
+            return Err(Error::Schema(format!(
+                "the database's schema version is {}, this build needs {expected}",
+                applied.map_or("none".into(), |v| v.to_string())
+            )));
+        }
+        on_pool!(self, |pool| sqlx::query_scalar::<_, i64>(
+            "SELECT CAST(1 AS BIGINT) FROM objects LIMIT 1"
+        )
+        .fetch_optional(pool)
+        .await)
         .map(|_| ())
-        .map_err(query_error("check the database connection"))
+        .map_err(query_error("read the objects table"))
     }
 
     /// A one-line description of the engine, its durability settings and page cache,
@@ -247,5 +299,36 @@ mod tests {
             .await
             .unwrap()
             .ends_with("page cache 300 KiB per connection)"));
+    }
+
+    #[tokio::test]
+    async fn a_locked_table_fails_a_statement_after_the_statement_timeout() {
+        use sqlx::{Connection, Executor};
+        let Some(database) = TestDatabase::postgres().await else {
+            return;
+        };
+        database.open().await; // migrated
+        let options = DbOptions {
+            statement_timeout: Duration::from_millis(200),
+            ..DbOptions::default()
+        };
+        let db = Db::connect(&database.url, &options).await.unwrap();
+        let mut locker = sqlx::PgConnection::connect(&database.url).await.unwrap();
+        locker
+            .execute("BEGIN; LOCK TABLE objects IN ACCESS EXCLUSIVE MODE")
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        let read = tokio::time::timeout(Duration::from_secs(10), db.check_schema())
+            .await
+            .expect("the statement timeout ends the wait");
+        assert!(read.is_err(), "the table is locked");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        locker.execute("ROLLBACK").await.unwrap();
+        db.check_schema().await.unwrap();
     }
 }

@@ -23,6 +23,8 @@ pub enum Error {
     NotFound(String),
     #[error("{0} was changed concurrently; retry")]
     Conflict(String),
+    #[error("{0}")]
+    Schema(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -11,6 +11,7 @@ pub mod config;
 pub mod conformance;
 pub mod epoch_cache;
 pub mod gates;
+pub mod health_probe;
 pub mod http;
 pub mod keys;
 pub mod keystore;

@@ -61,6 +61,7 @@ pub async fn run(loaded: Loaded, path: Option<PathBuf>) -> Result<(), String> {
         tokens,
         xks: xks::service_for(&config.aws_xks_config),
         xks_keys: xks::ResolvedKeys::new(metadata_entries, metadata_age),
+        health: Default::default(),
     });
     if let Some(xks) = &state.xks {
         tracing::info!(prefix = %xks.prefix(), "AWS XKS routes enabled");
@@ -136,6 +137,7 @@ async fn open_database(config: &Config) -> Result<Db, String> {
     let options = DbOptions {
         max_connections: config.db.max_connections,
         acquire_timeout: Duration::from_secs(config.db.acquire_timeout_seconds),
+        statement_timeout: Duration::from_millis(config.db.statement_timeout_ms),
         sqlite_cache_kib: config.db.sqlite_cache_kib,
     };
     let db = Db::connect(url, &options)

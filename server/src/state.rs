@@ -21,6 +21,8 @@ pub struct AppState {
     pub xks: Option<hyok_xks::XksService>,
     /// The keys XKS calls name, with what their checks use.
     pub xks_keys: crate::xks::ResolvedKeys,
+    /// What `/health` and the XKS health route report.
+    pub health: crate::health_probe::HealthProbe,
 }
 
 impl AppState {

@@ -5,6 +5,7 @@
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 use crate::error::{ErrorKind, XksError};
 
@@ -67,7 +68,7 @@ pub struct MetadataRequest {
 #[serde(rename_all = "camelCase")]
 pub struct EncryptRequest {
     pub request_metadata: RequestMetadata,
-    pub plaintext: String,
+    pub plaintext: SecretText,
     pub encryption_algorithm: String,
     pub additional_authenticated_data: Option<String>,
     pub ciphertext_data_integrity_value_algorithm: Option<String>,
@@ -114,7 +115,7 @@ pub struct EncryptResponse {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DecryptResponse {
-    pub plaintext: String,
+    pub plaintext: SecretText,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -133,6 +134,37 @@ pub struct HealthResponse {
     pub xks_proxy_model: String,
     pub ekm_vendor: String,
     pub ekm_fleet_details: Vec<EkmFleetMember>,
+}
+
+/// A base64 field holding plaintext: cleared when dropped, never shown by `Debug`.
+pub struct SecretText(Zeroizing<String>);
+
+impl SecretText {
+    pub fn new(text: String) -> SecretText {
+        SecretText(Zeroizing::new(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretText({} characters)", self.0.len())
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(SecretText::new)
+    }
+}
+
+impl Serialize for SecretText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
 }
 
 /// Parses a request body; a body that is not the expected JSON is a ValidationException.

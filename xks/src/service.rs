@@ -288,7 +288,7 @@ impl XksService {
                         )))
                     }
                 };
-                let plaintext = Zeroizing::new(decode("plaintext", &request.plaintext)?);
+                let plaintext = Zeroizing::new(decode("plaintext", request.plaintext.as_str())?);
                 let aad = optional(
                     request.additional_authenticated_data.as_deref(),
                     "additionalAuthenticatedData",
@@ -356,7 +356,7 @@ impl XksService {
                 };
                 let plaintext = backend.decrypt(&requester, key_id, input).await?;
                 json(&api::DecryptResponse {
-                    plaintext: encode(&plaintext),
+                    plaintext: api::SecretText::new(encode(&plaintext)),
                 })
             }
         }

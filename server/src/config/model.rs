@@ -87,6 +87,8 @@ pub struct DbConfig {
     pub url: Option<String>,
     pub max_connections: u32,
     pub acquire_timeout_seconds: u64,
+    /// The longest one statement may run or wait for a lock.
+    pub statement_timeout_ms: u64,
     /// SQLite: the page cache each connection may keep, in KiB (SQLite's own default).
     pub sqlite_cache_kib: u32,
 }
@@ -100,6 +102,7 @@ impl Default for DbConfig {
             url: None,
             max_connections: options.max_connections,
             acquire_timeout_seconds: options.acquire_timeout.as_secs(),
+            statement_timeout_ms: options.statement_timeout.as_millis() as u64,
             sqlite_cache_kib: options.sqlite_cache_kib,
         }
     }

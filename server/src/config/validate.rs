@@ -158,6 +158,12 @@ fn check_storage(config: &Config, findings: &mut Findings) {
         300,
     );
     findings.range(
+        "db.statement_timeout_ms",
+        config.db.statement_timeout_ms,
+        50,
+        600_000,
+    );
+    findings.range(
         "db.sqlite_cache_kib",
         config.db.sqlite_cache_kib,
         64,

@@ -1,50 +1,34 @@
 //! `GET /health`, for load balancers and operators, without authentication: 200 when
-//! the database answers and the keystore completes a real wrap/unwrap round trip
-//! (within `[keystore] timeout_ms` per call), else
-//! 503. Reasons go to the log; the response says only which part is down.
-
-use std::time::Duration;
+//! the database holds the schema this build needs and answers a read of the objects
+//! table, and the keystore completes a real wrap/unwrap round trip (within
+//! `[keystore] timeout_ms` per call), else 503. The answer comes from the shared probe
+//! (at most a second old, one probe in flight). Reasons go to the log; the response
+//! says only which part is down.
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use crate::state::AppState;
 
-const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
-
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
-    let database = tokio::time::timeout(CHECK_TIMEOUT, state.db.ping()).await;
-    let database_ok = match database {
-        Ok(Ok(())) => true,
-        Ok(Err(error)) => log_failure("database", &error),
-        Err(_) => log_failure("database", &"no answer within 2 s"),
-    };
     let keystore = state.keys.keystore();
-    let keystore_ok = match keystore.health().await {
-        Ok(()) => true,
-        Err(error) => log_failure("keystore", &error),
-    };
+    let probe = state.health.current(&state.db, keystore).await;
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
     let info = keystore.info();
     let body = json!({
-        "status": word(database_ok && keystore_ok),
-        "database": { "status": word(database_ok), "engine": state.db_engine() },
+        "status": word(probe.healthy()),
+        "database": { "status": word(probe.database.is_ok()), "engine": state.db_engine() },
         "keystore": {
-            "status": word(keystore_ok),
+            "status": word(probe.keystore.is_ok()),
             "kind": info.kind,
             "key_id": info.key_id,
             "device": info.device,
         },
         "version": env!("CARGO_PKG_VERSION"),
     });
-    if database_ok && keystore_ok {
+    if probe.healthy() {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)
     }
-}
-
-fn log_failure(part: &str, error: &dyn std::fmt::Display) -> bool {
-    tracing::error!(part, %error, "health check failed");
-    false
 }

@@ -20,6 +20,8 @@ use crate::state::AppState;
 
 /// A node is live when it heartbeated in the last 30 seconds.
 const LIVE_WINDOW_MS: i64 = 30_000;
+/// The longest the health route spends counting the fleet.
+const FLEET_COUNT_DEADLINE: std::time::Duration = std::time::Duration::from_millis(100);
 
 // KMIP Cryptographic Usage Mask bits.
 const USAGE: [(i64, &str); 6] = [
@@ -273,25 +275,31 @@ impl Backend for HyokBackend<'_> {
     }
 
     async fn health(&self, _requester: &Requester<'_>) -> Result<HealthReport, XksError> {
+        // Always the specification's body: what is down shows in the fleet's status.
         let keystore = self.state.keys.keystore();
-        let started = std::time::Instant::now();
-        let status = match keystore.health().await {
-            // Slow but working: it serves, with AWS's 250 ms budget at risk.
-            Ok(()) if started.elapsed() > keystore.timeout() / 2 => {
+        let probe = self.state.health.current(&self.state.db, keystore).await;
+        let status = match (&probe.database, &probe.keystore) {
+            (Ok(()), Ok(took)) if *took > keystore.timeout() / 2 => {
+                // Slow but working: it serves, with AWS's 250 ms budget at risk.
                 tracing::warn!(
-                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    elapsed_ms = took.as_millis() as u64,
                     "XKS health: the keystore round trip took more than half its timeout"
                 );
                 "DEGRADED"
             }
-            Ok(()) => "ACTIVE",
-            Err(error) => {
-                tracing::error!(%error, "XKS health: the keystore failed its round trip");
-                "UNAVAILABLE"
-            }
+            (Ok(()), Ok(_)) => "ACTIVE",
+            _ => "UNAVAILABLE",
         };
         let since = hyok_db::now_millis() - LIVE_WINDOW_MS;
-        let fleet_size = self.state.db.live_nodes(since).await.map_err(internal)?;
+        let fleet_size = match probe.database {
+            // (Counted within a fraction of AWS's budget, else reported as one.)
+            Ok(()) => tokio::time::timeout(FLEET_COUNT_DEADLINE, self.state.db.live_nodes(since))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or(1),
+            Err(_) => 1,
+        };
         let info = keystore.info();
         let model = info
             .device

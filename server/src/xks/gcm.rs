@@ -85,3 +85,15 @@ mod tests {
         assert_eq!(version_of(b"key_version=1"), None);
     }
 }
+
+#[cfg(test)]
+mod key_schedule_tests {
+    /// Compiles only while the AES, GHASH and POLYVAL key schedules clear themselves on
+    /// drop (the crates' `zeroize` features, which docs/security.md promises).
+    #[test]
+    fn key_schedules_are_cleared_on_drop() {
+        fn cleared_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+        cleared_on_drop::<aes::Aes256>();
+        cleared_on_drop::<aes::Aes256Enc>();
+    }
+}

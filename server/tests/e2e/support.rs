@@ -395,3 +395,20 @@ pub fn tempdir() -> tempfile::TempDir {
 pub fn data_file(dir: &Path, name: &str) -> PathBuf {
     dir.join("data").join(name)
 }
+
+/// Polls `/health` until it answers `status` (or panics after `within`): its answer comes
+/// from a probe that stands for a second.
+pub fn await_health(hyok: &Hyok, status: u16, within: Duration) -> serde_json::Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let (seen, body) = hyok.get("/health", None);
+        if seen == status {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "health stayed {seen}, wanted {status}: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -628,6 +628,8 @@ fn health_follows_the_hsm_out_and_back() {
     let server = hsm.serve("xks", &socket);
     await_status(&mut xks, "ACTIVE");
     server.signal(libc::SIGSTOP);
+    // (Past the last probe's second.)
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     let started = std::time::Instant::now();
     assert_eq!(
         status_now(&mut xks),
@@ -1040,15 +1042,19 @@ fn health_is_degraded_while_the_hsm_answers_slowly() {
             .to_string()
     };
     assert_eq!(status_now(), "ACTIVE");
-    // The HSM stalls for 2.5 s of the 4 s timeout: slow, but it answers.
+    // The HSM stalls for 3.6 s; the probe, asked for after the last one's second has
+    // passed, waits ~2.5 s of the 4 s timeout: slow, but it answers.
+    let past_the_last_probe = || std::thread::sleep(std::time::Duration::from_millis(1100));
     std::thread::scope(|scope| {
         server.signal(libc::SIGSTOP);
         scope.spawn(|| {
-            std::thread::sleep(std::time::Duration::from_millis(2500));
+            std::thread::sleep(std::time::Duration::from_millis(3600));
             server.signal(libc::SIGCONT);
         });
+        past_the_last_probe();
         assert_eq!(status_now(), "DEGRADED");
     });
+    past_the_last_probe();
     assert_eq!(status_now(), "ACTIVE");
 }
 
@@ -1229,4 +1235,76 @@ fn xks_identities_live_in_their_own_namespace() {
     assert!(ok, "a user of that name exists now: {stderr}");
     let (ok, _, stderr) = hyok.cli(&token, &["encrypt", "--key", &key, "--data", "00"]);
     assert!(ok, "{stderr}");
+}
+
+#[test]
+fn health_reads_what_requests_need_and_xks_health_always_answers_its_body() {
+    use sqlx::{Connection, Executor};
+    use std::time::Duration;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(database) = runtime.block_on(hyok_db::testing::TestDatabase::postgres()) else {
+        return;
+    };
+    let dir = tempdir();
+    let config = format!(
+        "[http]\nport = 0\n[db]\nurl = \"{}\"\nacquire_timeout_seconds = 1\n[keystore]\nfile = \"{}/master.key\"\n{}",
+        database.url,
+        dir.path().display(),
+        xks_section()
+    );
+    let hyok = Launch::with_config(dir.path(), &config).start();
+    let mut xks = Xks::new(&hyok);
+    let fleet_status = |xks: &mut Xks| {
+        let (status, health) = xks.post(
+            "/aws/kms/xks/v1/health",
+            &json!({"requestMetadata": {"kmsRequestId": "r", "kmsOperation": "KmsHealthCheck"}}),
+        );
+        assert_eq!(status, 200, "the health route always answers its body: {health}");
+        health["ekmFleetDetails"][0]["healthStatus"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(fleet_status(&mut xks), "ACTIVE");
+    let within = Duration::from_secs(5);
+
+    // A lock on the objects table holds every key read up: health says so.
+    let mut locker = runtime
+        .block_on(sqlx::PgConnection::connect(&database.url))
+        .unwrap();
+    runtime
+        .block_on(locker.execute("BEGIN; LOCK TABLE objects IN ACCESS EXCLUSIVE MODE"))
+        .unwrap();
+    let health = crate::support::await_health(&hyok, 503, within);
+    assert_eq!(health["database"]["status"], "unavailable", "{health}");
+    assert_eq!(fleet_status(&mut xks), "UNAVAILABLE");
+    runtime.block_on(locker.execute("ROLLBACK")).unwrap();
+    crate::support::await_health(&hyok, 200, within);
+    drop(locker);
+
+    // The database dropped and created again, empty: no schema, no health.
+    let admin_url = std::env::var("HYOK_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| hyok_db::testing::DEFAULT_POSTGRES_URL.to_string());
+    let name = database.url.rsplit('/').next().unwrap().split('?').next().unwrap().to_string();
+    let mut admin = runtime
+        .block_on(sqlx::PgConnection::connect(&admin_url))
+        .unwrap();
+    for statement in [
+        format!("DROP DATABASE \"{name}\" WITH (FORCE)"),
+        format!("CREATE DATABASE \"{name}\""),
+    ] {
+        runtime
+            .block_on(admin.execute(&*statement))
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    let health = crate::support::await_health(&hyok, 503, within);
+    assert_eq!(health["database"]["status"], "unavailable", "{health}");
+    assert_eq!(fleet_status(&mut xks), "UNAVAILABLE");
+    hyok.wait_for_log("read the schema version");
+
+    // The database gone: the XKS health route still answers its body.
+    runtime
+        .block_on(admin.execute(&*format!("DROP DATABASE \"{name}\" WITH (FORCE)")))
+        .unwrap();
+    assert_eq!(fleet_status(&mut xks), "UNAVAILABLE");
 }
