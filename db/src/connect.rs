@@ -123,7 +123,10 @@ impl Db {
             }
             Pool::Postgres(pool) => {
                 // Without the statement timeout: a migration may rewrite a large table.
-                let mut connection = pool.acquire().await.map_err(query_error("open a connection"))?;
+                let mut connection = pool
+                    .acquire()
+                    .await
+                    .map_err(query_error("open a connection"))?;
                 for lift in ["SET statement_timeout = 0", "SET lock_timeout = 0"] {
                     sqlx::query(lift)
                         .execute(&mut *connection)

@@ -169,7 +169,11 @@ mod tests {
         assert_eq!(seals.load(Ordering::SeqCst), 1, "still fresh");
         tokio::time::sleep(FRESH_FOR + Duration::from_millis(100)).await;
         assert!(probe.current(&db, &handle).await.healthy());
-        assert_eq!(seals.load(Ordering::SeqCst), 2, "a second later, a new probe");
+        assert_eq!(
+            seals.load(Ordering::SeqCst),
+            2,
+            "a second later, a new probe"
+        );
     }
 
     #[actix_web::test]

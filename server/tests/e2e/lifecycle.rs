@@ -312,7 +312,7 @@ fn health_reports_503_when_the_database_is_gone() {
     let hyok = Launch::with_config(dir.path(), &config).start();
     assert_eq!(hyok.get("/health", None).0, 200);
     drop(database); // DROP DATABASE … WITH (FORCE): connections cut, database gone
-    // (The probe's answer stands for a second.)
+                    // (The probe's answer stands for a second.)
     let health = crate::support::await_health(&hyok, 503, std::time::Duration::from_secs(5));
     assert_eq!(health["status"], "unavailable");
     assert_eq!(health["database"]["status"], "unavailable");

@@ -872,6 +872,34 @@ fn a_hung_or_lost_hsm_is_a_dependency_timeout_for_cold_keys() {
         (503, "DependencyTimeoutException"),
         "a lost HSM too: {body}"
     );
+    // Calls while it is gone do not each try to reconnect: the attempts back off.
+    let calls = 40;
+    let started = std::time::Instant::now();
+    for _ in 0..calls {
+        let (status, body) = xks.post(&path, &encrypt);
+        assert_eq!(
+            (status, error_name(&body)),
+            (503, "DependencyTimeoutException"),
+            "{body}"
+        );
+    }
+    let window = started.elapsed();
+    let attempts = hyok
+        .stderr()
+        .matches("PKCS#11 token reconnection failed")
+        .count();
+    assert!(
+        attempts >= 1 && attempts < calls / 2,
+        "{attempts} reconnection attempts for {calls} calls in {window:?}"
+    );
+    // The HSM's process started again: hyok reconnects by itself, without a restart.
+    let _server = hsm.serve("cold", &socket);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while xks.post(&path, &encrypt).0 != 200 {
+        assert!(std::time::Instant::now() < deadline, "never reconnected");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    hyok.wait_for_log("PKCS#11 token reconnected");
 }
 
 /// Many requests for one cold key while the HSM hangs: they queue for that key's one
@@ -1259,7 +1287,10 @@ fn health_reads_what_requests_need_and_xks_health_always_answers_its_body() {
             "/aws/kms/xks/v1/health",
             &json!({"requestMetadata": {"kmsRequestId": "r", "kmsOperation": "KmsHealthCheck"}}),
         );
-        assert_eq!(status, 200, "the health route always answers its body: {health}");
+        assert_eq!(
+            status, 200,
+            "the health route always answers its body: {health}"
+        );
         health["ekmFleetDetails"][0]["healthStatus"]
             .as_str()
             .unwrap()
@@ -1285,7 +1316,15 @@ fn health_reads_what_requests_need_and_xks_health_always_answers_its_body() {
     // The database dropped and created again, empty: no schema, no health.
     let admin_url = std::env::var("HYOK_TEST_DATABASE_URL")
         .unwrap_or_else(|_| hyok_db::testing::DEFAULT_POSTGRES_URL.to_string());
-    let name = database.url.rsplit('/').next().unwrap().split('?').next().unwrap().to_string();
+    let name = database
+        .url
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
     let mut admin = runtime
         .block_on(sqlx::PgConnection::connect(&admin_url))
         .unwrap();

@@ -72,11 +72,15 @@ impl Connection {
     ) -> Result<(Connection, bool), KeystoreError> {
         let context = context(&settings.module)?;
         let slot = match find_slot(&context, &settings.token) {
-            // A module whose peer went away may need a fresh C_Initialize.
-            Err(KeystoreError::Unavailable {
-                connection_lost: true,
-                ..
-            }) => {
+            // A module whose peer went away (or came back: p11-kit's client lists no token
+            // until it is initialized again) needs a fresh C_Initialize.
+            Err(
+                KeystoreError::Unavailable {
+                    connection_lost: true,
+                    ..
+                }
+                | KeystoreError::Token(_),
+            ) => {
                 let _ = context.clone().finalize();
                 initialize(&context).map_err(|e| pkcs11_error("C_Initialize", e))?;
                 find_slot(&context, &settings.token)?

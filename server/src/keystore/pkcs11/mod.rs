@@ -8,6 +8,7 @@ mod errors;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use cryptoki::mechanism::aead::GcmParams;
 use cryptoki::mechanism::Mechanism as CkMechanism;
@@ -22,6 +23,10 @@ use errors::{is_connection_lost, pkcs11_error};
 
 const GCM_IV_LEN: usize = 12;
 const GCM_TAG_BITS: u64 = 128;
+/// The wait after the first failed reconnection; it doubles with each further failure.
+const FIRST_RETRY: Duration = Duration::from_millis(100);
+/// The longest wait between two reconnection attempts.
+const LONGEST_RETRY: Duration = Duration::from_secs(2);
 
 /// What the operator configured.
 pub struct Pkcs11Settings {
@@ -34,6 +39,8 @@ pub struct Pkcs11Settings {
 pub struct Pkcs11Keystore {
     settings: Pkcs11Settings,
     connection: Mutex<Option<Arc<Connection>>>,
+    /// Failed reconnections in a row, and when the next may be tried.
+    retry: Mutex<Retry>,
     info: KeystoreInfo,
     mechanism: Mechanism,
     check_value: String,
@@ -62,6 +69,7 @@ impl Pkcs11Keystore {
         let keystore = Pkcs11Keystore {
             settings,
             connection: Mutex::new(Some(Arc::new(connection))),
+            retry: Mutex::new(Retry::default()),
             info,
             mechanism,
             check_value,
@@ -92,11 +100,46 @@ impl Pkcs11Keystore {
         if let Some(connection) = current.as_ref() {
             return Ok(connection.clone());
         }
-        let (connection, _) = Connection::establish(&self.settings, false)?;
-        let connection = Arc::new(connection);
-        tracing::info!(device = %connection.device(), "PKCS#11 token reconnected");
-        *current = Some(connection.clone());
-        Ok(connection)
+        let mut retry = self.retry.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if let Some(not_before) = retry.not_before.filter(|at| *at > now) {
+            return Err(KeystoreError::Unavailable {
+                reason: format!(
+                    "{}; the next reconnection attempt is in {} ms",
+                    retry.last_error,
+                    (not_before - now).as_millis()
+                ),
+                connection_lost: false,
+            });
+        }
+        match Connection::establish(&self.settings, false) {
+            Ok((connection, _)) => {
+                let connection = Arc::new(connection);
+                tracing::info!(device = %connection.device(), attempts = retry.failures + 1, "PKCS#11 token reconnected");
+                *retry = Retry::default();
+                *current = Some(connection.clone());
+                Ok(connection)
+            }
+            Err(error) => {
+                retry.failures += 1;
+                let wait = FIRST_RETRY
+                    .saturating_mul(1 << retry.failures.min(16).saturating_sub(1))
+                    .min(LONGEST_RETRY);
+                retry.not_before = Some(now + wait);
+                retry.last_error = format!("reconnecting to the token failed: {error}");
+                tracing::warn!(
+                    %error,
+                    attempt = retry.failures,
+                    next_attempt_ms = wait.as_millis() as u64,
+                    "PKCS#11 token reconnection failed"
+                );
+                // Whatever the token said, for a caller it is an HSM that is not there.
+                Err(KeystoreError::Unavailable {
+                    reason: retry.last_error.clone(),
+                    connection_lost: false,
+                })
+            }
+        }
     }
 
     fn forget(&self, lost: &Arc<Connection>) {
@@ -106,6 +149,14 @@ impl Pkcs11Keystore {
             *current = None;
         }
     }
+}
+
+/// The reconnection backoff.
+#[derive(Default)]
+struct Retry {
+    failures: u32,
+    not_before: Option<Instant>,
+    last_error: String,
 }
 
 fn random<const N: usize>() -> Result<[u8; N], KeystoreError> {
