@@ -55,6 +55,11 @@ pub struct KmipConfig {
     pub enable: bool,
     pub host: String,
     pub port: u16,
+    /// Connections open at once, in all and per client certificate.
+    pub max_connections: usize,
+    pub max_connections_per_certificate: usize,
+    /// A connection with no request for this long is closed.
+    pub idle_timeout_seconds: u64,
 }
 
 impl Default for KmipConfig {
@@ -63,6 +68,9 @@ impl Default for KmipConfig {
             enable: false,
             host: "127.0.0.1".into(),
             port: 5696,
+            max_connections: 1000,
+            max_connections_per_certificate: 100,
+            idle_timeout_seconds: 60,
         }
     }
 }

@@ -100,6 +100,24 @@ fn check_listeners(config: &Config, findings: &mut Findings) {
         3600,
     );
     check_host(findings, "kmip.host", &config.kmip.host);
+    findings.range(
+        "kmip.max_connections",
+        config.kmip.max_connections,
+        1,
+        100_000,
+    );
+    findings.range(
+        "kmip.max_connections_per_certificate",
+        config.kmip.max_connections_per_certificate,
+        1,
+        100_000,
+    );
+    findings.range(
+        "kmip.idle_timeout_seconds",
+        config.kmip.idle_timeout_seconds,
+        1,
+        86_400,
+    );
     if config.kmip.enable && (config.tls.cert.is_none() || config.tls.client_ca.is_none()) {
         findings.error(
             "kmip.enable",

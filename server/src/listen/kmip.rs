@@ -2,10 +2,12 @@
 //! certificate, many requests per connection, many connections, on actix's async server.
 //! A message that cannot be decoded, or a frame that is not a message or is over the size
 //! limit, gets an Invalid Message answer and the connection goes on (a frame over 64 MiB
-//! is answered, then the connection is closed); so is a connection idle for 5 minutes,
-//! and, once the server stops gracefully, a connection between two requests.
+//! is answered, then the connection is closed); so is a connection idle for
+//! `[kmip] idle_timeout_seconds`, one over the connection caps (see `kmip_caps`), and,
+//! once the server stops gracefully, a connection between two requests.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_server::{GracefulShutdownSignal, Server};
@@ -18,6 +20,7 @@ use hyok_kmip::text::message_version;
 use hyok_kmip::{decode, encode, Item, Limits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::kmip_caps::ConnectionCaps;
 use super::peer::common_name;
 use super::tls;
 use crate::auth::caller_of_certificate;
@@ -25,8 +28,6 @@ use crate::config::Config;
 use crate::kmip;
 use crate::state::AppState;
 
-/// A connection with no request for this long is closed.
-const IDLE: Duration = Duration::from_secs(300);
 const HEADER: usize = 8;
 /// The largest frame skipped to keep a connection after refusing it (64 MiB); beyond,
 /// the connection is closed after the refusal.
@@ -51,17 +52,29 @@ pub fn listener(
         builder = builder.workers(config.http.workers);
     }
     let stopping = builder.graceful_shutdown_signal();
+    let caps = ConnectionCaps::new(
+        config.kmip.max_connections,
+        config.kmip.max_connections_per_certificate,
+    );
+    let idle = Duration::from_secs(config.kmip.idle_timeout_seconds);
     let server = builder
         .listen("kmip", socket, move || {
             let state = state.clone();
             let stopping = stopping.clone();
+            let caps = caps.clone();
             Acceptor::new(acceptor.clone())
                 .map_err(|error| tracing::debug!("KMIP TLS handshake failed: {error:?}"))
                 .and_then(fn_service(move |stream: TlsStream<TcpStream>| {
                     let state = state.clone();
                     let stopping = stopping.clone();
+                    let caps = caps.clone();
                     async move {
-                        serve(&state, stream, &stopping).await;
+                        let connection = Connection {
+                            stopping: &stopping,
+                            caps: &caps,
+                            idle,
+                        };
+                        serve(&state, stream, connection).await;
                         Ok::<_, ()>(())
                     }
                 }))
@@ -71,12 +84,30 @@ pub fn listener(
     Ok((server, address))
 }
 
-async fn serve(
-    state: &AppState,
-    mut stream: TlsStream<TcpStream>,
-    stopping: &GracefulShutdownSignal,
-) {
-    let caller = match common_name(stream.ssl()) {
+/// What a connection is served under.
+struct Connection<'a> {
+    stopping: &'a GracefulShutdownSignal,
+    caps: &'a Arc<ConnectionCaps>,
+    idle: Duration,
+}
+
+async fn serve(state: &AppState, mut stream: TlsStream<TcpStream>, connection: Connection<'_>) {
+    let Connection {
+        stopping,
+        caps,
+        idle,
+    } = connection;
+    let name = common_name(stream.ssl());
+    let counted = caps.admit(name.as_deref().unwrap_or("(no usable CN)"));
+    let _admitted = match counted {
+        Ok(admitted) => admitted,
+        Err(why) => {
+            let peer = stream.get_ref().peer_addr().ok();
+            tracing::warn!(?peer, certificate = ?name, "KMIP connection refused: {why}");
+            return;
+        }
+    };
+    let caller = match name {
         Ok(name) => caller_of_certificate(state, &name).await.map_err(|error| {
             format!("the client certificate (CN {name:?}) is not accepted: {error}")
         }),
@@ -87,7 +118,7 @@ async fn serve(
         let mut header = [0u8; HEADER];
         let read = tokio::select! {
             biased;
-            read = tokio::time::timeout(IDLE, stream.read_exact(&mut header)) => read,
+            read = tokio::time::timeout(idle, stream.read_exact(&mut header)) => read,
             // The server is stopping: the request answered last was this connection's last.
             () = stopping.notified() => return,
         };
@@ -108,7 +139,7 @@ async fn serve(
             };
             // Skip the frame and stay in step with the client, unless it is absurdly large.
             let padded = length.div_ceil(8) * 8;
-            let skipped = padded <= DRAIN_LIMIT && drain(&mut stream, padded).await.is_ok();
+            let skipped = padded <= DRAIN_LIMIT && drain(&mut stream, padded, idle).await.is_ok();
             if write(&mut stream, &kmip::unreadable(&reason))
                 .await
                 .is_err()
@@ -120,7 +151,7 @@ async fn serve(
         }
         let mut message = header.to_vec();
         message.resize(HEADER + length, 0);
-        match tokio::time::timeout(IDLE, stream.read_exact(&mut message[HEADER..])).await {
+        match tokio::time::timeout(idle, stream.read_exact(&mut message[HEADER..])).await {
             Ok(Ok(_)) => {}
             _ => return,
         }
@@ -139,11 +170,15 @@ async fn serve(
 }
 
 /// Reads and drops `length` bytes.
-async fn drain(stream: &mut TlsStream<TcpStream>, mut length: usize) -> std::io::Result<()> {
+async fn drain(
+    stream: &mut TlsStream<TcpStream>,
+    mut length: usize,
+    idle: Duration,
+) -> std::io::Result<()> {
     let mut scratch = vec![0u8; 64 * 1024];
     while length > 0 {
         let chunk = length.min(scratch.len());
-        tokio::time::timeout(IDLE, stream.read_exact(&mut scratch[..chunk]))
+        tokio::time::timeout(idle, stream.read_exact(&mut scratch[..chunk]))
             .await
             .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
         length -= chunk;

@@ -3,6 +3,7 @@
 //! client-certificate identity of each connection.
 
 mod kmip;
+mod kmip_caps;
 mod peer;
 mod stop;
 mod tls;

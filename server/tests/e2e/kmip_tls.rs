@@ -101,6 +101,11 @@ fn encrypt(uid: &str) -> String {
 
 /// A server with the KMIP listener on, and client certificates for alice and bob.
 fn start(dir: &Path) -> (Hyok, std::path::PathBuf) {
+    start_with(dir, "")
+}
+
+/// [`start`] with more settings of `[kmip]`.
+fn start_with(dir: &Path, kmip_extra: &str) -> (Hyok, std::path::PathBuf) {
     let certs = dir.join("certs");
     let (ok, _, stderr) = cli(
         &[],
@@ -116,7 +121,7 @@ fn start(dir: &Path) -> (Hyok, std::path::PathBuf) {
     );
     assert!(ok, "{stderr}");
     let config = format!(
-        "{}\n[kmip]\nenable = true\nport = 0\n\n[auth]\nauto_create_cert_users = true\n\n\
+        "{}\n[kmip]\nenable = true\nport = 0\n{kmip_extra}\n[auth]\nauto_create_cert_users = true\n\n\
          [tls]\ncert = \"{c}/server.pem\"\nkey = \"{c}/server.key\"\nclient_ca = \"{c}/ca.pem\"\n",
         config_in(dir),
         c = certs.display()
@@ -637,4 +642,44 @@ fn reserved_names_cannot_be_taken_through_a_certificate() {
     let mut dave = connect(&hyok, &certs, Some("dave")).unwrap();
     let answer = exchange(&mut dave, &request(&encrypt(&key))).unwrap();
     assert_eq!(payload_text(&answer, tag::UNIQUE_IDENTIFIER), key);
+}
+
+#[test]
+fn kmip_connections_are_capped_in_all_and_per_certificate_and_idle_ones_closed() {
+    let dir = tempdir();
+    let (hyok, certs) = start_with(
+        dir.path(),
+        "max_connections = 3\nmax_connections_per_certificate = 2\nidle_timeout_seconds = 2\n",
+    );
+    let query = request(&item("Query", ""));
+    let served = |stream: &mut SslStream<TcpStream>| exchange(stream, &query).is_ok();
+    let open = |name: &str| connect(&hyok, &certs, Some(name)).unwrap();
+    let mut alice_1 = open("alice");
+    let mut alice_2 = open("alice");
+    assert!(served(&mut alice_1) && served(&mut alice_2));
+    let mut alice_3 = open("alice");
+    assert!(
+        !served(&mut alice_3),
+        "a third connection of one certificate"
+    );
+    hyok.wait_for_log("max_connections_per_certificate");
+    let mut bob_1 = open("bob");
+    assert!(served(&mut bob_1), "another certificate has its own count");
+    let mut bob_2 = open("bob");
+    assert!(!served(&mut bob_2), "over the listener's three");
+    hyok.wait_for_log("(kmip.max_connections)");
+    drop(alice_1);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let mut bob_3 = open("bob");
+    assert!(served(&mut bob_3), "a closed connection frees its place");
+    // Idle connections are closed after idle_timeout_seconds, freeing their places too.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let mut byte = [0u8; 1];
+    assert!(
+        matches!(alice_2.read(&mut byte), Ok(0) | Err(_)),
+        "an idle connection is closed"
+    );
+    let mut alice_4 = open("alice");
+    assert!(served(&mut alice_4));
+    assert!(hyok.stop().success());
 }
