@@ -99,6 +99,20 @@ impl Db {
             .map(|_| ())
     }
 
+    /// Replaces a token's stored secret hash (moving it to another hashing scheme).
+    pub async fn rehash_token(&self, id: &str, secret_hash: &str) -> Result<()> {
+        on_writer!(self, |pool| sqlx::query(
+            "UPDATE tokens SET secret_hash = $2 WHERE id = $1"
+        )
+        .bind(id)
+        .bind(secret_hash)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))
+        .map_err(query_error("store a token's new secret hash"))?;
+        Ok(())
+    }
+
     pub async fn touch_token(&self, id: &str, at: i64) -> Result<()> {
         on_writer!(self, |pool| sqlx::query(
             "UPDATE tokens SET last_used_at = $2 WHERE id = $1"

@@ -38,6 +38,9 @@ pub async fn run(loaded: Loaded, path: Option<PathBuf>) -> Result<(), String> {
     };
     let summarize = config.audit.key_use == KeyUseAudit::Summary;
     let audit = AuditLog::start(db.clone(), &keystore, summarize).await?;
+    let token_key = crate::auth::TOKEN_KEY
+        .load_or_create(&db, &keystore)
+        .await?;
     let metadata_age = Duration::from_secs(config.keys.metadata_cache_max_age_seconds);
     let metadata_entries = config.keys.metadata_cache_max_entries;
     let keys = KeyService::new(db.clone(), keystore, KeyCache::new(limits))
@@ -45,6 +48,7 @@ pub async fn run(loaded: Loaded, path: Option<PathBuf>) -> Result<(), String> {
         .with_audit(audit.clone());
     let tokens = TokenVerifier::new(
         db.clone(),
+        token_key,
         Duration::from_secs(config.auth.token_cache_seconds),
     )
     .with_audit(audit.clone());

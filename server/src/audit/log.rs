@@ -51,7 +51,7 @@ impl AuditLog {
         keystore: &KeystoreHandle,
         summarize_key_use: bool,
     ) -> Result<Arc<AuditLog>, String> {
-        let key = key::load_or_create(&db, keystore).await?;
+        let key = key::AUDIT_KEY.load_or_create(&db, keystore).await?;
         let mut suffix = [0u8; 4];
         getrandom::getrandom(&mut suffix).map_err(|e| e.to_string())?;
         let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();

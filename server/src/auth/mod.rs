@@ -1,4 +1,4 @@
-//! Who is calling: API tokens (`hyok_<id>_<secret>`, argon2id-hashed, cached once
+//! Who is calling: API tokens (`hyok_<id>_<secret>`, stored as a keyed hash, cached once
 //! verified) and TLS client certificates (subject CN), resolved to a user and role.
 
 mod caller;
@@ -8,4 +8,4 @@ mod verifier;
 
 pub use caller::{Caller, Credential};
 pub use middleware::{caller_of_certificate, require_caller};
-pub use verifier::{AuthError, TokenVerifier};
+pub use verifier::{AuthError, TokenVerifier, TOKEN_KEY};

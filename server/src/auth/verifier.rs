@@ -1,15 +1,18 @@
-//! Verifying API tokens: the id finds the row, argon2id checks the secret once (on the
-//! blocking pool), then a bounded cache keyed by id answers with a constant-time digest
-//! comparison until its entry ages out or the token is revoked. Concurrent requests
-//! presenting the same token when its entry has aged out wait for one verification
-//! instead of each running argon2id (which stalled a busy client's every connection).
+//! Verifying API tokens: the id finds the row, and the secret (256 random bits) is checked
+//! against its HMAC-SHA-256 under the token key (a key of hyok's own that the keystore
+//! protects), compared in constant time. Tokens issued before that are stored as argon2id
+//! hashes: they are verified at most two at a time (on the blocking pool), and moved to
+//! the keyed hash on their first successful use. A bounded cache keyed by id then answers
+//! until its entry ages out or the token is revoked; concurrent requests presenting the
+//! same token wait for one verification.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use argon2::Argon2;
+use hmac::{Hmac, Mac};
 use hyok_db::{Change, Db, NewToken, Role};
 use serde_json::json;
 
@@ -18,6 +21,8 @@ use crate::audit::{Actor, AuditLog};
 use crate::gates::Gates;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
+use zeroize::Zeroizing;
 
 use super::caller::{Caller, Credential};
 use super::token_format::{self, IssuedToken};
@@ -26,6 +31,19 @@ use super::token_format::{self, IssuedToken};
 const CACHE_CAPACITY: usize = 10_000;
 /// `last_used_at` is written at most this often per token.
 const LAST_USED_RESOLUTION: Duration = Duration::from_secs(60);
+/// How a keyed hash is stored: this prefix, then the MAC in hex.
+const KEYED: &str = "hmac-sha256$";
+/// Argon2id verifications of tokens issued before the keyed hash, at once.
+const LEGACY_AT_ONCE: usize = 2;
+/// The longest a request waits for one of them.
+const LEGACY_WAIT: Duration = Duration::from_secs(2);
+
+/// The key of the token hashes: a key of hyok's own, bound to `hyok-token-key`.
+pub const TOKEN_KEY: crate::keystore::ProtectedKey = crate::keystore::ProtectedKey {
+    setting: "token_key",
+    binding: "hyok-token-key",
+    what: "the token key",
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -52,6 +70,8 @@ struct Verified {
 
 pub struct TokenVerifier {
     db: Db,
+    key: Zeroizing<[u8; 32]>,
+    legacy: Semaphore,
     audit: Option<Arc<AuditLog>>,
     cache_ttl: Duration,
     cache: Mutex<HashMap<String, Verified>>,
@@ -61,9 +81,11 @@ pub struct TokenVerifier {
 }
 
 impl TokenVerifier {
-    pub fn new(db: Db, cache_ttl: Duration) -> TokenVerifier {
+    pub fn new(db: Db, key: Zeroizing<[u8; 32]>, cache_ttl: Duration) -> TokenVerifier {
         TokenVerifier {
             db,
+            key,
+            legacy: Semaphore::new(LEGACY_AT_ONCE),
             audit: None,
             cache_ttl,
             cache: Mutex::new(HashMap::new()),
@@ -80,10 +102,7 @@ impl TokenVerifier {
         by: &Actor,
     ) -> Result<IssuedToken, AuthError> {
         let issued = IssuedToken::generate().map_err(|e| AuthError::Hashing(e.to_string()))?;
-        let secret = issued.secret.clone();
-        let hash = actix_web::rt::task::spawn_blocking(move || hash_secret(&secret))
-            .await
-            .map_err(|e| AuthError::Hashing(e.to_string()))??;
+        let hash = self.keyed_hash(&issued.id, &issued.secret);
         let token = NewToken {
             id: &issued.id,
             user_name,
@@ -158,13 +177,13 @@ impl TokenVerifier {
         if record.revoked_at.is_some() || record.expires_at.is_some_and(|at| at <= now) {
             return Err(AuthError::Rejected);
         }
-        let (secret, hash) = (
-            zeroize::Zeroizing::new(secret.to_string()),
-            record.secret_hash.clone(),
-        );
-        let matches = actix_web::rt::task::spawn_blocking(move || verify_secret(&secret, &hash))
-            .await
-            .map_err(|e| AuthError::Hashing(e.to_string()))?;
+        let matches = match record.secret_hash.strip_prefix(KEYED) {
+            Some(_) => {
+                let expected = self.keyed_hash(id, secret);
+                bool::from(expected.as_bytes().ct_eq(record.secret_hash.as_bytes()))
+            }
+            None => self.verify_legacy(id, secret, &record.secret_hash).await?,
+        };
         if !matches {
             return Err(AuthError::Rejected);
         }
@@ -195,6 +214,43 @@ impl TokenVerifier {
             cache.insert(id.to_string(), entry);
         }
         Ok(token_caller(id, record.user_name, role))
+    }
+
+    /// What is stored for token `id` with `secret`.
+    fn keyed_hash(&self, id: &str, secret: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&*self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(b"hyok-token\0");
+        mac.update(id.as_bytes());
+        mac.update(b"\0");
+        mac.update(secret.as_bytes());
+        format!("{KEYED}{}", hex::encode(mac.finalize().into_bytes()))
+    }
+
+    /// Checks `secret` against an argon2id hash of before the keyed hash, at most
+    /// [`LEGACY_AT_ONCE`] at a time, and on success stores the keyed hash instead.
+    async fn verify_legacy(&self, id: &str, secret: &str, phc: &str) -> Result<bool, AuthError> {
+        let Ok(Ok(_permit)) = tokio::time::timeout(LEGACY_WAIT, self.legacy.acquire()).await else {
+            tracing::warn!(
+                token = id,
+                "too many verifications of argon2id-hashed tokens at once; refused"
+            );
+            return Err(AuthError::Rejected);
+        };
+        let (owned, hash) = (Zeroizing::new(secret.to_string()), phc.to_string());
+        let matches = actix_web::rt::task::spawn_blocking(move || verify_argon2(&owned, &hash))
+            .await
+            .map_err(|e| AuthError::Hashing(e.to_string()))?;
+        if matches {
+            let keyed = self.keyed_hash(id, secret);
+            match self.db.rehash_token(id, &keyed).await {
+                Ok(()) => tracing::info!(token = id, "token moved from argon2id to the keyed hash"),
+                Err(error) => {
+                    tracing::warn!(token = id, %error, "could not store a token's keyed hash; it stays argon2id for now")
+                }
+            }
+        }
+        Ok(matches)
     }
 
     async fn cached_caller(&self, id: &str, digest: &[u8; 32], now: i64) -> Option<Caller> {
@@ -241,19 +297,8 @@ fn token_caller(id: &str, user: String, role: Role) -> Caller {
     }
 }
 
-/// An argon2id PHC string for `secret` (default parameters: 19 MiB, 2 passes).
-fn hash_secret(secret: &str) -> Result<String, AuthError> {
-    let mut salt_bytes = [0u8; 16];
-    getrandom::getrandom(&mut salt_bytes).map_err(|e| AuthError::Hashing(e.to_string()))?;
-    let salt =
-        SaltString::encode_b64(&salt_bytes).map_err(|e| AuthError::Hashing(e.to_string()))?;
-    Argon2::default()
-        .hash_password(secret.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|e| AuthError::Hashing(e.to_string()))
-}
-
-fn verify_secret(secret: &str, phc: &str) -> bool {
+/// Whether `secret` matches an argon2id PHC string (tokens issued before the keyed hash).
+fn verify_argon2(secret: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|hash| {
         Argon2::default()
             .verify_password(secret.as_bytes(), &hash)
@@ -275,7 +320,11 @@ mod tests {
         let database = TestDatabase::sqlite();
         let db = database.open().await;
         db.create_user("alice", Role::User).await.unwrap();
-        let verifier = Arc::new(TokenVerifier::new(db, Duration::from_secs(60)));
+        let verifier = Arc::new(TokenVerifier::new(
+            db,
+            Zeroizing::new([7; 32]),
+            Duration::from_secs(60),
+        ));
         let issued = verifier
             .issue("alice", None, None, &Actor::new("admin", None))
             .await
@@ -303,5 +352,81 @@ mod tests {
             }
         }
         assert_eq!(verifier.verifying.len(), 0, "no gate left behind");
+    }
+
+    /// Tokens are stored as an HMAC under the token key: the row alone, or another
+    /// key, verifies nothing.
+    #[actix_web::test]
+    async fn secrets_are_stored_as_a_keyed_hash() {
+        let database = TestDatabase::sqlite();
+        let db = database.open().await;
+        db.create_user("alice", Role::User).await.unwrap();
+        let verifier = TokenVerifier::new(db.clone(), Zeroizing::new([1; 32]), Duration::ZERO);
+        let issued = verifier
+            .issue("alice", None, None, &Actor::new("admin", None))
+            .await
+            .unwrap();
+        let stored = db.token(&issued.id).await.unwrap().unwrap().secret_hash;
+        assert!(
+            stored.starts_with(KEYED) && stored.len() == KEYED.len() + 64,
+            "{stored}"
+        );
+        let token = issued.token().to_string();
+        assert_eq!(verifier.authenticate(&token).await.unwrap().user, "alice");
+        let other_key = TokenVerifier::new(db, Zeroizing::new([2; 32]), Duration::ZERO);
+        assert!(matches!(
+            other_key.authenticate(&token).await,
+            Err(AuthError::Rejected)
+        ));
+    }
+
+    /// A token stored as argon2id (issued by an earlier version) still works, and its
+    /// first successful use moves it to the keyed hash; a wrong secret moves nothing.
+    #[actix_web::test]
+    async fn argon2id_tokens_move_to_the_keyed_hash_on_first_use() {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let database = TestDatabase::sqlite();
+        let db = database.open().await;
+        db.create_user("alice", Role::User).await.unwrap();
+        let issued = IssuedToken::generate().unwrap();
+        let salt = SaltString::encode_b64(b"sixteen byte salt").unwrap();
+        let phc = Argon2::default()
+            .hash_password(issued.secret.as_bytes(), &salt)
+            .unwrap()
+            .to_string();
+        let token = hyok_db::NewToken {
+            id: &issued.id,
+            user_name: "alice",
+            secret_hash: &phc,
+            label: None,
+            expires_at: None,
+        };
+        db.insert_token(&token).await.unwrap();
+        let verifier = TokenVerifier::new(db.clone(), Zeroizing::new([1; 32]), Duration::ZERO);
+        let presented = issued.token().to_string();
+        let (id_part, secret) = presented.rsplit_once('_').unwrap();
+        let forged = format!("{id_part}_{}", "0".repeat(secret.len()));
+        assert!(matches!(
+            verifier.authenticate(&forged).await,
+            Err(AuthError::Rejected)
+        ));
+        assert_eq!(
+            db.token(&issued.id).await.unwrap().unwrap().secret_hash,
+            phc
+        );
+        assert_eq!(
+            verifier.authenticate(&presented).await.unwrap().user,
+            "alice"
+        );
+        let moved = db.token(&issued.id).await.unwrap().unwrap().secret_hash;
+        assert!(moved.starts_with(KEYED), "{moved}");
+        assert_eq!(
+            verifier.authenticate(&presented).await.unwrap().user,
+            "alice"
+        );
+        assert!(matches!(
+            verifier.authenticate(&forged).await,
+            Err(AuthError::Rejected)
+        ));
     }
 }

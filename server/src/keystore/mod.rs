@@ -8,6 +8,7 @@ mod error;
 mod handle;
 mod open;
 pub mod pkcs11;
+mod protected_key;
 mod software;
 mod software_db;
 pub mod software_file;
@@ -18,6 +19,7 @@ pub use blob::{Binding, BlobHeader};
 pub use error::KeystoreError;
 pub use handle::KeystoreHandle;
 pub use open::MasterKeyOpener;
+pub use protected_key::ProtectedKey;
 pub use software::SoftwareKeystore;
 
 /// Where a master key lives and which one it is; safe to log and to show.
