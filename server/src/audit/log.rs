@@ -179,11 +179,24 @@ impl AuditLog {
     /// it is, or counted in its second's summary under `[audit] key_use = "summary"`.
     pub async fn record_key_use(&self, event: Event) {
         let message = if self.summarize_key_use {
-            Message::Summarized(event)
+            Message::Summarized {
+                event,
+                by_details: false,
+            }
         } else {
             Message::Event(event)
         };
         self.enqueue(message).await;
+    }
+
+    /// Queues a refused authentication, counted per second with others of the same
+    /// details (source, reason), so that a flood of them writes one entry a second.
+    pub async fn record_failed_authentication(&self, event: Event) {
+        self.enqueue(Message::Summarized {
+            event,
+            by_details: true,
+        })
+        .await;
     }
 
     async fn enqueue(&self, message: Message) {

@@ -21,8 +21,12 @@ const RETRY: Duration = Duration::from_secs(1);
 
 pub enum Message {
     Event(Event),
-    /// A key-use event to count in its second's summary (`key_use = "summary"`).
-    Summarized(Event),
+    /// An event to count in its second's summary: a key use (`key_use = "summary"`,
+    /// details dropped) or, with `by_details`, a refused authentication.
+    Summarized {
+        event: Event,
+        by_details: bool,
+    },
     Flush(oneshot::Sender<()>),
 }
 
@@ -62,7 +66,7 @@ pub async fn run(log: Arc<AuditLog>, mut inbox: mpsc::Receiver<Message>) {
         for message in messages.drain(..) {
             match message {
                 Message::Event(event) => events.push(event),
-                Message::Summarized(event) => summaries.add(event, now),
+                Message::Summarized { event, by_details } => summaries.add(event, now, by_details),
                 Message::Flush(done) => flushes.push(done),
             }
         }

@@ -93,7 +93,8 @@ pub async fn caller_of_certificate(state: &AppState, name: &str) -> Result<Calle
     })
 }
 
-/// Audits a refused authentication (never the secret: at most the token's id).
+/// Audits a refused authentication, summarized per second, source and reason (never the
+/// secret; the token id and path only in the log, since whoever sends them chooses them).
 async fn record_failure(state: &AppState, request: &ServiceRequest, error: &AuthError) {
     if matches!(error, AuthError::Storage(_) | AuthError::Hashing(_)) {
         return;
@@ -109,18 +110,19 @@ async fn record_failure(state: &AppState, request: &ServiceRequest, error: &Auth
     let certificate = request
         .conn_data::<PeerCommonName>()
         .and_then(|PeerCommonName(name)| name.clone().ok());
-    let details = serde_json::json!({
-        "reason": error.to_string(),
-        "path": request.path(),
-        "token_id": token_id,
-        "certificate_cn": certificate,
-    });
+    let source = request.peer_addr().map(|address| address.ip().to_string());
     let request_id = request
         .extensions()
         .get::<RequestId>()
         .map(|id| id.0.clone());
+    tracing::info!(request_id, source, token_id, path = request.path(), reason = %error, "authentication refused");
+    let details = serde_json::json!({
+        "reason": error.to_string(),
+        "source": source,
+        "certificate_cn": certificate,
+    });
     let event = Event::new("-", "authenticate", "denied")
         .request(request_id)
         .details(details);
-    state.audit.record(event).await;
+    state.audit.record_failed_authentication(event).await;
 }

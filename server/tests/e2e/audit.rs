@@ -1,7 +1,8 @@
 //! The audit log from the outside: management events recorded with their change,
-//! key-use events (here: refused authentications) group-committed, nothing lost under
-//! concurrent load or on a graceful stop, at most the last window lost on kill -9, and
-//! any tampering with the table found by `hyok audit verify` at the row it touched.
+//! key-use events (here: KMIP Gets a grant does not allow) group-committed, nothing lost
+//! under concurrent load or on a graceful stop, at most the last window lost on kill -9,
+//! refused authentications summarized per second, and any tampering with the table found
+//! by `hyok audit verify` at the row it touched.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -10,6 +11,49 @@ use serde_json::{json, Value};
 use sqlx::Connection;
 
 use crate::support::{config_in, data_file, tempdir, Hyok, Launch};
+
+/// A user and a key the user may not get: each KMIP Get of it is a denied use, audited.
+struct DeniedUse {
+    token: String,
+    get: String,
+}
+
+impl DeniedUse {
+    fn prepare(hyok: &Hyok, admin: &str) -> DeniedUse {
+        let (ok, key, stderr) = hyok.cli(admin, &["key", "create", "--quiet"]);
+        assert!(ok, "{stderr}");
+        let get = format!(
+            r#"<RequestMessage><RequestHeader><ProtocolVersion><ProtocolVersionMajor type="Integer" value="2"/><ProtocolVersionMinor type="Integer" value="1"/></ProtocolVersion><BatchCount type="Integer" value="1"/></RequestHeader><BatchItem><Operation type="Enumeration" value="Get"/><RequestPayload><UniqueIdentifier type="TextString" value="{}"/></RequestPayload></BatchItem></RequestMessage>"#,
+            key.trim()
+        );
+        DeniedUse {
+            token: hyok.user_token(admin, "bob"),
+            get,
+        }
+    }
+
+    /// One denied Get; returns its request id.
+    fn send(&self, hyok: &Hyok) -> String {
+        thread_local! {
+            static CLIENT: reqwest::blocking::Client = reqwest::blocking::Client::new();
+        }
+        let response = CLIENT
+            .with(|client| client.post(format!("{}/kmip", hyok.url)))
+            .bearer_auth(&self.token)
+            .header("Content-Type", "text/xml")
+            .body(self.get.clone())
+            .send()
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let id = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let answer = response.text().unwrap();
+        assert!(answer.contains("PermissionDenied"), "{answer}");
+        id
+    }
+}
 
 /// Sends a request with a token that does not exist; returns its request id.
 fn refused_request(hyok: &Hyok) -> String {
@@ -65,8 +109,8 @@ fn management_events_are_recorded_and_the_log_verifies() {
     assert!(hyok.cli(&admin, &["token", "revoke", &token_id]).0);
     assert!(hyok.cli(&admin, &["keystore", "rotate", "--wait"]).0);
     refused_request(&hyok);
-    hyok.cli(&admin, &["audit", "tail"]); // let the group commit happen
-    std::thread::sleep(Duration::from_millis(200));
+    // Let the group commit happen, and the refusal's second end (refusals are summarized).
+    std::thread::sleep(Duration::from_millis(1200));
 
     let entries = export(&hyok, &admin);
     let operations: Vec<&str> = entries
@@ -194,11 +238,12 @@ fn concurrent_use_events_are_all_recorded() {
     let config = config_in(dir.path());
     let hyok = Launch::with_config(dir.path(), &config).start();
     let admin = hyok.admin_token();
+    let denied = std::sync::Arc::new(DeniedUse::prepare(&hyok, &admin));
     let hyok = std::sync::Arc::new(hyok);
     let workers: Vec<_> = (0..8)
         .map(|_| {
-            let hyok = hyok.clone();
-            std::thread::spawn(move || (0..40).map(|_| refused_request(&hyok)).collect::<Vec<_>>())
+            let (hyok, denied) = (hyok.clone(), denied.clone());
+            std::thread::spawn(move || (0..40).map(|_| denied.send(&hyok)).collect::<Vec<_>>())
         })
         .collect();
     let sent: Vec<String> = workers
@@ -212,13 +257,13 @@ fn concurrent_use_events_are_all_recorded() {
     let entries = export(&again, &admin);
     let recorded: Vec<&str> = entries
         .iter()
-        .filter(|e| e["operation"] == "authenticate")
+        .filter(|e| e["operation"] == "get" && e["result"] == "denied")
         .filter_map(|e| e["request_id"].as_str())
         .collect();
     assert_eq!(
         recorded.len(),
         sent.len(),
-        "one entry per refused request, no more, no less"
+        "one entry per denied use, no more, no less"
     );
     for id in &sent {
         assert!(
@@ -235,10 +280,11 @@ fn after_kill_9_only_the_last_group_commit_window_can_be_missing() {
     let config = config_in(dir.path());
     let hyok = Launch::with_config(dir.path(), &config).start();
     let admin = hyok.admin_token();
+    let denied = DeniedUse::prepare(&hyok, &admin);
     let started = Instant::now();
     let mut sent = Vec::new();
     while started.elapsed() < Duration::from_millis(2000) {
-        sent.push((refused_request(&hyok), Instant::now()));
+        sent.push((denied.send(&hyok), Instant::now()));
     }
     let killed_at = Instant::now();
     hyok.kill();
@@ -268,4 +314,47 @@ fn after_kill_9_only_the_last_group_commit_window_can_be_missing() {
         );
     }
     verify(&again, &admin).expect("a crash leaves a chain that verifies");
+}
+
+#[test]
+fn refused_authentications_are_summarized_per_second_source_and_reason() {
+    let dir = tempdir();
+    let config = config_in(dir.path());
+    let hyok = Launch::with_config(dir.path(), &config).start();
+    let admin = hyok.admin_token();
+    let sent: Vec<String> = (0..200).map(|_| refused_request(&hyok)).collect();
+    std::thread::sleep(Duration::from_millis(1200));
+    let entries = export(&hyok, &admin);
+    let refusals: Vec<Value> = entries
+        .iter()
+        .filter(|e| e["operation"] == "authenticate")
+        .map(|e| serde_json::from_str(e["details"].as_str().unwrap()).unwrap())
+        .collect();
+    let counted: u64 = refusals
+        .iter()
+        .map(|d| d["summary"]["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        counted,
+        sent.len() as u64,
+        "every refusal counted: {refusals:?}"
+    );
+    assert!(
+        refusals.len() <= 5,
+        "one entry per second, source and reason, not one per request: {}",
+        refusals.len()
+    );
+    assert!(refusals
+        .iter()
+        .all(|d| d["source"] == "127.0.0.1" && d["reason"] == "invalid, expired or revoked token"));
+    let first = entries
+        .iter()
+        .find(|e| e["operation"] == "authenticate")
+        .unwrap();
+    assert_eq!(
+        first["request_id"],
+        sent[0].as_str(),
+        "the first request names its entry"
+    );
+    verify(&hyok, &admin).expect("the chain verifies");
 }
