@@ -6,6 +6,7 @@ mod admin_audit;
 mod admin_keystore;
 mod admin_tokens;
 mod admin_users;
+mod early_answer;
 mod error;
 mod health;
 mod request_log;
@@ -13,6 +14,7 @@ mod request_log;
 use actix_web::middleware::from_fn;
 use actix_web::web;
 
+pub use early_answer::answer_early_errors_in_full;
 pub use error::ApiError;
 
 /// Registers every route on an actix `App`. Under the XKS prefix: the XKS routes

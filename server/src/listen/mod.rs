@@ -70,6 +70,7 @@ fn main_listener(config: &Config, state: web::Data<AppState>) -> Result<Listenin
                     }),
             )
             .app_data(web::PayloadConfig::new(max_body))
+            .wrap(from_fn(http::answer_early_errors_in_full))
             .wrap(from_fn(http::log_request))
             .configure(|routes| http::routes(routes, &xks_prefix, xks_enabled))
     })
@@ -111,6 +112,7 @@ fn xks_listener(
         App::new()
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(max_body))
+            .wrap(from_fn(http::answer_early_errors_in_full))
             .wrap(from_fn(http::log_request))
             .configure(|routes| crate::xks::routes(routes, &prefix))
     })
