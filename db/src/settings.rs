@@ -20,6 +20,40 @@ impl Db {
     /// Stores `value` unless the setting exists; returns the value now stored, so
     /// concurrent first starts agree on one value.
     pub async fn setting_or_insert(&self, name: &str, value: &str) -> Result<String> {
+        self.insert_setting_if_absent(name, value).await?;
+        Ok(self
+            .setting(name)
+            .await?
+            .unwrap_or_else(|| value.to_string()))
+    }
+
+    /// Sets `name` to `value` if it still holds `expected` (`None`: if it does not exist);
+    /// returns whether it did, so that concurrent writers can retry on a fresh read.
+    pub async fn replace_setting(
+        &self,
+        name: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> Result<bool> {
+        let Some(expected) = expected else {
+            return Ok(self.insert_setting_if_absent(name, value).await? == 1);
+        };
+        let changed = on_writer!(self, |pool| sqlx::query(
+            "UPDATE settings SET value = $2, updated_at = $3 WHERE name = $1 AND value = $4"
+        )
+        .bind(name)
+        .bind(value)
+        .bind(now_millis())
+        .bind(expected)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))
+        .map_err(query_error("replace a setting"))?;
+        Ok(changed == 1)
+    }
+
+    /// Inserts the setting unless it exists; returns the rows inserted (0 or 1).
+    async fn insert_setting_if_absent(&self, name: &str, value: &str) -> Result<u64> {
         on_writer!(self, |pool| sqlx::query(
             "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO NOTHING"
@@ -30,11 +64,7 @@ impl Db {
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))
-        .map_err(query_error("store a setting"))?;
-        Ok(self
-            .setting(name)
-            .await?
-            .unwrap_or_else(|| value.to_string()))
+        .map_err(query_error("store a setting"))
     }
 
     /// Sets a setting, replacing any value.

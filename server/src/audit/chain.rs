@@ -1,6 +1,7 @@
 //! The HMAC chain: how an entry is sealed under the audit key after its predecessor,
-//! and how a chain's head (its last position) is sealed so that cutting entries off the
-//! end shows too.
+//! how a chain's head (its last position) is sealed so that cutting entries off the end
+//! shows too, and the sealed registry of every chain ever started, so that deleting a
+//! whole chain (its entries and its head) shows as well.
 
 use hmac::{Hmac, Mac};
 use hyok_db::AuditEntry;
@@ -12,6 +13,29 @@ type HmacSha256 = Hmac<Sha256>;
 /// The setting that holds a node's chain head.
 pub fn head_setting(node: &str) -> String {
     format!("audit_head.{node}")
+}
+
+/// The setting that lists every chain ever started.
+pub const REGISTRY: &str = "audit_chains";
+
+/// The sealed registry record: `{"chains": [...], "seal": "<hex>"}`.
+pub fn registry_value(key: &[u8; 32], chains: &[String]) -> String {
+    serde_json::json!({ "chains": chains, "seal": registry_mac(key, chains) }).to_string()
+}
+
+/// Reads the registry; `None` when it is malformed or its seal does not verify.
+pub fn open_registry(key: &[u8; 32], value: &str) -> Option<Vec<String>> {
+    let record: serde_json::Value = serde_json::from_str(value).ok()?;
+    let chains: Vec<String> = serde_json::from_value(record.get("chains")?.clone()).ok()?;
+    let seal = record.get("seal")?.as_str()?;
+    same(&registry_mac(key, &chains), seal).then_some(chains)
+}
+
+fn registry_mac(key: &[u8; 32], chains: &[String]) -> String {
+    let mut mac = new_mac(key);
+    mac.update(b"registry\n");
+    mac.update(&serde_json::to_vec(chains).unwrap_or_default());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// The HMAC of `entry` following an entry whose HMAC is `previous` ("" for the first).
@@ -37,18 +61,42 @@ pub fn entry_mac(key: &[u8; 32], previous: &str, entry: &AuditEntry) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// The sealed head record: `seq:mac:head-mac`.
+/// The sealed head record of a registered chain: `r:seq:mac:head-mac` (chains of versions
+/// before the registry have `seq:mac:head-mac`, sealed without the `r`).
 pub fn head_value(key: &[u8; 32], node: &str, seq: i64, mac: &str) -> String {
-    format!("{seq}:{mac}:{}", head_mac(key, node, seq, mac))
+    format!("r:{seq}:{mac}:{}", head_mac(key, node, seq, mac, true))
+}
+
+/// A head record as versions before the registry sealed it.
+#[cfg(test)]
+pub fn legacy_head_value(key: &[u8; 32], node: &str, seq: i64, mac: &str) -> String {
+    format!("{seq}:{mac}:{}", head_mac(key, node, seq, mac, false))
+}
+
+/// A head record, read.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Head {
+    pub seq: i64,
+    pub mac: String,
+    /// Written by a version that keeps the chain registry.
+    pub registered: bool,
 }
 
 /// Reads a head record; `None` when it is malformed or its seal does not verify.
-pub fn open_head(key: &[u8; 32], node: &str, value: &str) -> Option<(i64, String)> {
+pub fn open_head(key: &[u8; 32], node: &str, value: &str) -> Option<Head> {
+    let (registered, value) = match value.strip_prefix("r:") {
+        Some(rest) => (true, rest),
+        None => (false, value),
+    };
     let mut parts = value.splitn(3, ':');
     let seq: i64 = parts.next()?.parse().ok()?;
     let mac = parts.next()?;
     let seal = parts.next()?;
-    same(&head_mac(key, node, seq, mac), seal).then(|| (seq, mac.to_string()))
+    same(&head_mac(key, node, seq, mac, registered), seal).then(|| Head {
+        seq,
+        mac: mac.to_string(),
+        registered,
+    })
 }
 
 /// Constant-time comparison of two hex MACs.
@@ -56,9 +104,14 @@ pub fn same(expected: &str, actual: &str) -> bool {
     expected.len() == actual.len() && bool::from(expected.as_bytes().ct_eq(actual.as_bytes()))
 }
 
-fn head_mac(key: &[u8; 32], node: &str, seq: i64, mac: &str) -> String {
+fn head_mac(key: &[u8; 32], node: &str, seq: i64, mac: &str, registered: bool) -> String {
     let mut head = new_mac(key);
-    head.update(format!("head\n{node}\n{seq}\n{mac}").as_bytes());
+    let domain = if registered {
+        "registered head"
+    } else {
+        "head"
+    };
+    head.update(format!("{domain}\n{node}\n{seq}\n{mac}").as_bytes());
     hex::encode(head.finalize().into_bytes())
 }
 
@@ -124,10 +177,33 @@ mod tests {
     }
 
     #[test]
+    fn the_registry_is_sealed() {
+        let key = [3u8; 32];
+        let chains = vec!["a-1".to_string(), "b-2".to_string()];
+        let value = registry_value(&key, &chains);
+        assert_eq!(open_registry(&key, &value), Some(chains));
+        let shortened = value.replace("\"a-1\",", "");
+        assert_eq!(open_registry(&key, &shortened), None, "{shortened}");
+        assert_eq!(open_registry(&[4u8; 32], &value), None);
+    }
+
+    #[test]
     fn heads_are_sealed() {
         let key = [1u8; 32];
         let value = head_value(&key, "n", 4, "abc");
-        assert_eq!(open_head(&key, "n", &value), Some((4, "abc".into())));
+        let head = |registered| Head {
+            seq: 4,
+            mac: "abc".into(),
+            registered,
+        };
+        assert_eq!(open_head(&key, "n", &value), Some(head(true)));
+        let legacy = format!("4:abc:{}", head_mac(&key, "n", 4, "abc", false));
+        assert_eq!(open_head(&key, "n", &legacy), Some(head(false)));
+        assert_eq!(
+            open_head(&key, "n", value.strip_prefix("r:").unwrap()),
+            None,
+            "a registered head cannot pass for one of before the registry"
+        );
         assert_eq!(open_head(&key, "other", &value), None);
         assert_eq!(open_head(&key, "n", &value.replacen('4', "3", 1)), None);
         assert_eq!(open_head(&[2u8; 32], "n", &value), None);

@@ -7,7 +7,9 @@ use hyok_db::{AuditEntry, Change, Db, NewObject};
 use tokio::sync::{mpsc, oneshot, Mutex, MutexGuard};
 use zeroize::Zeroizing;
 
-use super::chain::{entry_mac, head_setting, head_value};
+use super::chain::{
+    entry_mac, head_setting, head_value, open_head, open_registry, registry_value, REGISTRY,
+};
 use super::event::Event;
 use super::key;
 use super::object_batch::{self, OwnedObject, PendingObject};
@@ -61,6 +63,9 @@ impl AuditLog {
             if host.is_empty() { "hyok" } else { host },
             hex::encode(suffix)
         );
+        register(&db, &key, &node)
+            .await
+            .map_err(|e| format!("registering the audit chain: {e}"))?;
         let (queue, inbox) = mpsc::channel(QUEUE_CAPACITY);
         let (objects, new_objects) = mpsc::channel(object_batch::QUEUE_CAPACITY);
         let log = Arc::new(AuditLog {
@@ -250,6 +255,50 @@ impl AuditLog {
     }
 }
 
+/// Records chain `node` as started: an empty sealed head first, then the chain in the
+/// sealed registry (a registered chain without its head shows as deleted). On the first
+/// start with a registry (no chain in the table has a registered head), the chains
+/// already there are registered too. A registry that does not verify, or is missing
+/// while registered chains exist, is left as it is, for `hyok audit verify` to report.
+async fn register(db: &Db, key: &[u8; 32], node: &str) -> Result<(), hyok_db::Error> {
+    db.put_setting(&head_setting(node), &head_value(key, node, 0, ""))
+        .await?;
+    loop {
+        let current = db.setting(REGISTRY).await?;
+        let mut chains = match current.as_deref() {
+            None => {
+                let found = db.audit_nodes().await?;
+                for chain in &found {
+                    let head = db.setting(&head_setting(chain)).await?;
+                    if head
+                        .and_then(|h| open_head(key, chain, &h))
+                        .is_some_and(|h| h.registered)
+                    {
+                        tracing::error!("the audit chain registry is missing although registered chains exist: the audit log may have been tampered with; run `hyok audit verify`");
+                        return Ok(());
+                    }
+                }
+                found
+            }
+            Some(value) => match open_registry(key, value) {
+                Some(chains) => chains,
+                None => {
+                    tracing::error!("the audit chain registry does not verify: the audit log may have been tampered with; run `hyok audit verify`");
+                    return Ok(());
+                }
+            },
+        };
+        chains.push(node.to_string());
+        let value = registry_value(key, &chains);
+        if db
+            .replace_setting(REGISTRY, current.as_deref(), &value)
+            .await?
+        {
+            return Ok(());
+        }
+    }
+}
+
 /// Events sealed into the chain: their entries, and the new chain head to store with them.
 pub(super) struct Sealed {
     pub entries: Vec<AuditEntry>,
@@ -300,6 +349,49 @@ pub(super) mod tests {
     /// A commit that landed although its caller never learned it (the request went away
     /// mid-commit) leaves the head in doubt; the next commit reads the chain's end first
     /// instead of sealing after a stale head.
+    /// A database of a version before the chain registry: its chains are adopted into
+    /// the registry at the first start, and the log verifies.
+    #[actix_web::test]
+    async fn chains_of_before_the_registry_are_adopted_once() {
+        use crate::audit::chain::{legacy_head_value, REGISTRY};
+        use sqlx::Connection;
+        let database = TestDatabase::sqlite();
+        let dir = tempfile::tempdir().unwrap();
+        let old = started(&database, dir.path()).await;
+        old.commit(&[], &[Event::new("alice", "change", "ok")])
+            .await
+            .unwrap();
+        let db = database.open().await;
+        let last = db
+            .audit_chain(old.node(), 0, 10)
+            .await
+            .unwrap()
+            .pop()
+            .unwrap();
+        let legacy = legacy_head_value(old.key(), old.node(), last.seq, &last.mac);
+        db.put_setting(&head_setting(old.node()), &legacy)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM settings WHERE name = $1")
+            .bind(REGISTRY)
+            .execute(
+                &mut sqlx::SqliteConnection::connect(&database.url)
+                    .await
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+
+        let new = started(&database, dir.path()).await;
+        let verification = new.verify().await.unwrap();
+        assert!(
+            verification.breaches.is_empty(),
+            "{:?}",
+            verification.breaches
+        );
+        assert_eq!((verification.chains, verification.entries), (2, 1));
+    }
+
     #[actix_web::test]
     async fn a_commit_whose_answer_was_lost_is_found_by_the_next() {
         let database = TestDatabase::sqlite();

@@ -1,10 +1,13 @@
-//! Checking every chain: numbering without gaps, every HMAC, and the sealed head, so
-//! that an edited, deleted, inserted or re-hashed entry — or a cut-off end — is found,
-//! and the first broken entry of each chain is named.
+//! Checking every chain: the sealed registry of chains, numbering without gaps, every
+//! HMAC, and the sealed head, so that an edited, deleted, inserted or re-hashed entry, a
+//! cut-off end, or a whole chain deleted is found, and the first broken entry of each
+//! chain is named.
 
 use serde::Serialize;
 
-use super::chain::{entry_mac, head_setting, open_head, same};
+use std::collections::BTreeSet;
+
+use super::chain::{entry_mac, head_setting, open_head, open_registry, same, REGISTRY};
 use super::log::AuditLog;
 
 const PAGE: i64 = 1000;
@@ -28,11 +31,39 @@ pub struct Verification {
 
 impl AuditLog {
     pub async fn verify(&self) -> Result<Verification, hyok_db::Error> {
-        let nodes = self.db.audit_nodes().await?;
+        let found = self.db.audit_nodes().await?;
+        let mut breaches = Vec::new();
+        let registry = self.db.setting(REGISTRY).await?;
+        let registered = match registry.as_deref().map(|v| open_registry(self.key(), v)) {
+            Some(Some(chains)) => chains,
+            Some(None) => {
+                breaches.push(registry_breach("the chain registry does not verify"));
+                Vec::new()
+            }
+            None => {
+                breaches.push(registry_breach("the chain registry is missing"));
+                Vec::new()
+            }
+        };
+        let registry_ok = breaches.is_empty();
+        let nodes: BTreeSet<String> = found.iter().chain(&registered).cloned().collect();
+        for node in found
+            .iter()
+            .filter(|node| registry_ok && !registered.contains(node))
+        {
+            breaches.push(Breach {
+                node: node.clone(),
+                seq: 1,
+                entry_id: None,
+                reason:
+                    "this chain is not in the chain registry: it was added without the audit key"
+                        .into(),
+            });
+        }
         let mut verification = Verification {
             chains: nodes.len(),
             entries: 0,
-            breaches: Vec::new(),
+            breaches,
         };
         for node in nodes {
             let (count, breach) = self.verify_chain(&node).await?;
@@ -77,11 +108,20 @@ impl AuditLog {
         let verdict = match head.as_deref().map(|value| open_head(self.key(), node, value)) {
             None => Some("the chain has no head record".to_string()),
             Some(None) => Some("the chain's head record does not verify".to_string()),
-            Some(Some((seq, mac))) if seq != last || !same(&mac, &previous) => {
-                Some(format!("the chain ends at entry {last} but its head records entry {seq}: entries were removed"))
+            Some(Some(head)) if head.seq != last || !same(&head.mac, &previous) => {
+                Some(format!("the chain ends at entry {last} but its head records entry {}: entries were removed", head.seq))
             }
             Some(Some(_)) => None,
         };
         Ok((count, verdict.map(|reason| breach(last + 1, None, reason))))
+    }
+}
+
+fn registry_breach(reason: &str) -> Breach {
+    Breach {
+        node: "(all)".into(),
+        seq: 0,
+        entry_id: None,
+        reason: format!("{reason}: chains may have been deleted"),
     }
 }

@@ -225,9 +225,27 @@ fn tampering_is_found_at_the_row_it_touched() {
     .expect_err("a cut-off end");
     assert!(truncated.contains("entries were removed"), "{truncated}");
 
+    // A whole earlier chain deleted, entries and head: the registry still lists it.
+    let deleted = verify_after(
+        tempdir().path(),
+        "DELETE FROM audit_entries; DELETE FROM settings WHERE name LIKE 'audit_head.%'",
+    )
+    .expect_err("a deleted chain");
+    assert!(deleted.contains("no head record"), "{deleted}");
+    let unregistered = verify_after(
+        tempdir().path(),
+        "DELETE FROM settings WHERE name = 'audit_chains'",
+    )
+    .expect_err("the registry removed");
+    assert!(
+        unregistered.contains("registry is missing"),
+        "{unregistered}"
+    );
+
+    // (The second run is a chain of its own, empty so far.)
     let untouched = verify_after(tempdir().path(), "SELECT 1").expect("control: no tampering");
     assert!(
-        untouched.contains("intact: 1 chains, 6 entries"),
+        untouched.contains("intact: 2 chains, 6 entries"),
         "{untouched}"
     );
 }
