@@ -30,6 +30,7 @@ impl Probe {
     }
 }
 
+#[derive(Default)]
 pub struct HealthProbe {
     latest: Mutex<Option<(Instant, Arc<Probe>)>>,
     /// Held by the one probe in flight; others wait for its answer.
@@ -37,13 +38,6 @@ pub struct HealthProbe {
 }
 
 impl HealthProbe {
-    pub fn new() -> HealthProbe {
-        HealthProbe {
-            latest: Mutex::new(None),
-            probing: tokio::sync::Mutex::new(()),
-        }
-    }
-
     /// The latest probe if it is at most a second old, else a new one (run once for all
     /// the callers that ask meanwhile).
     pub async fn current(&self, db: &Db, keystore: &KeystoreHandle) -> Arc<Probe> {
@@ -67,12 +61,6 @@ impl HealthProbe {
             .as_ref()
             .filter(|(at, _)| at.elapsed() <= FRESH_FOR)
             .map(|(_, probe)| probe.clone())
-    }
-}
-
-impl Default for HealthProbe {
-    fn default() -> Self {
-        HealthProbe::new()
     }
 }
 
@@ -155,7 +143,7 @@ mod tests {
             seals: seals.clone(),
         };
         let handle = KeystoreHandle::new(Arc::new(keystore), 1, Duration::from_secs(5), 4);
-        let probe = Arc::new(HealthProbe::new());
+        let probe = Arc::new(HealthProbe::default());
         let mut callers = tokio::task::JoinSet::new();
         for _ in 0..20 {
             let (probe, db, handle) = (probe.clone(), db.clone(), handle.clone());
@@ -186,7 +174,7 @@ mod tests {
         let (keystore, _) =
             SoftwareKeystore::open_or_create(&dir.path().join("master.key"), None, None).unwrap();
         let handle = KeystoreHandle::new(Arc::new(keystore), 1, Duration::from_secs(5), 4);
-        let probe = HealthProbe::new().current(&db, &handle).await;
+        let probe = HealthProbe::default().current(&db, &handle).await;
         let problem = probe.database.clone().unwrap_err();
         assert!(problem.contains("schema version"), "{problem}");
         assert!(probe.keystore.is_ok() && !probe.healthy());

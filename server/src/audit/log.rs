@@ -346,9 +346,6 @@ pub(super) mod tests {
             .unwrap()
     }
 
-    /// A commit that landed although its caller never learned it (the request went away
-    /// mid-commit) leaves the head in doubt; the next commit reads the chain's end first
-    /// instead of sealing after a stale head.
     /// A database of a version before the chain registry: its chains are adopted into
     /// the registry at the first start, and the log verifies.
     #[actix_web::test]
@@ -392,6 +389,9 @@ pub(super) mod tests {
         assert_eq!((verification.chains, verification.entries), (2, 1));
     }
 
+    /// A commit that landed although its caller never learned it (the request went away
+    /// mid-commit) leaves the head in doubt; the next commit reads the chain's end first
+    /// instead of sealing after a stale head.
     #[actix_web::test]
     async fn a_commit_whose_answer_was_lost_is_found_by_the_next() {
         let database = TestDatabase::sqlite();

@@ -3,9 +3,9 @@
 //! cut-off end, or a whole chain deleted is found, and the first broken entry of each
 //! chain is named.
 
-use serde::Serialize;
-
 use std::collections::BTreeSet;
+
+use serde::Serialize;
 
 use super::chain::{entry_mac, head_setting, open_head, open_registry, same, REGISTRY};
 use super::log::AuditLog;

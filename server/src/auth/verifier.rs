@@ -177,12 +177,11 @@ impl TokenVerifier {
         if record.revoked_at.is_some() || record.expires_at.is_some_and(|at| at <= now) {
             return Err(AuthError::Rejected);
         }
-        let matches = match record.secret_hash.strip_prefix(KEYED) {
-            Some(_) => {
-                let expected = self.keyed_hash(id, secret);
-                bool::from(expected.as_bytes().ct_eq(record.secret_hash.as_bytes()))
-            }
-            None => self.verify_legacy(id, secret, &record.secret_hash).await?,
+        let matches = if record.secret_hash.starts_with(KEYED) {
+            let expected = self.keyed_hash(id, secret);
+            bool::from(expected.as_bytes().ct_eq(record.secret_hash.as_bytes()))
+        } else {
+            self.verify_legacy(id, secret, &record.secret_hash).await?
         };
         if !matches {
             return Err(AuthError::Rejected);

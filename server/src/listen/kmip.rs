@@ -69,12 +69,7 @@ pub fn listener(
                     let stopping = stopping.clone();
                     let caps = caps.clone();
                     async move {
-                        let connection = Connection {
-                            stopping: &stopping,
-                            caps: &caps,
-                            idle,
-                        };
-                        serve(&state, stream, connection).await;
+                        serve(&state, stream, &stopping, &caps, idle).await;
                         Ok::<_, ()>(())
                     }
                 }))
@@ -84,19 +79,13 @@ pub fn listener(
     Ok((server, address))
 }
 
-/// What a connection is served under.
-struct Connection<'a> {
-    stopping: &'a GracefulShutdownSignal,
-    caps: &'a Arc<ConnectionCaps>,
+async fn serve(
+    state: &AppState,
+    mut stream: TlsStream<TcpStream>,
+    stopping: &GracefulShutdownSignal,
+    caps: &Arc<ConnectionCaps>,
     idle: Duration,
-}
-
-async fn serve(state: &AppState, mut stream: TlsStream<TcpStream>, connection: Connection<'_>) {
-    let Connection {
-        stopping,
-        caps,
-        idle,
-    } = connection;
+) {
     let name = common_name(stream.ssl());
     let counted = caps.admit(name.as_deref().unwrap_or("(no usable CN)"));
     let _admitted = match counted {
