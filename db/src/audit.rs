@@ -1,11 +1,13 @@
 //! Audit entries: who did what to which object, when, with what result, numbered per
-//! node (`seq`) and sealed by the server's HMAC chain (`mac`). Appended, never updated.
+//! node (`seq`) and sealed by the server's HMAC chain (`mac`). Appended, never updated;
+//! deleted only from a chain's beginning, together with the checkpoint that replaces them.
 
 use serde::{Deserialize, Serialize};
+use sqlx::Connection as _;
 
 use crate::error::{query_error, Result};
-use crate::pool::on_pool;
-use crate::Db;
+use crate::pool::{on_pool, on_writer};
+use crate::{now_millis, Db};
 
 /// One audit entry. `id` is the database's (ignored when appending).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
@@ -95,5 +97,76 @@ impl Db {
         .fetch_all(pool)
         .await)
         .map_err(query_error("list audit chains"))
+    }
+
+    /// For each chain with entries sealed before `before` (Unix ms): its last such entry's
+    /// `seq`.
+    pub async fn audit_prunable(&self, before: i64) -> Result<Vec<(String, i64)>> {
+        on_pool!(self, |pool| sqlx::query_as(
+            "SELECT node, MAX(seq) FROM audit_entries WHERE at < $1 GROUP BY node ORDER BY node"
+        )
+        .bind(before)
+        .fetch_all(pool)
+        .await)
+        .map_err(query_error("find audit entries past their retention"))
+    }
+
+    /// Deletes chain `node`'s entries up to `through_seq` and sets the setting
+    /// `checkpoint_name` to `checkpoint`, in one transaction, if that setting still holds
+    /// `expected` (`None`: if it does not exist). Returns whether it did, so that nodes
+    /// pruning at once retry on a fresh read instead of moving a checkpoint back.
+    pub async fn prune_audit(
+        &self,
+        node: &str,
+        through_seq: i64,
+        checkpoint_name: &str,
+        expected: Option<&str>,
+        checkpoint: &str,
+    ) -> Result<bool> {
+        on_writer!(self, |pool| {
+            async {
+            let mut tx = pool
+                .begin()
+                .await
+                .map_err(query_error("begin a transaction"))?;
+            let stored = match expected {
+                Some(expected) => sqlx::query(
+                    "UPDATE settings SET value = $2, updated_at = $3 WHERE name = $1 AND value = $4",
+                )
+                .bind(checkpoint_name)
+                .bind(checkpoint)
+                .bind(now_millis())
+                .bind(expected),
+                None => sqlx::query(
+                    "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(checkpoint_name)
+                .bind(checkpoint)
+                .bind(now_millis()),
+            }
+            .execute(&mut *tx)
+            .await
+            .map_err(query_error("store an audit checkpoint"))?
+            .rows_affected();
+            if stored != 1 {
+                tx.rollback()
+                    .await
+                    .map_err(query_error("roll back a transaction"))?;
+                return Ok(false);
+            }
+            sqlx::query("DELETE FROM audit_entries WHERE node = $1 AND seq <= $2")
+                .bind(node)
+                .bind(through_seq)
+                .execute(&mut *tx)
+                .await
+                .map_err(query_error("prune the audit log"))?;
+            tx.commit()
+                .await
+                .map_err(query_error("commit an audit pruning"))?;
+            Ok(true)
+        }
+        .await
+        })
     }
 }

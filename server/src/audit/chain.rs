@@ -1,7 +1,8 @@
 //! The HMAC chain: how an entry is sealed under the audit key after its predecessor,
 //! how a chain's head (its last position) is sealed so that cutting entries off the end
 //! shows too, and the sealed registry of every chain ever started, so that deleting a
-//! whole chain (its entries and its head) shows as well.
+//! whole chain (its entries and its head) shows as well; and the sealed checkpoint that
+//! stands for a chain's pruned beginning (`[audit] retain_days`).
 
 use hmac::{Hmac, Mac};
 use hyok_db::AuditEntry;
@@ -97,6 +98,42 @@ pub fn open_head(key: &[u8; 32], node: &str, value: &str) -> Option<Head> {
         mac: mac.to_string(),
         registered,
     })
+}
+
+/// The setting that holds a chain's checkpoint: where its remaining entries start.
+pub fn checkpoint_setting(node: &str) -> String {
+    format!("audit_checkpoint.{node}")
+}
+
+/// The sealed checkpoint of a chain whose entries up to `seq` were pruned, the last of
+/// them having HMAC `mac`: `seq:mac:seal`.
+pub fn checkpoint_value(key: &[u8; 32], node: &str, seq: i64, mac: &str) -> String {
+    format!("{seq}:{mac}:{}", checkpoint_mac(key, node, seq, mac))
+}
+
+/// A checkpoint record, read: the chain goes on at entry `seq + 1`, sealed after `mac`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub seq: i64,
+    pub mac: String,
+}
+
+/// Reads a checkpoint record; `None` when it is malformed or its seal does not verify.
+pub fn open_checkpoint(key: &[u8; 32], node: &str, value: &str) -> Option<Checkpoint> {
+    let mut parts = value.splitn(3, ':');
+    let seq: i64 = parts.next()?.parse().ok()?;
+    let mac = parts.next()?;
+    let seal = parts.next()?;
+    same(&checkpoint_mac(key, node, seq, mac), seal).then(|| Checkpoint {
+        seq,
+        mac: mac.to_string(),
+    })
+}
+
+fn checkpoint_mac(key: &[u8; 32], node: &str, seq: i64, mac: &str) -> String {
+    let mut checkpoint = new_mac(key);
+    checkpoint.update(format!("checkpoint\n{node}\n{seq}\n{mac}").as_bytes());
+    hex::encode(checkpoint.finalize().into_bytes())
 }
 
 /// Constant-time comparison of two hex MACs.
@@ -207,5 +244,28 @@ mod tests {
         assert_eq!(open_head(&key, "other", &value), None);
         assert_eq!(open_head(&key, "n", &value.replacen('4', "3", 1)), None);
         assert_eq!(open_head(&[2u8; 32], "n", &value), None);
+    }
+
+    #[test]
+    fn checkpoints_are_sealed_apart_from_heads() {
+        let key = [5u8; 32];
+        let value = checkpoint_value(&key, "n", 9, "abc");
+        let checkpoint = Checkpoint {
+            seq: 9,
+            mac: "abc".into(),
+        };
+        assert_eq!(open_checkpoint(&key, "n", &value), Some(checkpoint));
+        assert_eq!(open_checkpoint(&key, "other", &value), None);
+        assert_eq!(
+            open_checkpoint(&key, "n", &value.replacen('9', "8", 1)),
+            None
+        );
+        assert_eq!(open_checkpoint(&[6u8; 32], "n", &value), None);
+        let head = format!("9:abc:{}", head_mac(&key, "n", 9, "abc", false));
+        assert_eq!(
+            open_checkpoint(&key, "n", &head),
+            None,
+            "a head cannot pass for a checkpoint"
+        );
     }
 }

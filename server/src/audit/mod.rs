@@ -5,12 +5,15 @@
 //! history needs the master key, not just the database. Management events commit in the
 //! same transaction as their change; key-use events are group-committed within 50 ms (or,
 //! with `[audit] key_use = "summary"`, counted per second, key, caller, operation and result).
+//! Entries past `[audit] retain_days` are pruned from chains' beginnings behind a sealed
+//! checkpoint.
 
 mod chain;
 mod event;
 mod key;
 mod log;
 mod object_batch;
+mod retention;
 mod summary;
 mod verify;
 mod writer;

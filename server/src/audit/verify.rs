@@ -1,13 +1,17 @@
 //! Checking every chain: the sealed registry of chains, numbering without gaps, every
 //! HMAC, and the sealed head, so that an edited, deleted, inserted or re-hashed entry, a
 //! cut-off end, or a whole chain deleted is found, and the first broken entry of each
-//! chain is named.
+//! chain is named. A chain pruned under `[audit] retain_days` is checked from its sealed
+//! checkpoint on.
 
 use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::chain::{entry_mac, head_setting, open_head, open_registry, same, REGISTRY};
+use super::chain::{
+    checkpoint_setting, entry_mac, head_setting, open_checkpoint, open_head, open_registry, same,
+    REGISTRY,
+};
 use super::log::AuditLog;
 
 const PAGE: i64 = 1000;
@@ -26,7 +30,24 @@ pub struct Breach {
 pub struct Verification {
     pub chains: usize,
     pub entries: u64,
+    /// Entries deleted from the beginnings of chains under `[audit] retain_days`.
+    pub pruned: u64,
     pub breaches: Vec<Breach>,
+}
+
+/// Where a walk along a chain starts: after entry `seq`, whose HMAC is `mac` (0 and ""
+/// for the chain's beginning).
+pub(super) struct Position {
+    pub seq: i64,
+    pub mac: String,
+}
+
+/// A walk along a chain: the last entry that checked, how many did, and the breach that
+/// stopped it, if one did.
+pub(super) struct Walk {
+    pub last: Position,
+    pub count: u64,
+    pub breach: Option<Breach>,
 }
 
 impl AuditLog {
@@ -63,57 +84,134 @@ impl AuditLog {
         let mut verification = Verification {
             chains: nodes.len(),
             entries: 0,
+            pruned: 0,
             breaches,
         };
         for node in nodes {
-            let (count, breach) = self.verify_chain(&node).await?;
-            verification.entries += count;
-            verification.breaches.extend(breach);
+            let start = match self.chain_start(&node).await? {
+                Ok(start) => start,
+                Err(breach) => {
+                    verification.breaches.push(breach);
+                    continue;
+                }
+            };
+            verification.pruned += start.seq as u64;
+            let walk = self.walk(&node, start, None).await?;
+            verification.entries += walk.count;
+            match walk.breach {
+                Some(breach) => verification.breaches.push(breach),
+                None => verification
+                    .breaches
+                    .extend(self.check_head(&node, walk.last).await?),
+            }
         }
         Ok(verification)
     }
 
-    async fn verify_chain(&self, node: &str) -> Result<(u64, Option<Breach>), hyok_db::Error> {
+    /// Where chain `node`'s remaining entries start: its sealed checkpoint, or its
+    /// beginning when it was never pruned.
+    pub(super) async fn chain_start(
+        &self,
+        node: &str,
+    ) -> Result<Result<Position, Breach>, hyok_db::Error> {
+        let Some(value) = self.db.setting(&checkpoint_setting(node)).await? else {
+            return Ok(Ok(Position {
+                seq: 0,
+                mac: String::new(),
+            }));
+        };
+        Ok(match open_checkpoint(self.key(), node, &value) {
+            Some(checkpoint) => Ok(Position {
+                seq: checkpoint.seq,
+                mac: checkpoint.mac,
+            }),
+            None => Err(Breach {
+                node: node.to_string(),
+                seq: 1,
+                entry_id: None,
+                reason: "the chain's checkpoint record does not verify".into(),
+            }),
+        })
+    }
+
+    /// Checks chain `node`'s entries after `start` (up to entry `through`, or to its end)
+    /// for numbering and HMACs, stopping at the first breach.
+    pub(super) async fn walk(
+        &self,
+        node: &str,
+        start: Position,
+        through: Option<i64>,
+    ) -> Result<Walk, hyok_db::Error> {
         let breach = |seq, entry_id, reason: String| Breach {
             node: node.to_string(),
             seq,
             entry_id,
             reason,
         };
-        let (mut expected, mut previous, mut count) = (1i64, String::new(), 0u64);
+        let mut walk = Walk {
+            last: start,
+            count: 0,
+            breach: None,
+        };
         loop {
-            let page = self.db.audit_chain(node, expected - 1, PAGE).await?;
+            let expected = walk.last.seq + 1;
+            let limit = through.map_or(PAGE, |through| PAGE.min(through - walk.last.seq));
+            if limit <= 0 {
+                return Ok(walk);
+            }
+            let page = self.db.audit_chain(node, walk.last.seq, limit).await?;
             if page.is_empty() {
-                break;
+                if through.is_some() {
+                    let reason = format!("entry {expected} of this chain is missing");
+                    walk.breach = Some(breach(expected, None, reason));
+                }
+                return Ok(walk);
             }
             for entry in page {
-                count += 1;
+                let expected = walk.last.seq + 1;
+                walk.count += 1;
                 if entry.seq != expected {
                     let reason = format!(
                         "entry {expected} of this chain is missing (the next one is {})",
                         entry.seq
                     );
-                    return Ok((count, Some(breach(expected, Some(entry.id), reason))));
+                    walk.breach = Some(breach(expected, Some(entry.id), reason));
+                    return Ok(walk);
                 }
-                if !same(&entry_mac(self.key(), &previous, &entry), &entry.mac) {
+                if !same(&entry_mac(self.key(), &walk.last.mac, &entry), &entry.mac) {
                     let reason = format!("entry id {} does not match its HMAC: it was altered or re-sealed without the audit key", entry.id);
-                    return Ok((count, Some(breach(entry.seq, Some(entry.id), reason))));
+                    walk.breach = Some(breach(entry.seq, Some(entry.id), reason));
+                    return Ok(walk);
                 }
-                previous = entry.mac;
-                expected += 1;
+                walk.last = Position {
+                    seq: entry.seq,
+                    mac: entry.mac,
+                };
             }
         }
-        let last = expected - 1;
+    }
+
+    /// Whether chain `node`, which ends at `last`, ends where its sealed head says.
+    async fn check_head(
+        &self,
+        node: &str,
+        last: Position,
+    ) -> Result<Option<Breach>, hyok_db::Error> {
         let head = self.db.setting(&head_setting(node)).await?;
         let verdict = match head.as_deref().map(|value| open_head(self.key(), node, value)) {
             None => Some("the chain has no head record".to_string()),
             Some(None) => Some("the chain's head record does not verify".to_string()),
-            Some(Some(head)) if head.seq != last || !same(&head.mac, &previous) => {
-                Some(format!("the chain ends at entry {last} but its head records entry {}: entries were removed", head.seq))
+            Some(Some(head)) if head.seq != last.seq || !same(&head.mac, &last.mac) => {
+                Some(format!("the chain ends at entry {} but its head records entry {}: entries were removed", last.seq, head.seq))
             }
             Some(Some(_)) => None,
         };
-        Ok((count, verdict.map(|reason| breach(last + 1, None, reason))))
+        Ok(verdict.map(|reason| Breach {
+            node: node.to_string(),
+            seq: last.seq + 1,
+            entry_id: None,
+            reason,
+        }))
     }
 }
 

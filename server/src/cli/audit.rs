@@ -99,8 +99,14 @@ fn verify(api: &ApiClient) -> Result<(), String> {
         .unwrap_or_default();
     if breaches.is_empty() {
         if !api.options().json {
+            let pruned = match verification["pruned"].as_u64() {
+                Some(pruned) if pruned > 0 => {
+                    format!(" ({pruned} earlier ones pruned under retain_days)")
+                }
+                _ => String::new(),
+            };
             println!(
-                "audit log intact: {} chains, {} entries",
+                "audit log intact: {} chains, {} entries{pruned}",
                 verification["chains"], verification["entries"]
             );
         }

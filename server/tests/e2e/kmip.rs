@@ -651,6 +651,45 @@ fn json_ttlv_on_kmip_2_1_and_grants_decide_who_uses_a_key() {
     assert!(tail.contains("denied") && tail.contains(&key), "{tail}");
 }
 
+/// Names are unique in the server, so a Create under a name someone else holds must fail,
+/// but it says no more than that: not whose it is nor which object; Locate does not find
+/// it; and a caller who may not create at all learns nothing of the name.
+#[test]
+fn a_taken_name_tells_other_users_only_that_it_is_taken() {
+    let dir = tempdir();
+    let config = format!("{}\n[auth]\ncreators = [\"bob\"]\n", config_in(dir.path()));
+    let hyok = Launch::with_config(dir.path(), &config).start();
+    let admin = hyok.admin_token();
+    let bob = hyok.user_token(&admin, "bob");
+    let carol = hyok.user_token(&admin, "carol");
+    let create = request(2, 1, &item("Create", &CREATE_21.replace("NAME", "payroll")));
+    let held = text(
+        ok(&kmip(&hyok, &admin, "xml", &create)),
+        tag::UNIQUE_IDENTIFIER,
+    );
+
+    let (reason, message) = failed(&kmip(&hyok, &bob, "xml", &create));
+    assert_eq!(reason, "NonUniqueNameAttribute");
+    assert!(
+        !message.contains(&held) && !message.contains("admin"),
+        "{message}"
+    );
+    let locate = request(
+        2,
+        1,
+        &item(
+            "Locate",
+            r#"<Attributes><Name><NameValue type="TextString" value="payroll"/><NameType type="Enumeration" value="UninterpretedTextString"/></Name></Attributes>"#,
+        ),
+    );
+    let found = to_xml(ok(&kmip(&hyok, &bob, "xml", &locate)));
+    assert!(!found.contains(&held), "{found}");
+
+    let (reason, message) = failed(&kmip(&hyok, &carol, "xml", &create));
+    assert_eq!(reason, "PermissionDenied", "{message}");
+    assert!(!message.contains("payroll"), "{message}");
+}
+
 #[test]
 fn attributes_change_and_locate_finds_only_what_the_caller_may_see() {
     let dir = tempdir();
