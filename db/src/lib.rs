@@ -2,6 +2,8 @@
 //! SQLite (the embedded default, durable commits in WAL mode) and PostgreSQL (shared by
 //! several nodes). One set of SQL statements serves both; migrations are per engine.
 
+#![forbid(unsafe_code)]
+
 mod audit;
 mod changes;
 mod connect;

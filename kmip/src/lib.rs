@@ -7,6 +7,8 @@
 //!
 //! Every decoder is total and bounded by [`Limits`].
 
+#![forbid(unsafe_code)]
+
 mod error;
 mod item;
 mod limits;

@@ -2,6 +2,8 @@
 //! public so that integration tests can drive the services directly; the binary is
 //! the supported interface.
 
+#![forbid(unsafe_code)]
+
 pub mod access;
 pub mod audit;
 pub mod auth;

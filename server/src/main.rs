@@ -1,5 +1,7 @@
 //! The `hyok` binary: the key management server (`hyok serve`) and its admin commands.
 
+#![forbid(unsafe_code)]
+
 use clap::Parser;
 
 #[global_allocator]

@@ -3,6 +3,8 @@
 //! names, AAD framing and the ciphertext data integrity value. The server supplies a
 //! [`Backend`] (key lookup, authorization, cryptography) and the HTTP listener.
 
+#![forbid(unsafe_code)]
+
 mod aad;
 pub mod api;
 mod backend;

@@ -113,12 +113,6 @@ impl KeyCache {
         self.lock().remove(uid);
     }
 
-    pub fn clear(&self) {
-        let mut inner = self.lock();
-        inner.entries.clear();
-        inner.bytes = 0;
-    }
-
     /// (entries, bytes) currently held.
     pub fn usage(&self) -> (usize, usize) {
         let inner = self.lock();
