@@ -17,7 +17,7 @@ use crate::config::{Config, KeyUseAudit, Loaded, SoftwareLocation};
 use crate::keys::{CacheLimits, KeyCache, KeyService, RecordCache};
 use crate::keystore::{KeystoreHandle, MasterKeyOpener};
 use crate::state::AppState;
-use crate::{bootstrap, config, listen, maintenance, xks};
+use crate::{bootstrap, config, listen, maintenance, xks_facade};
 
 /// How often a SQLite node reads the change counter that other processes' writes move.
 const FOLLOW_EVERY: Duration = Duration::from_millis(100);
@@ -63,8 +63,8 @@ pub async fn run(loaded: Loaded, path: Option<PathBuf>) -> Result<(), String> {
         access,
         audit: audit.clone(),
         tokens,
-        xks: xks::service_for(&config.aws_xks_config),
-        xks_keys: xks::ResolvedKeys::new(metadata_entries, metadata_age),
+        xks: xks_facade::service_for(&config.aws_xks_config),
+        xks_keys: xks_facade::ResolvedKeys::new(metadata_entries, metadata_age),
         health: Default::default(),
     });
     if let Some(xks) = &state.xks {
@@ -207,7 +207,8 @@ async fn reload_on_sighup(path: Option<PathBuf>, state: web::Data<AppState>) {
         match config::load(path.as_deref()) {
             Ok(reloaded) => match &state.xks {
                 Some(service) => {
-                    let count = xks::reload_credentials(service, &reloaded.config.aws_xks_config);
+                    let count =
+                        xks_facade::reload_credentials(service, &reloaded.config.aws_xks_config);
                     tracing::info!(
                         credentials = count,
                         "SIGHUP: XKS SigV4 credentials reloaded; other changes need a restart"

@@ -20,7 +20,7 @@ pub struct AppState {
     /// The AWS XKS facade, when `aws_xks_enable` is true.
     pub xks: Option<hyok_xks::XksService>,
     /// The keys XKS calls name, with what their checks use.
-    pub xks_keys: crate::xks::ResolvedKeys,
+    pub xks_keys: crate::xks_facade::ResolvedKeys,
     /// What `/health` and the XKS health route report.
     pub health: crate::health_probe::HealthProbe,
 }

@@ -223,7 +223,7 @@ impl AuditLog {
         &self,
         head: &Head,
         events: impl ExactSizeIterator<Item = &'e Event>,
-    ) -> Sealed {
+    ) -> SealedEvents {
         let mut previous = head.mac.clone();
         let mut entries = Vec::with_capacity(events.len());
         for (offset, event) in events.enumerate() {
@@ -247,7 +247,7 @@ impl AuditLog {
         let head_record = entries
             .last()
             .map(|last| head_value(&self.key, &self.node, last.seq, &last.mac));
-        Sealed {
+        SealedEvents {
             entries,
             head_name: head_setting(&self.node),
             head_record,
@@ -300,13 +300,13 @@ async fn register(db: &Db, key: &[u8; 32], node: &str) -> Result<(), hyok_db::Er
 }
 
 /// Events sealed into the chain: their entries, and the new chain head to store with them.
-pub(super) struct Sealed {
+pub(super) struct SealedEvents {
     pub entries: Vec<AuditEntry>,
     head_name: String,
     head_record: Option<String>,
 }
 
-impl Sealed {
+impl SealedEvents {
     /// `changes`, then the one that stores the new chain head (in the same transaction).
     pub fn with_head<'a>(&'a self, changes: &[Change<'a>]) -> Vec<Change<'a>> {
         let mut all = changes.to_vec();

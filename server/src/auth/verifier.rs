@@ -191,7 +191,7 @@ impl TokenVerifier {
             tracing::warn!(token = id, user = %record.user_name, "a token of a user whose name {problem} is refused; create a user with another name");
             return Err(AuthError::Rejected);
         }
-        self.record_use(id, now).await;
+        self.record_token_use(id, now).await;
         let role = record.role();
         if !self.cache_ttl.is_zero() {
             let mut cache = self.lock();
@@ -268,14 +268,14 @@ impl TokenVerifier {
             (token_caller(id, entry.user.clone(), entry.role), record_use)
         };
         if record_use {
-            self.record_use(id, now).await;
+            self.record_token_use(id, now).await;
         }
         Some(caller)
     }
 
     /// Writes the token's last use. Not part of the check: a busy writer must not fail
     /// (and, behind the gate, serialize) the requests of a valid token.
-    async fn record_use(&self, id: &str, now: i64) {
+    async fn record_token_use(&self, id: &str, now: i64) {
         if let Err(error) = self.db.touch_token(id, now).await {
             tracing::warn!(token = id, %error, "could not record a token's last use");
         }

@@ -15,7 +15,7 @@ use openssl::ssl::{SslConnector, SslFiletype, SslMethod, SslVerifyMode};
 
 use super::bench::{first_request, report, Tally};
 use super::kmip_connection::{KmipConnection, Target};
-use crate::kmip::names::value;
+use crate::kmip_ops::names::value;
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum KmipOperation {

@@ -22,7 +22,7 @@ pub use error::ApiError;
 pub fn routes(config: &mut web::ServiceConfig, xks_prefix: &str, xks_enabled: bool) {
     config.route("/health", web::get().to(health::health));
     if xks_enabled {
-        crate::xks::routes(config, xks_prefix);
+        crate::xks_facade::routes(config, xks_prefix);
     } else {
         config.service(
             web::scope(xks_prefix).default_service(web::to(actix_web::HttpResponse::NotFound)),
@@ -36,7 +36,7 @@ pub fn routes(config: &mut web::ServiceConfig, xks_prefix: &str, xks_enabled: bo
             .configure(admin_keystore::routes)
             .configure(access::routes)
             .configure(admin_audit::routes)
-            .configure(crate::kmip::routes)
+            .configure(crate::kmip_ops::routes)
             .default_service(web::to(not_found)),
     );
 }

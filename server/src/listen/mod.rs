@@ -2,8 +2,8 @@
 //! (SIGTERM/SIGINT stop accepting and let in-flight requests finish, see `stop`), TLS and the
 //! client-certificate identity of each connection.
 
-mod kmip;
 mod kmip_caps;
+mod kmip_tls;
 mod peer;
 mod stop;
 mod tls;
@@ -45,7 +45,7 @@ pub fn start(config: &Config, state: web::Data<AppState>) -> Result<Listening, S
         );
     }
     if config.kmip.enable {
-        let (server, address) = kmip::listener(config, state)?;
+        let (server, address) = kmip_tls::listener(config, state)?;
         listening.servers.push(server);
         listening
             .addresses
@@ -114,7 +114,7 @@ fn xks_listener(
             .app_data(web::PayloadConfig::new(max_body))
             .wrap(from_fn(http::answer_early_errors_in_full))
             .wrap(from_fn(http::log_request))
-            .configure(|routes| crate::xks::routes(routes, &prefix))
+            .configure(|routes| crate::xks_facade::routes(routes, &prefix))
     })
     .shutdown_timeout(config.http.shutdown_timeout_seconds)
     .disable_signals();

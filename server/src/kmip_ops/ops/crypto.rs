@@ -11,9 +11,9 @@ use openssl::symm::{decrypt_aead, encrypt_aead, Cipher, Crypter, Mode as Directi
 
 use crate::access::Operation;
 use crate::keys::BLOCKED;
-use crate::kmip::context::{required_uid, Context};
-use crate::kmip::error::KmipError;
-use crate::kmip::names;
+use crate::kmip_ops::context::{required_uid, Context};
+use crate::kmip_ops::error::KmipError;
+use crate::kmip_ops::names;
 
 enum Mode {
     Gcm { tag_length: usize },
@@ -82,7 +82,7 @@ fn mode(parameters: Option<&Item>) -> Result<Mode, KmipError> {
 /// The request's Cryptographic Parameters, else the key's own attribute.
 fn parameters(requested: Option<&Item>, object: &ObjectRecord) -> Option<Item> {
     requested.cloned().or_else(|| {
-        crate::kmip::attributes::kept(object.attributes())
+        crate::kmip_ops::attributes::kept(object.attributes())
             .into_iter()
             .find(|a| a.tag == tag::CRYPTOGRAPHIC_PARAMETERS)
     })
@@ -228,7 +228,7 @@ pub async fn encrypt(
             }
         }
     }
-    context.record_use(Operation::Encrypt, uid).await;
+    context.audit_key_use(Operation::Encrypt, uid).await;
     Ok(out)
 }
 
@@ -277,7 +277,7 @@ pub async fn decrypt(
         }
         Mode::Cbc { padding } => cbc(cipher, Direction::Decrypt, &key, iv, padding, data)?,
     };
-    context.record_use(Operation::Decrypt, uid).await;
+    context.audit_key_use(Operation::Decrypt, uid).await;
     Ok(vec![
         Item::text(tag::UNIQUE_IDENTIFIER, uid),
         Item::bytes(tag::DATA, plaintext),

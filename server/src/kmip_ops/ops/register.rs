@@ -12,10 +12,10 @@ use hyok_kmip::encode;
 use serde_json::json;
 
 use crate::keys::{digest, NewManagedObject, NewSymmetricKey};
-use crate::kmip::attributes;
-use crate::kmip::context::Context;
-use crate::kmip::error::KmipError;
-use crate::kmip::names;
+use crate::kmip_ops::attributes;
+use crate::kmip_ops::context::Context;
+use crate::kmip_ops::error::KmipError;
+use crate::kmip_ops::names;
 
 pub async fn register(
     context: &Context<'_>,

@@ -6,10 +6,10 @@ use hyok_kmip::registry::tag;
 use hyok_kmip::Item;
 
 use crate::keys::NewSymmetricKey;
-use crate::kmip::attributes;
-use crate::kmip::context::Context;
-use crate::kmip::error::KmipError;
-use crate::kmip::names;
+use crate::kmip_ops::attributes;
+use crate::kmip_ops::context::Context;
+use crate::kmip_ops::error::KmipError;
+use crate::kmip_ops::names;
 
 pub async fn create(
     context: &Context<'_>,

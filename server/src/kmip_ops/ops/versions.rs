@@ -4,7 +4,7 @@ use hyok_kmip::message::{DiscoverVersionsRequest, ProtocolVersion};
 use hyok_kmip::registry::{tag, Version};
 use hyok_kmip::Item;
 
-use crate::kmip::error::KmipError;
+use crate::kmip_ops::error::KmipError;
 
 pub fn discover(request: &DiscoverVersionsRequest) -> Result<Vec<Item>, KmipError> {
     let mut offered = Vec::new();

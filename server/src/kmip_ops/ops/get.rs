@@ -8,10 +8,10 @@ use hyok_kmip::Item;
 use super::key_pair::key_block;
 use crate::access::Operation;
 use crate::keys::OBJECT_ITEM;
-use crate::kmip::attributes;
-use crate::kmip::context::{required_uid, Context};
-use crate::kmip::error::KmipError;
-use crate::kmip::names;
+use crate::kmip_ops::attributes;
+use crate::kmip_ops::context::{required_uid, Context};
+use crate::kmip_ops::error::KmipError;
+use crate::kmip_ops::names;
 
 pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item>, KmipError> {
     let uid = required_uid(&request.unique_identifier)?;
@@ -52,7 +52,7 @@ pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item
     } else {
         symmetric_key(uid, stored, &material)
     };
-    context.record_use(Operation::Get, uid).await;
+    context.audit_key_use(Operation::Get, uid).await;
     if stored["Fresh"].as_bool() != Some(false) {
         // Fresh: true until the object has left the server once.
         context

@@ -13,9 +13,9 @@ use hyok_kmip::registry::{tag, Version};
 use hyok_kmip::{Item, Value};
 
 use crate::access::{Decision, Operation};
-use crate::kmip::attributes;
-use crate::kmip::context::Context;
-use crate::kmip::error::KmipError;
+use crate::kmip_ops::attributes;
+use crate::kmip_ops::context::Context;
+use crate::kmip_ops::error::KmipError;
 
 const PAGE: i64 = 500;
 const DATES: [u32; 11] = [
@@ -97,7 +97,7 @@ pub async fn locate(
 ) -> Result<Vec<Item>, KmipError> {
     let conditions = conditions(request.attributes.children().unwrap_or_default())?;
     let destroyed_too = request.storage_status_mask.is_some_and(|mask| {
-        mask as u32 & crate::kmip::names::value("StorageStatusMask", "DestroyedStorage") != 0
+        mask as u32 & crate::kmip_ops::names::value("StorageStatusMask", "DestroyedStorage") != 0
     });
     let offset = usize::try_from(request.offset_items.unwrap_or(0)).unwrap_or(0);
     let maximum = request

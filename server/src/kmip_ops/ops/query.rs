@@ -6,9 +6,9 @@ use hyok_kmip::registry::tag;
 use hyok_kmip::Item;
 
 use super::SERVED;
-use crate::kmip::context::Context;
-use crate::kmip::error::KmipError;
-use crate::kmip::names;
+use crate::kmip_ops::context::Context;
+use crate::kmip_ops::error::KmipError;
+use crate::kmip_ops::names;
 
 /// The object types hyok creates or registers.
 const OBJECT_TYPES: [&str; 8] = [

@@ -105,7 +105,7 @@ impl Context<'_> {
     }
 
     /// Records a successful use of a key (Get, Encrypt, Decrypt).
-    pub async fn record_use(&self, operation: Operation, uid: &str) {
+    pub async fn audit_key_use(&self, operation: Operation, uid: &str) {
         let event = Event::new(&self.caller.user, operation.as_str(), "ok")
             .object(uid)
             .request(self.request_id.clone())

@@ -25,7 +25,7 @@ use super::peer::common_name;
 use super::tls;
 use crate::auth::caller_of_certificate;
 use crate::config::Config;
-use crate::kmip;
+use crate::kmip_ops;
 use crate::state::AppState;
 
 const HEADER: usize = 8;
@@ -129,7 +129,7 @@ async fn serve(
             // Skip the frame and stay in step with the client, unless it is absurdly large.
             let padded = length.div_ceil(8) * 8;
             let skipped = padded <= DRAIN_LIMIT && drain(&mut stream, padded, idle).await.is_ok();
-            if write(&mut stream, &kmip::unreadable(&reason))
+            if write(&mut stream, &kmip_ops::unreadable(&reason))
                 .await
                 .is_err()
                 || !skipped
@@ -145,12 +145,17 @@ async fn serve(
             _ => return,
         }
         let response = match (decode(&message, &limits), &caller) {
-            (Err(error), _) => kmip::unreadable(&format!("the message could not be read: {error}")),
+            (Err(error), _) => {
+                kmip_ops::unreadable(&format!("the message could not be read: {error}"))
+            }
             (Ok(request), Err(reason)) => {
                 tracing::info!("KMIP request refused: {reason}");
-                kmip::unauthenticated(message_version(&request).unwrap_or(Version::V1_0), reason)
+                kmip_ops::unauthenticated(
+                    message_version(&request).unwrap_or(Version::V1_0),
+                    reason,
+                )
             }
-            (Ok(request), Ok(caller)) => kmip::handle(state, caller, None, &request).await,
+            (Ok(request), Ok(caller)) => kmip_ops::handle(state, caller, None, &request).await,
         };
         if write(&mut stream, &response).await.is_err() {
             return;

@@ -10,9 +10,9 @@ use serde_json::json;
 
 use crate::access::Operation;
 use crate::keys::KeyError;
-use crate::kmip::attributes::{self, changeable, Changeable};
-use crate::kmip::context::{required_uid, Context};
-use crate::kmip::error::KmipError;
+use crate::kmip_ops::attributes::{self, changeable, Changeable};
+use crate::kmip_ops::context::{required_uid, Context};
+use crate::kmip_ops::error::KmipError;
 
 /// The attribute inside a New Attribute or Current Attribute structure.
 fn inner(wrapper: &Item) -> Result<&Item, KmipError> {
@@ -300,7 +300,10 @@ pub async fn delete(
                             Item::text(tag::NAME_VALUE, name),
                             Item::enumeration(
                                 tag::NAME_TYPE,
-                                crate::kmip::names::value("NameType", "UninterpretedTextString"),
+                                crate::kmip_ops::names::value(
+                                    "NameType",
+                                    "UninterpretedTextString",
+                                ),
                             ),
                         ],
                     )

@@ -5,9 +5,9 @@ use hyok_kmip::registry::tag;
 use hyok_kmip::{Item, Value};
 
 use crate::access::Operation;
-use crate::kmip::context::{required_uid, Context};
-use crate::kmip::error::KmipError;
-use crate::kmip::names;
+use crate::kmip_ops::context::{required_uid, Context};
+use crate::kmip_ops::error::KmipError;
+use crate::kmip_ops::names;
 
 fn answer(uid: &str) -> Vec<Item> {
     vec![Item::text(tag::UNIQUE_IDENTIFIER, uid)]

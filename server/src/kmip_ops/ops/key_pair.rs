@@ -14,10 +14,10 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::keys::{digest, NewManagedObject};
-use crate::kmip::attributes::{self, Requested};
-use crate::kmip::context::Context;
-use crate::kmip::error::KmipError;
-use crate::kmip::names;
+use crate::kmip_ops::attributes::{self, Requested};
+use crate::kmip_ops::context::Context;
+use crate::kmip_ops::error::KmipError;
+use crate::kmip_ops::names;
 
 /// One half of the pair, ready to store.
 struct Half {
