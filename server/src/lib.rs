@@ -1,26 +1,26 @@
-//! hyok-server: the key management server behind the `hyok` binary. The modules are
-//! public so that integration tests can drive the services directly; the binary is
-//! the supported interface.
+//! hyok-server: the key management server behind the `hyok` binary. Public are only the
+//! modules the binary and the integration tests use; the rest are crate-private, so that
+//! the compiler reports what nothing uses. The binary is the supported interface.
 
 #![forbid(unsafe_code)]
 
 pub mod access;
 pub mod audit;
 pub mod auth;
-pub mod bootstrap;
+pub(crate) mod bootstrap;
 pub mod cli;
 pub mod config;
-pub mod conformance;
-pub mod epoch_cache;
-pub mod gates;
-pub mod health_probe;
-pub mod http;
+pub(crate) mod conformance;
+pub(crate) mod epoch_cache;
+pub(crate) mod gates;
+pub(crate) mod health_probe;
+pub(crate) mod http;
 pub mod keys;
 pub mod keystore;
-pub mod kmip_ops;
-pub mod listen;
-pub mod logging;
-pub mod maintenance;
-pub mod serve;
-pub mod state;
-pub mod xks_facade;
+pub(crate) mod kmip_ops;
+pub(crate) mod listen;
+pub(crate) mod logging;
+pub(crate) mod maintenance;
+pub(crate) mod serve;
+pub(crate) mod state;
+pub(crate) mod xks_facade;
