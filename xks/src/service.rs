@@ -1,4 +1,4 @@
-//! The XKS request pipeline, in DESIGN.md's check order: SigV4 (401) → route and method
+//! The XKS request pipeline, in this check order: SigV4 (401) → route and method
 //! (404/405) → throttle (429) → body (400/501) → the backend (key exists 404, grant 403,
 //! state 400 InvalidStateException, usage 400 InvalidKeyUsageException).
 
@@ -175,7 +175,7 @@ impl XksService {
         now: SystemTime,
         call: &mut Call,
     ) -> Result<String, XksError> {
-        // Read first for the record, refused only after SigV4 (DESIGN.md's check order).
+        // Read first for the record, refused only after SigV4 (the check order above).
         let route = self.route(request.path);
         match &route {
             Ok(Route::Health) => call.operation = Some(Operation::Health),

@@ -1,6 +1,6 @@
 //! hyok behind the XKS facade: the external key id resolved to a key (its ReKey chain),
-//! authorization of the request's identities, state and usage checks in DESIGN.md's
-//! order, and AES-256-GCM with the cached key material.
+//! authorization of the request's identities, state and usage checks in the XKS check order
+//! (hyok-xks's service.rs), and AES-256-GCM with the cached key material.
 
 use std::sync::Arc;
 
