@@ -7,6 +7,7 @@ use sqlx::Connection as _;
 
 use crate::error::{query_error, Result};
 use crate::pool::{on_pool, on_writer};
+use crate::settings::{INSERT_SETTING_IF_ABSENT, REPLACE_SETTING};
 use crate::{now_millis, Db};
 
 /// One audit entry. `id` is the database's (ignored when appending).
@@ -123,27 +124,21 @@ impl Db {
         expected: Option<&str>,
         checkpoint: &str,
     ) -> Result<bool> {
-        on_writer!(self, |pool| {
-            async {
+        on_writer!(self, |pool| async {
             let mut tx = pool
                 .begin()
                 .await
                 .map_err(query_error("begin a transaction"))?;
             let stored = match expected {
-                Some(expected) => sqlx::query(
-                    "UPDATE settings SET value = $2, updated_at = $3 WHERE name = $1 AND value = $4",
-                )
-                .bind(checkpoint_name)
-                .bind(checkpoint)
-                .bind(now_millis())
-                .bind(expected),
-                None => sqlx::query(
-                    "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (name) DO NOTHING",
-                )
-                .bind(checkpoint_name)
-                .bind(checkpoint)
-                .bind(now_millis()),
+                Some(expected) => sqlx::query(REPLACE_SETTING)
+                    .bind(checkpoint_name)
+                    .bind(checkpoint)
+                    .bind(now_millis())
+                    .bind(expected),
+                None => sqlx::query(INSERT_SETTING_IF_ABSENT)
+                    .bind(checkpoint_name)
+                    .bind(checkpoint)
+                    .bind(now_millis()),
             }
             .execute(&mut *tx)
             .await
@@ -166,7 +161,6 @@ impl Db {
                 .map_err(query_error("commit an audit pruning"))?;
             Ok(true)
         }
-        .await
-        })
+        .await)
     }
 }

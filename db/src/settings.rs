@@ -6,6 +6,15 @@ use crate::error::{query_error, Result};
 use crate::pool::{on_pool, on_writer};
 use crate::{now_millis, Db};
 
+/// Sets a setting's value if it still holds the expected one: `$1` name, `$2` value, `$3`
+/// time, `$4` the expected value.
+pub(crate) const REPLACE_SETTING: &str =
+    "UPDATE settings SET value = $2, updated_at = $3 WHERE name = $1 AND value = $4";
+
+/// Inserts a setting unless it exists: `$1` name, `$2` value, `$3` time.
+pub(crate) const INSERT_SETTING_IF_ABSENT: &str =
+    "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING";
+
 impl Db {
     pub async fn setting(&self, name: &str) -> Result<Option<String>> {
         on_pool!(self, |pool| sqlx::query_scalar(
@@ -38,32 +47,27 @@ impl Db {
         let Some(expected) = expected else {
             return Ok(self.insert_setting_if_absent(name, value).await? == 1);
         };
-        let changed = on_writer!(self, |pool| sqlx::query(
-            "UPDATE settings SET value = $2, updated_at = $3 WHERE name = $1 AND value = $4"
-        )
-        .bind(name)
-        .bind(value)
-        .bind(now_millis())
-        .bind(expected)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))
+        let changed = on_writer!(self, |pool| sqlx::query(REPLACE_SETTING)
+            .bind(name)
+            .bind(value)
+            .bind(now_millis())
+            .bind(expected)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
         .map_err(query_error("replace a setting"))?;
         Ok(changed == 1)
     }
 
     /// Inserts the setting unless it exists; returns the rows inserted (0 or 1).
     async fn insert_setting_if_absent(&self, name: &str, value: &str) -> Result<u64> {
-        on_writer!(self, |pool| sqlx::query(
-            "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (name) DO NOTHING"
-        )
-        .bind(name)
-        .bind(value)
-        .bind(now_millis())
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))
+        on_writer!(self, |pool| sqlx::query(INSERT_SETTING_IF_ABSENT)
+            .bind(name)
+            .bind(value)
+            .bind(now_millis())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
         .map_err(query_error("store a setting"))
     }
 

@@ -35,7 +35,7 @@ impl AuditLog {
         let mut pruned = 0;
         loop {
             let stored = self.db.setting(&name).await?;
-            let start = match self.chain_start(node).await? {
+            let start = match self.chain_start(node, stored.as_deref()) {
                 Ok(start) => start,
                 Err(breach) => {
                     tracing::error!(node, reason = %breach.reason, "not pruning an audit chain that does not verify; run `hyok audit verify`");

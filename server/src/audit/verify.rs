@@ -88,7 +88,8 @@ impl AuditLog {
             breaches,
         };
         for node in nodes {
-            let start = match self.chain_start(&node).await? {
+            let checkpoint = self.db.setting(&checkpoint_setting(&node)).await?;
+            let start = match self.chain_start(&node, checkpoint.as_deref()) {
                 Ok(start) => start,
                 Err(breach) => {
                     verification.breaches.push(breach);
@@ -108,19 +109,16 @@ impl AuditLog {
         Ok(verification)
     }
 
-    /// Where chain `node`'s remaining entries start: its sealed checkpoint, or its
-    /// beginning when it was never pruned.
-    pub(super) async fn chain_start(
-        &self,
-        node: &str,
-    ) -> Result<Result<Position, Breach>, hyok_db::Error> {
-        let Some(value) = self.db.setting(&checkpoint_setting(node)).await? else {
-            return Ok(Ok(Position {
+    /// Where chain `node`'s remaining entries start: after its sealed checkpoint
+    /// `stored` (the setting's value), or at its beginning when it was never pruned.
+    pub(super) fn chain_start(&self, node: &str, stored: Option<&str>) -> Result<Position, Breach> {
+        let Some(value) = stored else {
+            return Ok(Position {
                 seq: 0,
                 mac: String::new(),
-            }));
+            });
         };
-        Ok(match open_checkpoint(self.key(), node, &value) {
+        match open_checkpoint(self.key(), node, value) {
             Some(checkpoint) => Ok(Position {
                 seq: checkpoint.seq,
                 mac: checkpoint.mac,
@@ -131,7 +129,7 @@ impl AuditLog {
                 entry_id: None,
                 reason: "the chain's checkpoint record does not verify".into(),
             }),
-        })
+        }
     }
 
     /// Checks chain `node`'s entries after `start` (up to entry `through`, or to its end)
