@@ -21,4 +21,5 @@ mod ttlv;
 pub use error::Error;
 pub use item::{Item, ItemType, Value};
 pub use limits::Limits;
+pub use registry::enums;
 pub use ttlv::{decode, encode};

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The KMIP and baseline rows of docs/benchmarks.md: two release hyok servers with default
 # settings (SQLite, software keystore, audit on) — plain HTTP for /kmip, TLS with the KMIP
-# port — then `hyok bench kmip` and the bare actix-web baseline, on this machine.
-#   cargo build --release --bin hyok && [KEYSTORE=softhsm] server/benches/kmip.sh [WORKDIR]
+# port — then `hyok-bench kmip` and the bare actix-web baseline, on this machine.
+#   cargo build --release --bin hyok --bin hyok-bench && [KEYSTORE=softhsm] server/benches/kmip.sh [WORKDIR]
 set -u
 HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/setup.sh"
@@ -39,18 +39,18 @@ P2=$!
 sleep 3
 TOKEN=$(grep -o 'hyok_[0-9a-f_]*' plain/out.txt | head -1)
 run() { echo "== $*" | sed -E "s/--token [^ ]+/--token …/"; "$@" --json; }
-run $H bench kmip --transport http --url http://127.0.0.1:9101 --token "$TOKEN" --operation encrypt --connections 1 --duration 10
-run $H bench kmip --transport http --url http://127.0.0.1:9101 --token "$TOKEN" --operation encrypt --connections 64 --duration 10
+run $B kmip --transport http --url http://127.0.0.1:9101 --token "$TOKEN" --operation encrypt --connections 1 --duration 10
+run $B kmip --transport http --url http://127.0.0.1:9101 --token "$TOKEN" --operation encrypt --connections 64 --duration 10
 TLSARGS="--transport tls --address 127.0.0.1:15697 --cert certs/client-alice.pem --key certs/client-alice.key --ca certs/ca.pem"
-run $H bench kmip $TLSARGS --operation encrypt --connections 1 --duration 10
-run $H bench kmip $TLSARGS --operation encrypt --connections 64 --duration 10
-run $H bench kmip $TLSARGS --operation create --connections 16 --duration 10
-run $H bench kmip --transport http --url http://127.0.0.1:9101 --token "$TOKEN" --operation create --connections 16 --duration 10
+run $B kmip $TLSARGS --operation encrypt --connections 1 --duration 10
+run $B kmip $TLSARGS --operation encrypt --connections 64 --duration 10
+run $B kmip $TLSARGS --operation create --connections 16 --duration 10
+run $B kmip --transport http --url http://127.0.0.1:9101 --token "$TOKEN" --operation create --connections 16 --duration 10
 kill $P1 $P2
 wait
-$H bench baseline-server --port 9103 2> /dev/null &
+$B baseline-server --port 9103 2> /dev/null &
 B=$!
 sleep 1
-run $H bench http --url http://127.0.0.1:9103/ --connections 1 --duration 10
-run $H bench http --url http://127.0.0.1:9103/ --connections 64 --duration 10
+run $B http --url http://127.0.0.1:9103/ --connections 1 --duration 10
+run $B http --url http://127.0.0.1:9103/ --connections 64 --duration 10
 kill $B

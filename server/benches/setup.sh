@@ -1,9 +1,11 @@
 # Sourced first by the bench scripts (with $HERE set to their folder): the release hyok
-# as $H (unless H names another build, to compare two), the work directory (the script's
+# as $H (unless H names another build, to compare two), the release load generator
+# (hyok-tools' hyok-bench) as $B (unless B names another), the work directory (the script's
 # first argument, else a new temporary one) as $WORK and the current directory; with
 # KEYSTORE=softhsm, a fresh SoftHSM2 token directory for the run (the issue's reference
 # setup; needs the softhsm2 package), else the software keystore (hyok's default).
 H="${H:-$HERE/../../target/release/hyok}"
+B="${B:-$HERE/../../target/release/hyok-bench}"
 WORK="${1:-$(mktemp -d)}"
 mkdir -p "$WORK" && cd "$WORK"
 if [ "${KEYSTORE:-software}" = softhsm ]; then

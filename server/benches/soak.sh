@@ -3,7 +3,7 @@
 # then RUNS (default 60) runs of 20 s of XKS encrypt at 64 connections, each followed by
 # one line: requests/s, p99, and the server's resident memory (all of it, and its
 # anonymous part: the heap, as against mapped files).
-#   cargo build --release --bin hyok && [KEYSTORE=softhsm] [RUNS=N] [SQLITE_CACHE_KIB=N] \
+#   cargo build --release --bin hyok --bin hyok-bench && [KEYSTORE=softhsm] [RUNS=N] [SQLITE_CACHE_KIB=N] \
 #     server/benches/soak.sh [WORKDIR]
 set -u
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -15,7 +15,7 @@ echo "|---|---|---|---|---|---|"
 echo "| 0 | 0 | – | – | $(kib VmRSS) | $(kib RssAnon) |"
 calls=0
 for run in $(seq 1 "${RUNS:-60}"); do
-  result=$($H bench xks --url $HYOK_URL --keys "$KEYS" --operation encrypt --connections 64 \
+  result=$($B xks --url $HYOK_URL --keys "$KEYS" --operation encrypt --connections 64 \
     --duration 20 --json)
   read -r requests rate p99 < <(python3 -c 'import json,sys; r=json.load(sys.stdin);
 print(r["requests"], round(r["requests_per_second"]), r["latency_ms"]["p99"])' <<< "$result")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cross-check of `hyok bench xks` with wrk: one XKS encrypt request signed once by
+# Cross-check of `hyok-bench xks` with wrk: one XKS encrypt request signed once by
 # botocore (server/tests/xks/signer.py) and replayed as it is (SigV4 accepts a request for
 # 5 minutes), 64 connections, 10 s; wrk counts answers other than 2xx ("Non-2xx or 3xx
 # responses") itself. Needs wrk (apt-get install wrk) and botocore.

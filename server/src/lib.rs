@@ -10,7 +10,6 @@ pub mod auth;
 pub(crate) mod bootstrap;
 pub mod cli;
 pub mod config;
-pub(crate) mod conformance;
 pub(crate) mod epoch_cache;
 pub(crate) mod gates;
 pub(crate) mod health_probe;

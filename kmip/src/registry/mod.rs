@@ -3,7 +3,91 @@
 //! ([`tables`](self)) is generated from the OASIS specifications by
 //! `kmip/registry/generate.py`; this module only looks things up in it.
 
+/// Declares one KMIP enumeration as a Rust enum with its numbers and names; the generated
+/// [`enums`] module invokes it once per enumeration and mask of the registry.
+macro_rules! enumeration {
+    ($name:ident { $($variant:ident = $value:literal,)+ }) => {
+        #[doc = concat!("The KMIP enumeration `", stringify!($name), "`.")]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($variant,)+
+        }
+
+        impl $name {
+            /// Every value, in the order of their numbers.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// Its number on the wire (for a mask, its bit).
+            pub const fn value(self) -> u32 {
+                match self {
+                    $($name::$variant => $value,)+
+                }
+            }
+
+            /// Its CamelCase name: the registry's, the XML and JSON encodings' and the
+            /// database's.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $($name::$variant => stringify!($variant),)+
+                }
+            }
+
+            /// The value with this number, if the registry defines one (the name still
+            /// defined in 2.1 where 1.x and 2.x name one number differently).
+            #[allow(unreachable_patterns)]
+            pub const fn from_value(value: u32) -> Option<$name> {
+                match value {
+                    $($value => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+
+            /// The value with this name, if the registry defines one.
+            pub fn from_name(name: &str) -> Option<$name> {
+                match name {
+                    $(stringify!($variant) => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl $crate::registry::KmipEnum for $name {
+            const ENUMERATION: &'static str = stringify!($name);
+            fn value(self) -> u32 {
+                $name::value(self)
+            }
+            fn name(self) -> &'static str {
+                $name::name(self)
+            }
+            fn from_value(value: u32) -> Option<$name> {
+                $name::from_value(value)
+            }
+            fn from_name(name: &str) -> Option<$name> {
+                $name::from_name(name)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
+pub mod enums;
 mod tables;
+
+/// What every enum of [`enums`] offers, for code generic over the enumeration (such as
+/// reading a stored name back as a value).
+pub trait KmipEnum: Copy + Sized + 'static {
+    /// The enumeration's registry name.
+    const ENUMERATION: &'static str;
+    fn value(self) -> u32;
+    fn name(self) -> &'static str;
+    fn from_value(value: u32) -> Option<Self>;
+    fn from_name(name: &str) -> Option<Self>;
+}
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -239,4 +323,41 @@ pub fn normalize(text: &str) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_generated_enum_agrees_with_the_registry() {
+        assert_eq!(enums::ALL.len(), tables::ENUMERATIONS.len());
+        for (name, values) in enums::ALL {
+            let enumeration = enumeration(name).expect("a registry enumeration");
+            let values = values();
+            for entry in enumeration.values {
+                assert!(
+                    values.contains(&(entry.name, entry.value)),
+                    "{name}::{} = {:#x} has no Rust value",
+                    entry.name,
+                    entry.value
+                );
+            }
+            assert_eq!(values.len(), enumeration.values.len(), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_renamed_number_maps_to_its_current_name_and_unknown_input_to_none() {
+        use enums::{HashingAlgorithm, ObjectType, State};
+        assert_eq!(
+            HashingAlgorithm::from_value(0x0f),
+            Some(HashingAlgorithm::SHA3_256)
+        );
+        assert_eq!(HashingAlgorithm::SHA_3_256.value(), 0x0f);
+        assert_eq!(State::from_name("Active").map(State::value), Some(2));
+        assert_eq!(State::from_name("active"), None);
+        assert_eq!(ObjectType::from_value(0x8000_0001), None);
+        assert_eq!(ObjectType::SymmetricKey.to_string(), "SymmetricKey");
+    }
 }

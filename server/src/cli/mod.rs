@@ -3,18 +3,12 @@
 
 mod access;
 mod audit;
-mod bench;
-mod bench_baseline;
-mod bench_kmip;
 mod client;
 mod config_commands;
 mod dev_certs;
 mod key;
 mod keystore;
-mod kmip;
 mod kmip_client;
-mod kmip_connection;
-mod raw_http;
 mod tokens;
 mod ttlv;
 mod users;
@@ -68,15 +62,9 @@ enum Command {
     /// The audit log: verify, tail, export.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
-    /// Load generation and measurement.
-    #[command(subcommand)]
-    Bench(bench::BenchCommand),
     /// TLS helpers.
     #[command(subcommand)]
     Tls(dev_certs::TlsCommand),
-    /// KMIP conformance: replay test cases against a server.
-    #[command(subcommand)]
-    Kmip(kmip::KmipCommand),
     /// KMIP messages: convert between TTLV, hex, XML, JSON and JSON-TTLV.
     Ttlv(ttlv::TtlvCommand),
 }
@@ -94,9 +82,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Keystore(command) => command.run(),
         Command::Access(command) => command.run(),
         Command::Audit(command) => command.run(),
-        Command::Bench(command) => command.run(),
         Command::Ttlv(command) => command.run(),
-        Command::Kmip(command) => command.run(),
         Command::Key(command) => command.run(),
         Command::Encrypt(command) => command.encrypt(),
         Command::Decrypt(command) => command.decrypt(),

@@ -26,10 +26,10 @@ pub enum KeyError {
     #[error("{0}")]
     WrongState(String),
     /// A change the caller asked for and may not have, with the KMIP Result Reason that
-    /// says why ("AttributeNotFound", ...).
+    /// says why.
     #[error("{message}")]
     Refused {
-        reason: &'static str,
+        reason: hyok_kmip::enums::ResultReason,
         message: String,
     },
     #[error(transparent)]

@@ -7,13 +7,15 @@
 //! is kept as it came, in JSON-TTLV, under `kmip`.
 
 use hyok_db::ObjectRecord;
+use hyok_kmip::enums;
+use hyok_kmip::enums::ResultReason;
 use hyok_kmip::registry::tag;
 use hyok_kmip::text::{from_json, to_json_ttlv};
 use hyok_kmip::{Item, Limits, Value};
 use serde_json::{json, Map, Value as Json};
 
 use super::error::KmipError;
-use super::names;
+use super::stored::stored_item;
 
 /// The name of the block attribute under vendor `x` (the map key is `x-hyok-blocked`).
 const BLOCKED_NAME: &str = "hyok-blocked";
@@ -92,7 +94,7 @@ pub fn requested(attributes: &[Item]) -> Result<Requested, KmipError> {
             (tag::OBJECT_TYPE, Value::Enumeration(_)) => {}
             (t, _) if SERVER_SET.contains(&t) => {
                 return Err(KmipError::new(
-                    "AttributeReadOnly",
+                    ResultReason::AttributeReadOnly,
                     format!("{name} is set by the server, not by the client"),
                 ))
             }
@@ -104,7 +106,7 @@ pub fn requested(attributes: &[Item]) -> Result<Requested, KmipError> {
                 _,
             ) => {
                 return Err(KmipError::new(
-                    "InvalidAttributeValue",
+                    ResultReason::InvalidAttributeValue,
                     format!("{name} has the wrong type"),
                 ))
             }
@@ -118,8 +120,12 @@ pub fn requested(attributes: &[Item]) -> Result<Requested, KmipError> {
 }
 
 fn keep(attribute: &Item) -> Result<Json, KmipError> {
-    serde_json::from_str(&to_json_ttlv(attribute))
-        .map_err(|_| KmipError::new("GeneralFailure", "an attribute could not be stored"))
+    serde_json::from_str(&to_json_ttlv(attribute)).map_err(|_| {
+        KmipError::new(
+            ResultReason::GeneralFailure,
+            "an attribute could not be stored",
+        )
+    })
 }
 
 fn millis_to_seconds(value: &Json) -> Option<i64> {
@@ -129,17 +135,15 @@ fn millis_to_seconds(value: &Json) -> Option<i64> {
 /// Every attribute of an object, in the 2.x form.
 pub fn of_object(object: &ObjectRecord, object_names: &[String]) -> Vec<Item> {
     let stored = object.attributes();
-    let mut out = vec![
-        Item::text(tag::UNIQUE_IDENTIFIER, &object.uid),
-        Item::enumeration(
-            tag::OBJECT_TYPE,
-            names::value("ObjectType", &object.object_type),
-        ),
-    ];
+    let mut out = vec![Item::text(tag::UNIQUE_IDENTIFIER, &object.uid)];
+    out.extend(stored_item::<enums::ObjectType>(
+        tag::OBJECT_TYPE,
+        &object.object_type,
+    ));
     if let Some(algorithm) = stored["CryptographicAlgorithm"].as_str() {
-        out.push(Item::enumeration(
+        out.extend(stored_item::<enums::CryptographicAlgorithm>(
             tag::CRYPTOGRAPHIC_ALGORITHM,
-            names::value("CryptographicAlgorithm", algorithm),
+            algorithm,
         ));
     }
     if let Some(length) = stored["CryptographicLength"].as_i64() {
@@ -148,28 +152,17 @@ pub fn of_object(object: &ObjectRecord, object_names: &[String]) -> Vec<Item> {
     if let Some(mask) = stored["CryptographicUsageMask"].as_i64() {
         out.push(Item::integer(tag::CRYPTOGRAPHIC_USAGE_MASK, mask as i32));
     }
-    out.push(Item::enumeration(
-        tag::STATE,
-        names::value("State", &object.state),
-    ));
+    out.extend(stored_item::<enums::State>(tag::STATE, &object.state));
     if let Some(digest) = stored["Digest"].as_str().and_then(|d| hex::decode(d).ok()) {
-        out.push(Item::structure(
-            tag::DIGEST,
-            vec![
-                Item::enumeration(
-                    tag::HASHING_ALGORITHM,
-                    names::value("HashingAlgorithm", "SHA_256"),
-                ),
-                Item::bytes(tag::DIGEST_VALUE, digest),
-                Item::enumeration(
-                    tag::KEY_FORMAT_TYPE,
-                    names::value(
-                        "KeyFormatType",
-                        stored["KeyFormatType"].as_str().unwrap_or("Raw"),
-                    ),
-                ),
-            ],
-        ));
+        let mut parts = vec![
+            Item::enumeration(
+                tag::HASHING_ALGORITHM,
+                enums::HashingAlgorithm::SHA_256.value(),
+            ),
+            Item::bytes(tag::DIGEST_VALUE, digest),
+        ];
+        parts.extend(key_format_type(stored));
+        out.push(Item::structure(tag::DIGEST, parts));
     }
     for name in object_names {
         out.push(Item::structure(
@@ -178,7 +171,7 @@ pub fn of_object(object: &ObjectRecord, object_names: &[String]) -> Vec<Item> {
                 Item::text(tag::NAME_VALUE, name),
                 Item::enumeration(
                     tag::NAME_TYPE,
-                    names::value("NameType", "UninterpretedTextString"),
+                    enums::NameType::UninterpretedTextString.value(),
                 ),
             ],
         ));
@@ -204,13 +197,12 @@ pub fn of_object(object: &ObjectRecord, object_names: &[String]) -> Vec<Item> {
     if let Some(links) = stored["Links"].as_object() {
         for (link_type, target) in links {
             if let Some(target) = target.as_str() {
-                out.push(Item::structure(
-                    tag::LINK,
-                    vec![
-                        Item::enumeration(tag::LINK_TYPE, names::value("LinkType", link_type)),
-                        Item::text(tag::LINKED_OBJECT_IDENTIFIER, target),
-                    ],
-                ));
+                if let Some(link_type) = stored_item::<enums::LinkType>(tag::LINK_TYPE, link_type) {
+                    out.push(Item::structure(
+                        tag::LINK,
+                        vec![link_type, Item::text(tag::LINKED_OBJECT_IDENTIFIER, target)],
+                    ));
+                }
             }
         }
     }
@@ -227,18 +219,12 @@ pub fn of_object(object: &ObjectRecord, object_names: &[String]) -> Vec<Item> {
 /// first returned by Get), the generator that drew it, its storage, its revocation.
 fn protection(object: &ObjectRecord, stored: &Json) -> Vec<Item> {
     use sha2::Digest as _;
-    let mut out = vec![
-        Item::bytes(
-            tag::SHORT_UNIQUE_IDENTIFIER,
-            sha2::Sha256::digest(object.uid.as_bytes()).to_vec(),
-        ),
-        Item::enumeration(
-            tag::KEY_FORMAT_TYPE,
-            names::value(
-                "KeyFormatType",
-                stored["KeyFormatType"].as_str().unwrap_or("Raw"),
-            ),
-        ),
+    let mut out = vec![Item::bytes(
+        tag::SHORT_UNIQUE_IDENTIFIER,
+        sha2::Sha256::digest(object.uid.as_bytes()).to_vec(),
+    )];
+    out.extend(key_format_type(stored));
+    out.extend([
         Item::boolean(tag::SENSITIVE, false),
         Item::boolean(tag::ALWAYS_SENSITIVE, false),
         Item::boolean(tag::EXTRACTABLE, true),
@@ -249,31 +235,34 @@ fn protection(object: &ObjectRecord, stored: &Json) -> Vec<Item> {
         Item::new(tag::LEASE_TIME, Value::Interval(LEASE_SECONDS)),
         Item::integer(
             tag::PROTECTION_STORAGE_MASK,
-            names::value("ProtectionStorageMask", "Software") as i32,
+            enums::ProtectionStorageMask::Software.value() as i32,
         ),
-    ];
+    ]);
     if let Some(generator) = stored["RandomNumberGenerator"].as_str() {
-        out.push(Item::structure(
-            tag::RANDOM_NUMBER_GENERATOR,
-            vec![Item::enumeration(
-                tag::RNG_ALGORITHM,
-                names::value("RNGAlgorithm", generator),
-            )],
-        ));
+        if let Some(algorithm) = stored_item::<enums::RNGAlgorithm>(tag::RNG_ALGORITHM, generator) {
+            out.push(Item::structure(
+                tag::RANDOM_NUMBER_GENERATOR,
+                vec![algorithm],
+            ));
+        }
     }
     if stored[crate::keys::BLOCKED].as_bool() == Some(true) {
         out.push(blocked_attribute(true));
     }
     if let Some(code) = stored["RevocationReason"].as_str() {
-        out.push(Item::structure(
-            tag::REVOCATION_REASON,
-            vec![Item::enumeration(
-                tag::REVOCATION_REASON_CODE,
-                names::value("RevocationReasonCode", code),
-            )],
-        ));
+        if let Some(code) =
+            stored_item::<enums::RevocationReasonCode>(tag::REVOCATION_REASON_CODE, code)
+        {
+            out.push(Item::structure(tag::REVOCATION_REASON, vec![code]));
+        }
     }
     out
+}
+
+/// The Key Format Type an object is stored in (Raw unless it says otherwise).
+fn key_format_type(stored: &Json) -> Option<Item> {
+    let format = stored["KeyFormatType"].as_str().unwrap_or("Raw");
+    stored_item::<enums::KeyFormatType>(tag::KEY_FORMAT_TYPE, format)
 }
 
 /// The Attribute Reference of hyok's block attribute.
@@ -363,7 +352,7 @@ pub fn changeable(attribute: &Item) -> Result<Changeable, KmipError> {
         return match attribute.child(tag::ATTRIBUTE_VALUE).map(|v| &v.value) {
             Some(Value::Boolean(blocked)) => Ok(Changeable::Blocked(*blocked)),
             _ => Err(KmipError::new(
-                "InvalidAttributeValue",
+                ResultReason::InvalidAttributeValue,
                 "x-hyok-blocked is a Boolean",
             )),
         };
@@ -388,11 +377,11 @@ pub fn changeable(attribute: &Item) -> Result<Changeable, KmipError> {
             | tag::LINK,
             _,
         ) => Err(KmipError::new(
-            "AttributeReadOnly",
+            ResultReason::AttributeReadOnly,
             format!("{name} cannot be changed this way (lifecycle operations and Re-key set it)"),
         )),
         (t, _) if SERVER_SET.contains(&t) => Err(KmipError::new(
-            "AttributeReadOnly",
+            ResultReason::AttributeReadOnly,
             format!("{name} is set by the server, not by the client"),
         )),
         _ => Ok(Changeable::Kept),

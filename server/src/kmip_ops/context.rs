@@ -2,6 +2,7 @@
 //! the request id and the negotiated version; and the one way operations reach an
 //! object — read it, check the caller's right, audit a denial.
 
+use hyok_kmip::enums::ResultReason;
 use std::borrow::Borrow;
 use std::sync::Arc;
 
@@ -36,7 +37,9 @@ impl Context<'_> {
             .object(uid)
             .await
             .map_err(crate::access::AccessError::from)?
-            .ok_or_else(|| KmipError::new("ObjectNotFound", format!("no object {uid}")))?;
+            .ok_or_else(|| {
+                KmipError::new(ResultReason::ObjectNotFound, format!("no object {uid}"))
+            })?;
         self.permit(object, operation).await
     }
 
@@ -53,7 +56,9 @@ impl Context<'_> {
             .object_for_use(uid)
             .await
             .map_err(crate::access::AccessError::from)?
-            .ok_or_else(|| KmipError::new("ObjectNotFound", format!("no object {uid}")))?;
+            .ok_or_else(|| {
+                KmipError::new(ResultReason::ObjectNotFound, format!("no object {uid}"))
+            })?;
         self.permit(object, operation).await
     }
 
@@ -77,7 +82,7 @@ impl Context<'_> {
                     .request(self.request_id.clone())
                     .details(json!({ "reason": reason, "protocol": "kmip" }));
                 self.state.audit.record(event).await;
-                Err(KmipError::new("PermissionDenied", reason))
+                Err(KmipError::new(ResultReason::PermissionDenied, reason))
             }
         }
     }
@@ -96,7 +101,7 @@ impl Context<'_> {
                 .map_err(crate::access::AccessError::from)?;
             if object.is_some_and(|o| !o.state.starts_with("Destroyed")) {
                 return Err(KmipError::new(
-                    "NonUniqueNameAttribute",
+                    ResultReason::NonUniqueNameAttribute,
                     format!("the name {name:?} is taken"),
                 ));
             }
@@ -118,7 +123,7 @@ impl Context<'_> {
 pub fn required_uid(uid: &Option<String>) -> Result<&str, KmipError> {
     uid.as_deref().ok_or_else(|| {
         KmipError::new(
-            "MissingData",
+            ResultReason::MissingData,
             "give the Unique Identifier (no earlier item of this batch returned one)",
         )
     })

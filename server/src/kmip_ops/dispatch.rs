@@ -4,6 +4,7 @@
 //! changed), the ID Placeholder, the 1.x ↔ 2.x translation at the edge, and the typed
 //! payload of each operation.
 
+use hyok_kmip::enums::{self, Operation, ResultReason};
 use hyok_kmip::message::{
     ProtocolVersion, RequestBatchItem, RequestMessage, RequestPayload, ResponseBatchItem,
     ResponseHeader, ResponseMessage,
@@ -15,7 +16,7 @@ use hyok_kmip::Item;
 
 use super::context::Context;
 use super::error::KmipError;
-use super::{names, ops, undo};
+use super::{ops, undo};
 use crate::access::Identities;
 use crate::auth::Caller;
 use crate::state::AppState;
@@ -31,7 +32,10 @@ pub async fn handle(
         Ok(request) => request,
         Err(problem) => {
             let version = message_version(message).unwrap_or(Version::V1_0);
-            return refusal(version, KmipError::new("InvalidMessage", problem));
+            return refusal(
+                version,
+                KmipError::new(ResultReason::InvalidMessage, problem),
+            );
         }
     };
     let header = &request.request_header;
@@ -44,8 +48,7 @@ pub async fn handle(
         };
         return refusal(
             answer,
-            KmipError::new(
-                "InvalidMessage",
+            KmipError::new(ResultReason::InvalidMessage,
                 format!(
                     "protocol version {}.{} is not supported; hyok speaks 1.0 to 2.1 (Discover Versions lists them)",
                     asked.protocol_version_major, asked.protocol_version_minor
@@ -54,8 +57,8 @@ pub async fn handle(
         );
     };
     let option = header.batch_error_continuation_option;
-    let keep_going = option == Some(names::value("BatchErrorContinuationOption", "Continue"));
-    let undo = option == Some(names::value("BatchErrorContinuationOption", "Undo"));
+    let keep_going = option == Some(enums::BatchErrorContinuationOption::Continue.value());
+    let undo = option == Some(enums::BatchErrorContinuationOption::Undo.value());
     let context = Context {
         state,
         caller,
@@ -135,8 +138,7 @@ fn bounded(version: Version, response: Item, maximum: i32) -> Item {
     match hyok_kmip::encode(&response) {
         Ok(bytes) if bytes.len() > maximum as usize => refusal(
             version,
-            KmipError::new(
-                "ResponseTooLarge",
+            KmipError::new(ResultReason::ResponseTooLarge,
                 format!(
                     "the response is {} bytes, over the request's Maximum Response Size of {maximum}",
                     bytes.len()
@@ -148,22 +150,22 @@ fn bounded(version: Version, response: Item, maximum: i32) -> Item {
 }
 
 /// Operations whose Unique Identifier, when left out, is the ID Placeholder.
-pub(super) const TAKES_PLACEHOLDER: [&str; 15] = [
-    "Get",
-    "GetAttributes",
-    "GetAttributeList",
-    "AddAttribute",
-    "SetAttribute",
-    "ModifyAttribute",
-    "DeleteAttribute",
-    "Activate",
-    "Revoke",
-    "Destroy",
-    "ReKey",
-    "Check",
-    "Encrypt",
-    "Decrypt",
-    "GetUsageAllocation",
+pub(super) const TAKES_PLACEHOLDER: [Operation; 15] = [
+    Operation::Get,
+    Operation::GetAttributes,
+    Operation::GetAttributeList,
+    Operation::AddAttribute,
+    Operation::SetAttribute,
+    Operation::ModifyAttribute,
+    Operation::DeleteAttribute,
+    Operation::Activate,
+    Operation::Revoke,
+    Operation::Destroy,
+    Operation::ReKey,
+    Operation::Check,
+    Operation::Encrypt,
+    Operation::Decrypt,
+    Operation::GetUsageAllocation,
 ];
 
 async fn run(
@@ -177,7 +179,7 @@ async fn run(
         .filter(|_| operations.defined_in(item.operation, context.version))
         .ok_or_else(|| {
             KmipError::new(
-                "OperationNotSupported",
+                ResultReason::OperationNotSupported,
                 format!(
                     "operation 0x{:08x} is not a KMIP {:?} operation",
                     item.operation, context.version
@@ -192,7 +194,8 @@ async fn run(
     };
     let payload = match placeholder {
         Some(uid)
-            if TAKES_PLACEHOLDER.contains(&name)
+            if Operation::from_value(item.operation)
+                .is_some_and(|o| TAKES_PLACEHOLDER.contains(&o))
                 && payload.child(tag::UNIQUE_IDENTIFIER).is_none() =>
         {
             let mut children = vec![Item::text(tag::UNIQUE_IDENTIFIER, uid)];
@@ -204,13 +207,16 @@ async fn run(
     let typed = RequestPayload::from_item(name, &payload)
         .map_err(|e| KmipError::invalid_field(e.to_string()))?
         .ok_or_else(|| {
-            KmipError::new("OperationNotSupported", format!("{name} is not supported"))
+            KmipError::new(
+                ResultReason::OperationNotSupported,
+                format!("{name} is not supported"),
+            )
         })?;
     let children = ops::run(context, typed).await?;
     let payload = Item::structure(tag::RESPONSE_PAYLOAD, children);
     if context.version < Version::V2_0 {
         downgrade(item.operation, &payload, context.version)
-            .map_err(|e| KmipError::new("GeneralFailure", e.to_string()))
+            .map_err(|e| KmipError::new(ResultReason::GeneralFailure, e.to_string()))
     } else {
         Ok(payload)
     }
@@ -222,9 +228,9 @@ fn answer(
     result: Result<Item, KmipError>,
 ) -> ResponseBatchItem {
     let (status, reason, message, payload) = match result {
-        Ok(payload) => ("Success", None, None, Some(payload)),
+        Ok(payload) => (enums::ResultStatus::Success, None, None, Some(payload)),
         Err(error) => (
-            "OperationFailed",
+            enums::ResultStatus::OperationFailed,
             Some(reason_in(error.reason, version)),
             Some(error.message),
             None,
@@ -233,7 +239,7 @@ fn answer(
     ResponseBatchItem {
         operation: Some(item.operation),
         unique_batch_item_id: item.unique_batch_item_id.clone(),
-        result_status: names::value("ResultStatus", status),
+        result_status: status.value(),
         result_reason: reason,
         result_message: message,
         asynchronous_correlation_value: None,
@@ -245,30 +251,29 @@ fn answer(
 
 /// A Result Reason the version defines: 2.x reasons are told to 1.x clients as the
 /// nearest 1.x reason.
-fn reason_in(reason: &'static str, version: Version) -> u32 {
+fn reason_in(reason: ResultReason, version: Version) -> u32 {
     let reasons = registry::enumeration("ResultReason").expect("ResultReason");
-    let value = names::value("ResultReason", reason);
-    if reasons.defined_in(value, version) {
-        return value;
+    if reasons.defined_in(reason.value(), version) {
+        return reason.value();
     }
+    let name = reason.name();
     let nearest = match reason {
-        "WrongKeyLifecycleState" | "IncompatibleCryptographicUsageMask" | "AttributeReadOnly" => {
-            "PermissionDenied"
-        }
-        "ObjectDestroyed" | "ObjectNotFound" => "ItemNotFound",
-        "MissingInitializationVector" => "MissingData",
-        "CryptographicFailure" => "CryptographicFailure",
-        r if r.starts_with("Invalid")
-            || r.starts_with("Attribute")
-            || r.starts_with("Bad")
-            || r.starts_with("Unsupported")
-            || r.starts_with("NonUnique") =>
+        ResultReason::WrongKeyLifecycleState
+        | ResultReason::IncompatibleCryptographicUsageMask
+        | ResultReason::AttributeReadOnly => ResultReason::PermissionDenied,
+        ResultReason::ObjectDestroyed | ResultReason::ObjectNotFound => ResultReason::ItemNotFound,
+        ResultReason::MissingInitializationVector => ResultReason::MissingData,
+        _ if name.starts_with("Invalid")
+            || name.starts_with("Attribute")
+            || name.starts_with("Bad")
+            || name.starts_with("Unsupported")
+            || name.starts_with("NonUnique") =>
         {
-            "InvalidField"
+            ResultReason::InvalidField
         }
-        _ => "GeneralFailure",
+        _ => ResultReason::GeneralFailure,
     };
-    names::value("ResultReason", nearest)
+    nearest.value()
 }
 
 /// A response with a single failed batch item and no operation.
@@ -276,7 +281,7 @@ fn refusal(version: Version, error: KmipError) -> Item {
     let item = ResponseBatchItem {
         operation: None,
         unique_batch_item_id: None,
-        result_status: names::value("ResultStatus", "OperationFailed"),
+        result_status: enums::ResultStatus::OperationFailed.value(),
         result_reason: Some(reason_in(error.reason, version)),
         result_message: Some(error.message),
         asynchronous_correlation_value: None,
@@ -312,13 +317,16 @@ fn response(
 
 /// The answer to bytes that are not a KMIP message at all.
 pub fn unreadable(reason: &str) -> Item {
-    refusal(Version::V1_0, KmipError::new("InvalidMessage", reason))
+    refusal(
+        Version::V1_0,
+        KmipError::new(ResultReason::InvalidMessage, reason),
+    )
 }
 
 /// The answer to a request from a client whose certificate names no hyok user.
 pub fn unauthenticated(version: Version, reason: &str) -> Item {
     refusal(
         version,
-        KmipError::new("AuthenticationNotSuccessful", reason),
+        KmipError::new(ResultReason::AuthenticationNotSuccessful, reason),
     )
 }

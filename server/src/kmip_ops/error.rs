@@ -4,16 +4,16 @@
 use crate::access::AccessError;
 use crate::keys::KeyError;
 use crate::keystore::KeystoreError;
+use hyok_kmip::enums::ResultReason;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KmipError {
-    /// A value of the Result Reason enumeration, by name ("ItemNotFound", ...).
-    pub reason: &'static str,
+    pub reason: ResultReason,
     pub message: String,
 }
 
 impl KmipError {
-    pub fn new(reason: &'static str, message: impl Into<String>) -> KmipError {
+    pub fn new(reason: ResultReason, message: impl Into<String>) -> KmipError {
         KmipError {
             reason,
             message: message.into(),
@@ -21,11 +21,11 @@ impl KmipError {
     }
 
     pub fn invalid_field(message: impl Into<String>) -> KmipError {
-        KmipError::new("InvalidField", message)
+        KmipError::new(ResultReason::InvalidField, message)
     }
 
     pub fn not_supported(message: impl Into<String>) -> KmipError {
-        KmipError::new("FeatureNotSupported", message)
+        KmipError::new(ResultReason::FeatureNotSupported, message)
     }
 }
 
@@ -33,9 +33,9 @@ impl From<AccessError> for KmipError {
     fn from(error: AccessError) -> KmipError {
         match error {
             AccessError::NotFound(uid) => {
-                KmipError::new("ObjectNotFound", format!("no object {uid}"))
+                KmipError::new(ResultReason::ObjectNotFound, format!("no object {uid}"))
             }
-            AccessError::Denied(reason) => KmipError::new("PermissionDenied", reason),
+            AccessError::Denied(reason) => KmipError::new(ResultReason::PermissionDenied, reason),
             AccessError::Storage(error) => storage(error),
         }
     }
@@ -44,12 +44,17 @@ impl From<AccessError> for KmipError {
 impl From<KeyError> for KmipError {
     fn from(error: KeyError) -> KmipError {
         match error {
-            KeyError::NotFound(uid) => KmipError::new("ObjectNotFound", format!("no object {uid}")),
-            KeyError::NoMaterial(uid) => {
-                KmipError::new("ObjectDestroyed", format!("the key of {uid} was destroyed"))
+            KeyError::NotFound(uid) => {
+                KmipError::new(ResultReason::ObjectNotFound, format!("no object {uid}"))
             }
+            KeyError::NoMaterial(uid) => KmipError::new(
+                ResultReason::ObjectDestroyed,
+                format!("the key of {uid} was destroyed"),
+            ),
             KeyError::Invalid(reason) => KmipError::invalid_field(reason),
-            KeyError::WrongState(reason) => KmipError::new("WrongKeyLifecycleState", reason),
+            KeyError::WrongState(reason) => {
+                KmipError::new(ResultReason::WrongKeyLifecycleState, reason)
+            }
             KeyError::Refused { reason, message } => KmipError::new(reason, message),
             KeyError::Keystore(error) => keystore(error),
             KeyError::Storage(error) => storage(error),
@@ -60,12 +65,15 @@ impl From<KeyError> for KmipError {
 fn keystore(error: KeystoreError) -> KmipError {
     tracing::warn!("KMIP request failed in the keystore: {error}");
     KmipError::new(
-        "GeneralFailure",
+        ResultReason::GeneralFailure,
         "the master key is not usable right now; the server log says why",
     )
 }
 
 fn storage(error: hyok_db::Error) -> KmipError {
     tracing::error!("KMIP request failed in storage: {error}");
-    KmipError::new("GeneralFailure", "the server's storage failed; try again")
+    KmipError::new(
+        ResultReason::GeneralFailure,
+        "the server's storage failed; try again",
+    )
 }

@@ -7,8 +7,8 @@ mod context;
 mod dispatch;
 mod error;
 mod http;
-pub(crate) mod names;
 mod ops;
+pub(crate) mod stored;
 mod undo;
 
 pub use dispatch::{handle, unauthenticated, unreadable};

@@ -4,13 +4,13 @@
 //! undone (a Destroy: the key material is gone) keeps its Success, and the server log says
 //! why.
 
+use hyok_kmip::enums::{self, Operation};
 use hyok_kmip::message::RequestBatchItem;
 use hyok_kmip::registry::tag;
 use hyok_kmip::{Item, Value};
 
 use super::context::Context;
 use super::dispatch::TAKES_PLACEHOLDER;
-use super::names;
 use crate::keys::Snapshot;
 
 /// How to undo one successful item.
@@ -36,7 +36,7 @@ pub async fn before(
     item: &RequestBatchItem,
     placeholder: Option<&str>,
 ) -> Option<Snapshot> {
-    let operation = names::name("Operation", item.operation)?;
+    let operation = Operation::from_value(item.operation)?;
     let uid = item
         .request_payload
         .child(tag::UNIQUE_IDENTIFIER)
@@ -50,9 +50,8 @@ pub async fn before(
 }
 
 pub fn entry(item: &RequestBatchItem, response: &Item, before: Option<Snapshot>) -> Entry {
-    let created = ["Create", "Register", "ReKey"];
-    let operation = names::name("Operation", item.operation).unwrap_or("");
-    if created.contains(&operation) {
+    let created = [Operation::Create, Operation::Register, Operation::ReKey];
+    if Operation::from_value(item.operation).is_some_and(|o| created.contains(&o)) {
         return match response.child(tag::UNIQUE_IDENTIFIER).and_then(text) {
             Some(uid) => Entry::Remove(uid),
             None => Entry::Nothing,
@@ -69,7 +68,7 @@ pub async fn roll_back(
     journal: Vec<Entry>,
     answers: &mut [hyok_kmip::message::ResponseBatchItem],
 ) {
-    let undone = names::value("ResultStatus", "OperationUndone");
+    let undone = enums::ResultStatus::OperationUndone.value();
     for (index, entry) in journal.into_iter().enumerate().rev() {
         let result = match &entry {
             Entry::Restore(snapshot) => {

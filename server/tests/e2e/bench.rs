@@ -1,13 +1,14 @@
 //! The XKS throughput measurements of docs/benchmarks.md (ignored in the normal run):
 //!
 //! ```sh
+//! cargo build --release -p hyok-tools
 //! cargo test --release -p hyok-server --test e2e -- --ignored --nocapture measure_xks
 //! cargo test --release -p hyok-server --test e2e -- --ignored --nocapture measure_xks_with_a_million_keys
 //! ```
 //!
 //! It starts hyok (release, default settings: audit on, info logs, which the test reads
 //! from a pipe) with XKS on and Active keys granted to the key store, then runs
-//! `hyok bench xks` against it on the same machine and prints one table row per run.
+//! `hyok-bench xks` against it on the same machine and prints one table row per run.
 
 use serde_json::Value;
 
@@ -28,12 +29,12 @@ fn prepared(dir: &std::path::Path) -> String {
     config
 }
 
-/// `hyok bench xks` with `args`: its JSON result.
+/// `hyok-bench xks` with `args`: its JSON result.
 fn bench_xks(args: &[&str]) -> Value {
-    let mut all = vec!["bench", "xks"];
+    let mut all = vec!["xks"];
     all.extend(args);
     all.push("--json");
-    let (ok, stdout, stderr) = cli(&SIGNING, &all);
+    let (ok, stdout, stderr) = crate::support::run_tool("hyok-bench", &SIGNING, &all);
     assert!(ok, "{stderr}");
     serde_json::from_str(stdout.trim()).unwrap()
 }
@@ -89,41 +90,6 @@ fn measure_xks() {
             r["failed"]
         );
     }
-}
-
-#[test]
-fn the_baseline_server_and_the_http_load_measure_the_ceiling() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    let mut server = Command::new(crate::support::HYOK)
-        .args(["bench", "baseline-server", "--port", "0", "--workers", "1"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
-    let url = lines
-        .find_map(|line| line.ok()?.split("listening on ").nth(1).map(str::to_string))
-        .expect("the baseline server says where it listens");
-    let (ok, stdout, stderr) = crate::support::cli(
-        &[],
-        &[
-            "bench",
-            "http",
-            "--url",
-            &url,
-            "--connections",
-            "2",
-            "--duration",
-            "1",
-            "--json",
-        ],
-    );
-    let _ = server.kill();
-    let _ = server.wait();
-    assert!(ok, "{stderr}");
-    let results: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
-    assert_eq!(results["failed"], 0, "{results}");
-    assert!(results["requests"].as_u64().unwrap() > 100, "{results}");
 }
 
 /// XKS encrypt with 1 000 000 keys in the database: a working set of 10 000 keys against

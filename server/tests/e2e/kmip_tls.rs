@@ -376,16 +376,15 @@ fn the_batch_vsphere_sends_succeeds() {
     }
 }
 
-/// `hyok kmip replay` on a directory of OASIS test cases against a fresh server.
+/// `hyok-replay` on a directory of OASIS test cases against a fresh server.
 fn replay(version: &str) -> serde_json::Value {
     let dir = tempdir();
     let (hyok, certs) = start(dir.path());
     let cases = concat!(env!("CARGO_MANIFEST_DIR"), "/../kmip/tests/oasis/");
-    let (ok, stdout, stderr) = cli(
+    let (ok, stdout, stderr) = crate::support::run_tool(
+        "hyok-replay",
         &[],
         &[
-            "kmip",
-            "replay",
             &format!("{cases}{version}/XML/mandatory"),
             "--address",
             &hyok.kmip_address(),
@@ -477,13 +476,13 @@ fn hyok_bench_drives_a_kmip_server_over_both_transports() {
         ("http", "locate"),
     ];
     for (transport, operation) in runs {
-        let (ok, stdout, stderr) = cli(
+        let (ok, stdout, stderr) = crate::support::run_tool(
+            "hyok-bench",
             &[
                 ("HYOK_URL", hyok.url.as_str()),
                 ("HYOK_TOKEN", admin.as_str()),
             ],
             &[
-                "bench",
                 "kmip",
                 "--transport",
                 transport,

@@ -371,7 +371,29 @@ pub fn send(
 
 /// Runs `hyok ARGS` with `env`; returns (success, stdout, stderr).
 pub fn cli(env: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
-    let mut command = Command::new(HYOK);
+    run(Path::new(HYOK), env, args)
+}
+
+/// A binary of the hyok-tools crate (`hyok-bench`, `hyok-replay`): built beside `hyok` by
+/// `cargo test --workspace`.
+pub fn tool(name: &str) -> PathBuf {
+    let path = Path::new(HYOK).with_file_name(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo test --workspace`, or `cargo build -p hyok-tools` first",
+        path.display()
+    );
+    path
+}
+
+/// Runs the tool `name` (see [`tool`]) with `args` and `env`; returns (success, stdout,
+/// stderr).
+pub fn run_tool(name: &str, env: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
+    run(&tool(name), env, args)
+}
+
+fn run(program: &Path, env: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
+    let mut command = Command::new(program);
     command
         .args(args)
         .env_remove("HYOK_TOKEN")
@@ -380,7 +402,9 @@ pub fn cli(env: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
     for (name, value) in env {
         command.env(name, value);
     }
-    let output = command.output().expect("run hyok");
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", program.display()));
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),

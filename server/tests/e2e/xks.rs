@@ -734,7 +734,6 @@ fn hyok_bench_drives_an_xks_proxy() {
     ];
     for operation in ["encrypt", "decrypt", "metadata"] {
         let args = [
-            "bench",
             "xks",
             "--url",
             &hyok.url,
@@ -748,7 +747,7 @@ fn hyok_bench_drives_an_xks_proxy() {
             "2",
             "--json",
         ];
-        let (ok, stdout, stderr) = crate::support::cli(&env, &args);
+        let (ok, stdout, stderr) = crate::support::run_tool("hyok-bench", &env, &args);
         assert!(ok, "{stderr}");
         let results: Value = serde_json::from_str(stdout.trim()).unwrap();
         assert!(results["requests"].as_u64().unwrap() > 10, "{results}");
@@ -766,7 +765,6 @@ fn hyok_bench_drives_an_xks_proxy() {
         ),
     ];
     let args = [
-        "bench",
         "xks",
         "--url",
         &hyok.url,
@@ -778,7 +776,7 @@ fn hyok_bench_drives_an_xks_proxy() {
         "1",
         "--json",
     ];
-    let (_, stdout, _) = crate::support::cli(&wrong, &args);
+    let (_, stdout, _) = crate::support::run_tool("hyok-bench", &wrong, &args);
     let results: Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(results["failed"], results["requests"], "{results}");
     assert!(

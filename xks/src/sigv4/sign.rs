@@ -1,4 +1,4 @@
-//! Signing, for clients of an XKS proxy (`hyok bench`): the same canonical request,
+//! Signing, for clients of an XKS proxy (`hyok-bench`): the same canonical request,
 //! over `host` and `x-amz-date`, as AWS KMS signs.
 
 use std::time::SystemTime;

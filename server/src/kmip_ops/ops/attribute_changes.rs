@@ -1,6 +1,8 @@
 //! Add, Set, Modify and Delete Attribute: names, the usage mask, and every other client
 //! attribute (vendor attributes such as vSphere's x-Vendor among them).
 
+use hyok_kmip::enums;
+use hyok_kmip::enums::ResultReason;
 use hyok_kmip::message::{
     AddAttributeRequest, DeleteAttributeRequest, ModifyAttributeRequest, SetAttributeRequest,
 };
@@ -64,7 +66,7 @@ async fn change_activation_date(
     let object = context.object(uid, operation).await?;
     if object.state != "PreActive" {
         return Err(KmipError::new(
-            "WrongKeyLifecycleState",
+            ResultReason::WrongKeyLifecycleState,
             format!(
                 "{uid} is {}: only a Pre-Active object's Activation Date can change",
                 object.state
@@ -113,8 +115,7 @@ pub async fn add(
                 Changeable::Name(name) => names.push(name.clone()),
                 Changeable::UsageMask(mask) => {
                     if stored.get("CryptographicUsageMask").is_some() {
-                        return Err(refuse(KmipError::new(
-                            "AttributeSingleValued",
+                        return Err(refuse(KmipError::new(ResultReason::AttributeSingleValued,
                             "the object has a Cryptographic Usage Mask; use Set or Modify Attribute",
                         )));
                     }
@@ -125,8 +126,7 @@ pub async fn add(
                     let mut kept = attributes::kept(stored);
                     let single = attribute.tag != tag::ATTRIBUTE && !hyok_kmip::registry::multi_valued(attribute.tag);
                     if single && kept.iter().any(|k| k.tag == attribute.tag) {
-                        return Err(refuse(KmipError::new(
-                            "AttributeSingleValued",
+                        return Err(refuse(KmipError::new(ResultReason::AttributeSingleValued,
                             "the object has this attribute already and it takes one value: use Set or Modify Attribute",
                         )));
                     }
@@ -150,7 +150,7 @@ pub async fn set(
     let kind = changeable(attribute)?;
     if let Changeable::Name(_) = kind {
         return Err(KmipError::new(
-            "MultiValuedAttribute",
+            ResultReason::MultiValuedAttribute,
             "Name has many values: use Add or Modify Attribute",
         ));
     }
@@ -216,7 +216,7 @@ pub async fn modify(
             |_, stored, names| {
                 let not_found = || {
                     refuse(KmipError::new(
-                        "AttributeNotFound",
+                        ResultReason::AttributeNotFound,
                         "the object has no such attribute to modify",
                     ))
                 };
@@ -265,7 +265,7 @@ pub async fn delete(
     let reference = request.attribute_reference.as_ref();
     if current.is_none() && reference.is_none() {
         return Err(KmipError::new(
-            "MissingData",
+            ResultReason::MissingData,
             "name the attribute: Current Attribute or Attribute Reference",
         ));
     }
@@ -300,10 +300,7 @@ pub async fn delete(
                             Item::text(tag::NAME_VALUE, name),
                             Item::enumeration(
                                 tag::NAME_TYPE,
-                                crate::kmip_ops::names::value(
-                                    "NameType",
-                                    "UninterpretedTextString",
-                                ),
+                                enums::NameType::UninterpretedTextString.value(),
                             ),
                         ],
                     )
@@ -325,7 +322,7 @@ pub async fn delete(
                     mask
                 } else {
                     return Err(refuse(KmipError::new(
-                        "AttributeNotFound",
+                        ResultReason::AttributeNotFound,
                         "the object has no such attribute that a client may delete",
                     )));
                 };

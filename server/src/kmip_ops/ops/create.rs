@@ -1,6 +1,8 @@
 //! Create: a symmetric key (AES 128, 192 or 256), wrapped by the master key and owned by
 //! the caller. Pre-Active unless the request's Activation Date has come.
 
+use hyok_kmip::enums;
+use hyok_kmip::enums::ResultReason;
 use hyok_kmip::message::CreateRequest;
 use hyok_kmip::registry::tag;
 use hyok_kmip::Item;
@@ -9,22 +11,21 @@ use crate::keys::NewSymmetricKey;
 use crate::kmip_ops::attributes;
 use crate::kmip_ops::context::Context;
 use crate::kmip_ops::error::KmipError;
-use crate::kmip_ops::names;
 
 pub async fn create(
     context: &Context<'_>,
     request: &CreateRequest,
 ) -> Result<Vec<Item>, KmipError> {
     context.state.access.may_create(context.caller)?;
-    let symmetric_key = names::value("ObjectType", "SymmetricKey");
+    let symmetric_key = enums::ObjectType::SymmetricKey.value();
     if request.object_type != symmetric_key {
         return Err(KmipError::new(
-            "InvalidObjectType",
+            ResultReason::InvalidObjectType,
             "Create makes Symmetric Keys; other objects are registered or made by Create Key Pair",
         ));
     }
     let requested = attributes::requested(request.attributes.children().unwrap_or_default())?;
-    if requested.algorithm != Some(names::value("CryptographicAlgorithm", "AES")) {
+    if requested.algorithm != Some(enums::CryptographicAlgorithm::AES.value()) {
         return Err(KmipError::not_supported(
             "Create needs Cryptographic Algorithm AES (the one symmetric algorithm hyok creates)",
         ));
@@ -33,13 +34,13 @@ pub async fn create(
         Some(bits @ (128 | 192 | 256)) => bits as u32,
         Some(other) => {
             return Err(KmipError::new(
-                "InvalidAttributeValue",
+                ResultReason::InvalidAttributeValue,
                 format!("Cryptographic Length {other}: AES keys are 128, 192 or 256 bits"),
             ))
         }
         None => {
             return Err(KmipError::new(
-                "MissingData",
+                ResultReason::MissingData,
                 "Create needs a Cryptographic Length",
             ))
         }
@@ -51,7 +52,7 @@ pub async fn create(
     if quantum_safe && bits < 256 {
         // (General Failure, as the OASIS test case QS-M-2 expects.)
         return Err(KmipError::new(
-            "GeneralFailure",
+            ResultReason::GeneralFailure,
             format!("not quantum safe: AES-{bits} is not; ask for a 256-bit key"),
         ));
     }

@@ -4,6 +4,8 @@
 //! Compromised keys (to read old data); a blocked key does neither.
 
 use hyok_db::ObjectRecord;
+use hyok_kmip::enums;
+use hyok_kmip::enums::ResultReason;
 use hyok_kmip::message::{DecryptRequest, EncryptRequest};
 use hyok_kmip::registry::tag;
 use hyok_kmip::{Item, Value};
@@ -13,7 +15,6 @@ use crate::access::Operation;
 use crate::keys::BLOCKED;
 use crate::kmip_ops::context::{required_uid, Context};
 use crate::kmip_ops::error::KmipError;
-use crate::kmip_ops::names;
 
 enum Mode {
     Gcm { tag_length: usize },
@@ -29,20 +30,20 @@ fn mode(parameters: Option<&Item>) -> Result<Mode, KmipError> {
         _ => None,
     };
     if let Some(algorithm) = enumeration(tag::CRYPTOGRAPHIC_ALGORITHM) {
-        if algorithm != names::value("CryptographicAlgorithm", "AES") {
+        if algorithm != enums::CryptographicAlgorithm::AES.value() {
             return Err(KmipError::new(
-                "BadCryptographicParameters",
+                ResultReason::BadCryptographicParameters,
                 "the key is an AES key",
             ));
         }
     }
     let block_mode = enumeration(tag::BLOCK_CIPHER_MODE).ok_or_else(|| {
         KmipError::new(
-            "MissingData",
+            ResultReason::MissingData,
             "give Cryptographic Parameters with a Block Cipher Mode (GCM or CBC)",
         )
     })?;
-    if block_mode == names::value("BlockCipherMode", "GCM") {
+    if block_mode == enums::BlockCipherMode::GCM.value() {
         let tag_length = match parameters.and_then(|p| p.child(tag::TAG_LENGTH)) {
             None => 16,
             Some(Item {
@@ -52,20 +53,20 @@ fn mode(parameters: Option<&Item>) -> Result<Mode, KmipError> {
             // (General Failure, as the OASIS test case CS-BC-M-GCM-1 expects.)
             Some(_) => {
                 return Err(KmipError::new(
-                    "GeneralFailure",
+                    ResultReason::GeneralFailure,
                     "invalid tag length: AES-GCM tags are 12 to 16 bytes",
                 ))
             }
         };
         Ok(Mode::Gcm { tag_length })
-    } else if block_mode == names::value("BlockCipherMode", "CBC") {
+    } else if block_mode == enums::BlockCipherMode::CBC.value() {
         let padding = match enumeration(tag::PADDING_METHOD) {
             None => true,
-            Some(p) if p == names::value("PaddingMethod", "PKCS5") => true,
-            Some(p) if p == names::value("PaddingMethod", "None") => false,
+            Some(p) if p == enums::PaddingMethod::PKCS5.value() => true,
+            Some(p) if p == enums::PaddingMethod::None.value() => false,
             Some(_) => {
                 return Err(KmipError::new(
-                    "UnsupportedCryptographicParameters",
+                    ResultReason::UnsupportedCryptographicParameters,
                     "CBC pads with PKCS5 or not at all",
                 ))
             }
@@ -73,7 +74,7 @@ fn mode(parameters: Option<&Item>) -> Result<Mode, KmipError> {
         Ok(Mode::Cbc { padding })
     } else {
         Err(KmipError::new(
-            "UnsupportedCryptographicParameters",
+            ResultReason::UnsupportedCryptographicParameters,
             "hyok encrypts with AES in GCM or CBC mode",
         ))
     }
@@ -98,7 +99,7 @@ fn cipher(mode: &Mode, key_length: usize) -> Result<Cipher, KmipError> {
         (Mode::Cbc { .. }, 32) => Cipher::aes_256_cbc(),
         _ => {
             return Err(KmipError::new(
-                "CryptographicFailure",
+                ResultReason::CryptographicFailure,
                 "the key is not an AES key",
             ))
         }
@@ -109,7 +110,7 @@ fn cipher(mode: &Mode, key_length: usize) -> Result<Cipher, KmipError> {
 fn usable(object: &ObjectRecord, operation: Operation) -> Result<(), KmipError> {
     if object.object_type != "SymmetricKey" {
         return Err(KmipError::new(
-            "IllegalObjectType",
+            ResultReason::IllegalObjectType,
             format!(
                 "{} is a {}: hyok encrypts and decrypts with symmetric keys",
                 object.uid, object.object_type
@@ -119,7 +120,7 @@ fn usable(object: &ObjectRecord, operation: Operation) -> Result<(), KmipError> 
     let stored = object.attributes();
     if stored[BLOCKED].as_bool() == Some(true) {
         return Err(KmipError::new(
-            "WrongKeyLifecycleState",
+            ResultReason::WrongKeyLifecycleState,
             format!("{} is blocked by an administrator", object.uid),
         ));
     }
@@ -129,7 +130,7 @@ fn usable(object: &ObjectRecord, operation: Operation) -> Result<(), KmipError> 
     };
     if !states.contains(&object.state.as_str()) {
         return Err(KmipError::new(
-            "WrongKeyLifecycleState",
+            ResultReason::WrongKeyLifecycleState,
             format!(
                 "{} is {}; {} needs it {}",
                 object.uid,
@@ -140,14 +141,14 @@ fn usable(object: &ObjectRecord, operation: Operation) -> Result<(), KmipError> 
         ));
     }
     let bit = match operation {
-        Operation::Encrypt => "Encrypt",
-        _ => "Decrypt",
+        Operation::Encrypt => enums::CryptographicUsageMask::Encrypt,
+        _ => enums::CryptographicUsageMask::Decrypt,
     };
     if let Some(mask) = stored["CryptographicUsageMask"].as_i64() {
-        let wanted = i64::from(names::value("CryptographicUsageMask", bit));
+        let wanted = i64::from(bit.value());
         if mask & wanted == 0 {
             return Err(KmipError::new(
-                "IncompatibleCryptographicUsageMask",
+                ResultReason::IncompatibleCryptographicUsageMask,
                 format!("the usage mask of {} does not allow {bit}", object.uid),
             ));
         }
@@ -157,13 +158,17 @@ fn usable(object: &ObjectRecord, operation: Operation) -> Result<(), KmipError> 
 
 fn random(length: usize) -> Result<Vec<u8>, KmipError> {
     let mut bytes = vec![0u8; length];
-    openssl::rand::rand_bytes(&mut bytes)
-        .map_err(|_| KmipError::new("CryptographicFailure", "the random generator failed"))?;
+    openssl::rand::rand_bytes(&mut bytes).map_err(|_| {
+        KmipError::new(
+            ResultReason::CryptographicFailure,
+            "the random generator failed",
+        )
+    })?;
     Ok(bytes)
 }
 
 fn failure(what: &str) -> KmipError {
-    KmipError::new("CryptographicFailure", what.to_string())
+    KmipError::new(ResultReason::CryptographicFailure, what.to_string())
 }
 
 /// The Data of a single-part Encrypt or Decrypt (`operation`); `multi_part`: whether the
@@ -178,7 +183,7 @@ fn single_part_data<'a>(
             "multi-part {operation} is not supported"
         )));
     }
-    data.ok_or_else(|| KmipError::new("MissingData", format!("{operation} needs Data")))
+    data.ok_or_else(|| KmipError::new(ResultReason::MissingData, format!("{operation} needs Data")))
 }
 
 pub async fn encrypt(
@@ -245,7 +250,7 @@ pub async fn decrypt(
     // (Invalid Message, as the OASIS test cases CS-BC-M-11 to 13 expect.)
     let iv = request.iv_counter_nonce.as_deref().ok_or_else(|| {
         KmipError::new(
-            "InvalidMessage",
+            ResultReason::InvalidMessage,
             "missing IV: Decrypt needs the IV/Counter/Nonce",
         )
     })?;
@@ -261,7 +266,7 @@ pub async fn decrypt(
                 .as_deref()
                 .ok_or_else(|| {
                     KmipError::new(
-                        "MissingData",
+                        ResultReason::MissingData,
                         "AES-GCM Decrypt needs the Authenticated Encryption Tag",
                     )
                 })?;
@@ -294,7 +299,7 @@ fn cbc(
 ) -> Result<Vec<u8>, KmipError> {
     if iv.len() != 16 {
         return Err(KmipError::new(
-            "BadCryptographicParameters",
+            ResultReason::BadCryptographicParameters,
             "AES-CBC needs a 16-byte IV",
         ));
     }

@@ -1,6 +1,8 @@
 //! Get (a symmetric key in Raw format; any other object as it was created or
 //! registered), Get Attributes and Get Attribute List.
 
+use hyok_kmip::enums;
+use hyok_kmip::enums::ResultReason;
 use hyok_kmip::message::{GetAttributeListRequest, GetAttributesRequest, GetRequest};
 use hyok_kmip::registry::tag;
 use hyok_kmip::Item;
@@ -11,25 +13,24 @@ use crate::keys::OBJECT_ITEM;
 use crate::kmip_ops::attributes;
 use crate::kmip_ops::context::{required_uid, Context};
 use crate::kmip_ops::error::KmipError;
-use crate::kmip_ops::names;
+use crate::kmip_ops::stored::{from_stored, stored_item};
 
 pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item>, KmipError> {
     let uid = required_uid(&request.unique_identifier)?;
     if request.key_wrapping_specification.is_some() || request.key_compression_type.is_some() {
         return Err(KmipError::new(
-            "KeyFormatTypeNotSupported",
+            ResultReason::KeyFormatTypeNotSupported,
             "hyok returns keys unwrapped (over TLS) and uncompressed",
         ));
     }
     let object = context.object(uid, Operation::Get).await?;
     let stored = object.attributes();
     let format = stored["KeyFormatType"].as_str().unwrap_or("Raw");
-    if request
-        .key_format_type
-        .is_some_and(|wanted| wanted != names::value("KeyFormatType", format))
-    {
+    if request.key_format_type.is_some_and(|wanted| {
+        Some(wanted) != from_stored::<enums::KeyFormatType>(format).map(|f| f.value())
+    }) {
         return Err(KmipError::new(
-            "KeyFormatTypeNotSupported",
+            ResultReason::KeyFormatTypeNotSupported,
             format!("hyok returns this object in its own format, {format}"),
         ));
     }
@@ -37,18 +38,18 @@ pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item
     let answer = if stored[OBJECT_ITEM].as_bool() == Some(true) {
         let item = hyok_kmip::decode(&material, &hyok_kmip::Limits::default()).map_err(|_| {
             KmipError::new(
-                "GeneralFailure",
+                ResultReason::GeneralFailure,
                 format!("the stored form of {uid} is damaged"),
             )
         })?;
-        vec![
-            Item::enumeration(
-                tag::OBJECT_TYPE,
-                names::value("ObjectType", &object.object_type),
-            ),
-            Item::text(tag::UNIQUE_IDENTIFIER, uid),
-            item,
-        ]
+        let object_type = stored_item::<enums::ObjectType>(tag::OBJECT_TYPE, &object.object_type)
+            .ok_or_else(|| {
+            KmipError::new(
+                ResultReason::GeneralFailure,
+                format!("the stored object type of {uid} is damaged"),
+            )
+        })?;
+        vec![object_type, Item::text(tag::UNIQUE_IDENTIFIER, uid), item]
     } else {
         symmetric_key(uid, stored, &material)
     };
@@ -68,16 +69,24 @@ pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item
 }
 
 fn symmetric_key(uid: &str, stored: &serde_json::Value, material: &[u8]) -> Vec<Item> {
-    let algorithm = stored["CryptographicAlgorithm"].as_str().unwrap_or("AES");
+    let algorithm = stored["CryptographicAlgorithm"]
+        .as_str()
+        .and_then(from_stored::<enums::CryptographicAlgorithm>)
+        .unwrap_or(enums::CryptographicAlgorithm::AES);
     let length = stored["CryptographicLength"]
         .as_i64()
         .unwrap_or(material.len() as i64 * 8);
     vec![
-        Item::enumeration(tag::OBJECT_TYPE, names::value("ObjectType", "SymmetricKey")),
+        Item::enumeration(tag::OBJECT_TYPE, enums::ObjectType::SymmetricKey.value()),
         Item::text(tag::UNIQUE_IDENTIFIER, uid),
         Item::structure(
             tag::SYMMETRIC_KEY,
-            vec![key_block("Raw", material, algorithm, length as i32)],
+            vec![key_block(
+                enums::KeyFormatType::Raw,
+                material,
+                algorithm,
+                length as i32,
+            )],
         ),
     ]
 }

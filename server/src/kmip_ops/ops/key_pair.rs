@@ -3,6 +3,9 @@
 //! each wrapped by the master key. RSA keys are kept in PKCS#1, EC private keys in
 //! PKCS#8 and EC public keys as X.509 SubjectPublicKeyInfo.
 
+use hyok_kmip::enums::{
+    CryptographicAlgorithm, KeyFormatType, ObjectType, RecommendedCurve, ResultReason,
+};
 use hyok_kmip::message::CreateKeyPairRequest;
 use hyok_kmip::registry::tag;
 use hyok_kmip::{encode, Item, Value};
@@ -17,46 +20,59 @@ use crate::keys::{digest, NewManagedObject};
 use crate::kmip_ops::attributes::{self, Requested};
 use crate::kmip_ops::context::Context;
 use crate::kmip_ops::error::KmipError;
-use crate::kmip_ops::names;
 
 /// One half of the pair, ready to store.
 struct Half {
-    object_type: &'static str,
-    format: &'static str,
+    object_type: ObjectType,
+    format: KeyFormatType,
     material: Zeroizing<Vec<u8>>,
 }
 
 fn generate(
-    algorithm: &str,
+    algorithm: CryptographicAlgorithm,
     bits: i32,
-    curve: Option<&str>,
-) -> Result<(PKey<Private>, i32, &'static str), KmipError> {
-    let failed = |_| KmipError::new("CryptographicFailure", "key pair generation failed");
+    curve: Option<RecommendedCurve>,
+) -> Result<(PKey<Private>, i32, CryptographicAlgorithm), KmipError> {
+    let failed = |_| {
+        KmipError::new(
+            ResultReason::CryptographicFailure,
+            "key pair generation failed",
+        )
+    };
     match algorithm {
-        "RSA" => {
+        CryptographicAlgorithm::RSA => {
             if !(2048..=4096).contains(&bits) || bits % 8 != 0 {
                 return Err(KmipError::new(
-                    "InvalidAttributeValue",
+                    ResultReason::InvalidAttributeValue,
                     format!("RSA keys are 2048 to 4096 bits (a multiple of 8), not {bits}"),
                 ));
             }
             let rsa = Rsa::generate(bits as u32).map_err(failed)?;
-            Ok((PKey::from_rsa(rsa).map_err(failed)?, bits, "RSA"))
+            Ok((
+                PKey::from_rsa(rsa).map_err(failed)?,
+                bits,
+                CryptographicAlgorithm::RSA,
+            ))
         }
-        "EC" | "ECDSA" | "ECDH" => {
+        CryptographicAlgorithm::EC
+        | CryptographicAlgorithm::ECDSA
+        | CryptographicAlgorithm::ECDH => {
             let (nid, bits) = match (curve, bits) {
-                (Some("P_256"), _) | (None, 256) => (Nid::X9_62_PRIME256V1, 256),
-                (Some("P_384"), _) | (None, 384) => (Nid::SECP384R1, 384),
+                (Some(RecommendedCurve::P_256), _) | (None, 256) => (Nid::X9_62_PRIME256V1, 256),
+                (Some(RecommendedCurve::P_384), _) | (None, 384) => (Nid::SECP384R1, 384),
                 _ => {
-                    return Err(KmipError::new(
-                        "InvalidAttributeValue",
+                    return Err(KmipError::new(ResultReason::InvalidAttributeValue,
                         "EC keys are on P-256 or P-384 (Recommended Curve, or Cryptographic Length 256 or 384)",
                     ))
                 }
             };
             let group = EcGroup::from_curve_name(nid).map_err(failed)?;
             let key = EcKey::generate(&group).map_err(failed)?;
-            Ok((PKey::from_ec_key(key).map_err(failed)?, bits, "EC"))
+            Ok((
+                PKey::from_ec_key(key).map_err(failed)?,
+                bits,
+                CryptographicAlgorithm::EC,
+            ))
         }
         other => Err(KmipError::not_supported(format!(
             "Create Key Pair makes RSA and EC keys, not {other}"
@@ -64,32 +80,37 @@ fn generate(
     }
 }
 
-fn halves(key: &PKey<Private>, kind: &str) -> Result<(Half, Half), KmipError> {
-    let failed = |_| KmipError::new("CryptographicFailure", "key pair encoding failed");
-    Ok(if kind == "RSA" {
+fn halves(key: &PKey<Private>, kind: CryptographicAlgorithm) -> Result<(Half, Half), KmipError> {
+    let failed = |_| {
+        KmipError::new(
+            ResultReason::CryptographicFailure,
+            "key pair encoding failed",
+        )
+    };
+    Ok(if kind == CryptographicAlgorithm::RSA {
         let rsa = key.rsa().map_err(failed)?;
         (
             Half {
-                object_type: "PrivateKey",
-                format: "PKCS_1",
+                object_type: ObjectType::PrivateKey,
+                format: KeyFormatType::PKCS_1,
                 material: Zeroizing::new(rsa.private_key_to_der().map_err(failed)?),
             },
             Half {
-                object_type: "PublicKey",
-                format: "PKCS_1",
+                object_type: ObjectType::PublicKey,
+                format: KeyFormatType::PKCS_1,
                 material: Zeroizing::new(rsa.public_key_to_der_pkcs1().map_err(failed)?),
             },
         )
     } else {
         (
             Half {
-                object_type: "PrivateKey",
-                format: "PKCS_8",
+                object_type: ObjectType::PrivateKey,
+                format: KeyFormatType::PKCS_8,
                 material: Zeroizing::new(key.private_key_to_pkcs8().map_err(failed)?),
             },
             Half {
-                object_type: "PublicKey",
-                format: "X_509",
+                object_type: ObjectType::PublicKey,
+                format: KeyFormatType::X_509,
                 material: Zeroizing::new(key.public_key_to_der().map_err(failed)?),
             },
         )
@@ -118,11 +139,11 @@ fn enumeration_of(items: &[Option<&Item>], wanted: u32) -> Option<u32> {
     })
 }
 
-fn curve_of(items: &[Option<&Item>]) -> Option<&'static str> {
+fn curve_of(items: &[Option<&Item>]) -> Option<RecommendedCurve> {
     items.iter().flatten().find_map(|group| {
         let parameters = group.child(tag::CRYPTOGRAPHIC_DOMAIN_PARAMETERS)?;
         match parameters.child(tag::RECOMMENDED_CURVE)?.value {
-            Value::Enumeration(curve) => names::name("RecommendedCurve", curve),
+            Value::Enumeration(curve) => RecommendedCurve::from_value(curve),
             _ => None,
         }
     })
@@ -141,10 +162,10 @@ pub async fn create_key_pair(
     let private = merged(groups[0], groups[1])?;
     let public = merged(groups[0], groups[2])?;
     let algorithm = enumeration_of(&groups, tag::CRYPTOGRAPHIC_ALGORITHM)
-        .and_then(|a| names::name("CryptographicAlgorithm", a))
+        .and_then(CryptographicAlgorithm::from_value)
         .ok_or_else(|| {
             KmipError::new(
-                "MissingData",
+                ResultReason::MissingData,
                 "Create Key Pair needs a Cryptographic Algorithm",
             )
         })?;
@@ -172,9 +193,9 @@ pub async fn create_key_pair(
     ];
     for (half, requested, uid, (link_type, other)) in stored {
         let mut map = requested.stored;
-        map.insert("CryptographicAlgorithm".into(), json!(algorithm));
+        map.insert("CryptographicAlgorithm".into(), json!(algorithm.name()));
         map.insert("CryptographicLength".into(), json!(bits));
-        map.insert("KeyFormatType".into(), json!(half.format));
+        map.insert("KeyFormatType".into(), json!(half.format.name()));
         map.insert("Digest".into(), json!(digest(&half.material)));
         map.insert("RandomNumberGenerator".into(), json!("Unspecified"));
         let mut links = serde_json::Map::new();
@@ -185,12 +206,13 @@ pub async fn create_key_pair(
             vec![key_block(half.format, &half.material, algorithm, bits)],
         );
         let encoded = Zeroizing::new(
-            encode(&object).map_err(|e| KmipError::new("GeneralFailure", e.to_string()))?,
+            encode(&object)
+                .map_err(|e| KmipError::new(ResultReason::GeneralFailure, e.to_string()))?,
         );
         let new = NewManagedObject {
             uid: uid.clone(),
             owner: &context.caller.user,
-            object_type: half.object_type,
+            object_type: half.object_type.name(),
             names: &requested.names,
             attributes: map,
         };
@@ -206,27 +228,29 @@ pub async fn create_key_pair(
     ])
 }
 
-fn names_tag(object_type: &str) -> u32 {
+fn names_tag(object_type: ObjectType) -> u32 {
     match object_type {
-        "PrivateKey" => tag::PRIVATE_KEY,
+        ObjectType::PrivateKey => tag::PRIVATE_KEY,
         _ => tag::PUBLIC_KEY,
     }
 }
 
 /// A Key Block holding `material` in `format`.
-pub fn key_block(format: &str, material: &[u8], algorithm: &str, bits: i32) -> Item {
+pub fn key_block(
+    format: KeyFormatType,
+    material: &[u8],
+    algorithm: CryptographicAlgorithm,
+    bits: i32,
+) -> Item {
     Item::structure(
         tag::KEY_BLOCK,
         vec![
-            Item::enumeration(tag::KEY_FORMAT_TYPE, names::value("KeyFormatType", format)),
+            Item::enumeration(tag::KEY_FORMAT_TYPE, format.value()),
             Item::structure(
                 tag::KEY_VALUE,
                 vec![Item::bytes(tag::KEY_MATERIAL, material.to_vec())],
             ),
-            Item::enumeration(
-                tag::CRYPTOGRAPHIC_ALGORITHM,
-                names::value("CryptographicAlgorithm", algorithm),
-            ),
+            Item::enumeration(tag::CRYPTOGRAPHIC_ALGORITHM, algorithm.value()),
             Item::integer(tag::CRYPTOGRAPHIC_LENGTH, bits),
         ],
     )

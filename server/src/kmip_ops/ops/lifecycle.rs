@@ -1,5 +1,7 @@
 //! Activate, Revoke and Destroy.
 
+use hyok_kmip::enums;
+use hyok_kmip::enums::ResultReason;
 use hyok_kmip::message::{ActivateRequest, DestroyRequest, RevokeRequest};
 use hyok_kmip::registry::tag;
 use hyok_kmip::{Item, Value};
@@ -7,7 +9,6 @@ use hyok_kmip::{Item, Value};
 use crate::access::Operation;
 use crate::kmip_ops::context::{required_uid, Context};
 use crate::kmip_ops::error::KmipError;
-use crate::kmip_ops::names;
 
 fn answer(uid: &str) -> Vec<Item> {
     vec![Item::text(tag::UNIQUE_IDENTIFIER, uid)]
@@ -40,13 +41,15 @@ pub async fn revoke(
         }
     };
     let compromised = [
-        names::value("RevocationReasonCode", "KeyCompromise"),
-        names::value("RevocationReasonCode", "CACompromise"),
+        enums::RevocationReasonCode::KeyCompromise.value(),
+        enums::RevocationReasonCode::CACompromise.value(),
     ]
     .contains(&code);
     context.object(uid, Operation::Revoke).await?;
     let compromised_at = compromised.then_some(request.compromise_occurrence_date);
-    let reason = names::name("RevocationReasonCode", code).unwrap_or("Unspecified");
+    let reason = enums::RevocationReasonCode::from_value(code)
+        .unwrap_or(enums::RevocationReasonCode::Unspecified)
+        .name();
     context
         .state
         .keys
@@ -79,7 +82,7 @@ pub async fn check(
     ) {
         if mask & i64::from(wanted) != i64::from(wanted) {
             return Err(KmipError::new(
-                "IncompatibleCryptographicUsageMask",
+                ResultReason::IncompatibleCryptographicUsageMask,
                 format!("the usage mask of {uid} does not allow every use asked for"),
             ));
         }

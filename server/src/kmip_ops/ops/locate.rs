@@ -8,6 +8,7 @@
 //! otherwise objects are scanned in pages.
 
 use hyok_db::ObjectRecord;
+use hyok_kmip::enums;
 use hyok_kmip::message::LocateRequest;
 use hyok_kmip::registry::{tag, Version};
 use hyok_kmip::{Item, Value};
@@ -96,9 +97,9 @@ pub async fn locate(
     request: &LocateRequest,
 ) -> Result<Vec<Item>, KmipError> {
     let conditions = conditions(request.attributes.children().unwrap_or_default())?;
-    let destroyed_too = request.storage_status_mask.is_some_and(|mask| {
-        mask as u32 & crate::kmip_ops::names::value("StorageStatusMask", "DestroyedStorage") != 0
-    });
+    let destroyed_too = request
+        .storage_status_mask
+        .is_some_and(|mask| mask as u32 & enums::StorageStatusMask::DestroyedStorage.value() != 0);
     let offset = usize::try_from(request.offset_items.unwrap_or(0)).unwrap_or(0);
     let maximum = request
         .maximum_items

@@ -12,34 +12,36 @@ mod query;
 mod register;
 mod versions;
 
+use hyok_kmip::enums::Operation;
+use hyok_kmip::enums::ResultReason;
 use hyok_kmip::message::RequestPayload;
 use hyok_kmip::Item;
 
 use super::context::Context;
 use super::error::KmipError;
 
-/// The operations served, by their Operation enumeration names, in Query's order.
-pub const SERVED: [&str; 20] = [
-    "DiscoverVersions",
-    "Query",
-    "Create",
-    "CreateKeyPair",
-    "Register",
-    "Locate",
-    "Get",
-    "GetAttributes",
-    "GetAttributeList",
-    "AddAttribute",
-    "SetAttribute",
-    "ModifyAttribute",
-    "DeleteAttribute",
-    "Activate",
-    "Revoke",
-    "Destroy",
-    "ReKey",
-    "Encrypt",
-    "Decrypt",
-    "Check",
+/// The operations served, in Query's order.
+pub const SERVED: [Operation; 20] = [
+    Operation::DiscoverVersions,
+    Operation::Query,
+    Operation::Create,
+    Operation::CreateKeyPair,
+    Operation::Register,
+    Operation::Locate,
+    Operation::Get,
+    Operation::GetAttributes,
+    Operation::GetAttributeList,
+    Operation::AddAttribute,
+    Operation::SetAttribute,
+    Operation::ModifyAttribute,
+    Operation::DeleteAttribute,
+    Operation::Activate,
+    Operation::Revoke,
+    Operation::Destroy,
+    Operation::ReKey,
+    Operation::Encrypt,
+    Operation::Decrypt,
+    Operation::Check,
 ];
 
 pub async fn run(context: &Context<'_>, payload: RequestPayload) -> Result<Vec<Item>, KmipError> {
@@ -73,7 +75,7 @@ pub async fn run(context: &Context<'_>, payload: RequestPayload) -> Result<Vec<I
         RequestPayload::Encrypt(request) => crypto::encrypt(context, &request).await,
         RequestPayload::Decrypt(request) => crypto::decrypt(context, &request).await,
         _ => Err(KmipError::new(
-            "OperationNotSupported",
+            ResultReason::OperationNotSupported,
             "hyok does not serve this operation yet (Query lists those it does)",
         )),
     }

@@ -3,6 +3,8 @@
 //! can use); every other object (key pairs' halves, secret data, opaque objects,
 //! certificates, split keys, ...) is kept whole, and Get returns it as it came.
 
+use hyok_kmip::enums;
+use hyok_kmip::enums::ResultReason;
 use hyok_kmip::message::RegisterRequest;
 use hyok_kmip::registry::tag;
 use hyok_kmip::{Item, Value};
@@ -15,21 +17,20 @@ use crate::keys::{digest, NewManagedObject, NewSymmetricKey};
 use crate::kmip_ops::attributes;
 use crate::kmip_ops::context::Context;
 use crate::kmip_ops::error::KmipError;
-use crate::kmip_ops::names;
 
 pub async fn register(
     context: &Context<'_>,
     request: &RegisterRequest,
 ) -> Result<Vec<Item>, KmipError> {
     context.state.access.may_create(context.caller)?;
-    let object_type = names::name("ObjectType", request.object_type).unwrap_or("?");
+    let object_type = enums::ObjectType::from_value(request.object_type).map_or("?", |t| t.name());
     if hyok_kmip::registry::tag_name(request.object.tag) != Some(object_type) {
         return Err(KmipError::new(
-            "InvalidObjectType",
+            ResultReason::InvalidObjectType,
             format!("the Object Type is {object_type}, but the object is not"),
         ));
     }
-    let raw = names::value("KeyFormatType", "Raw");
+    let raw = enums::KeyFormatType::Raw.value();
     let block = request.object.child(tag::KEY_BLOCK);
     let format = block
         .and_then(|b| b.child(tag::KEY_FORMAT_TYPE))
@@ -73,7 +74,7 @@ pub async fn register(
     {
         requested.length.get_or_insert(*bits);
     }
-    if requested.algorithm != Some(names::value("CryptographicAlgorithm", "AES")) {
+    if requested.algorithm != Some(enums::CryptographicAlgorithm::AES.value()) {
         return Err(KmipError::not_supported("hyok registers AES keys so far"));
     }
     let bits = requested.length.unwrap_or(material.len() as i32 * 8);
@@ -116,7 +117,8 @@ async fn register_whole(
     };
     if let Some(name) = enumeration(tag::CRYPTOGRAPHIC_ALGORITHM)
         .or(requested.algorithm)
-        .and_then(|a| names::name("CryptographicAlgorithm", a))
+        .and_then(enums::CryptographicAlgorithm::from_value)
+        .map(|a| a.name())
     {
         map.insert("CryptographicAlgorithm".into(), json!(name));
     }
@@ -131,9 +133,9 @@ async fn register_whole(
         map.insert("CryptographicLength".into(), json!(bits));
     }
     if let Some(format) =
-        enumeration(tag::KEY_FORMAT_TYPE).and_then(|f| names::name("KeyFormatType", f))
+        enumeration(tag::KEY_FORMAT_TYPE).and_then(enums::KeyFormatType::from_value)
     {
-        map.insert("KeyFormatType".into(), json!(format));
+        map.insert("KeyFormatType".into(), json!(format.name()));
     }
     // The digest of what the object protects: its key material, or its value.
     let material = block
@@ -156,7 +158,8 @@ async fn register_whole(
         attributes::keep_more(&mut map, &certificate_attributes(der)?)?;
     }
     let encoded = Zeroizing::new(
-        encode(&request.object).map_err(|e| KmipError::new("InvalidMessage", e.to_string()))?,
+        encode(&request.object)
+            .map_err(|e| KmipError::new(ResultReason::InvalidMessage, e.to_string()))?,
     );
     let uid = crate::keys::new_uid();
     let new = NewManagedObject {
@@ -184,7 +187,7 @@ async fn register_whole(
 fn certificate_attributes(der: &[u8]) -> Result<Vec<Item>, KmipError> {
     let certificate = openssl::x509::X509::from_der(der).map_err(|_| {
         KmipError::new(
-            "InvalidField",
+            ResultReason::InvalidField,
             "the Certificate Value is not a DER X.509 certificate",
         )
     })?;

@@ -1,4 +1,4 @@
-//! `hyok bench kmip`: load for a KMIP server (hyok or another) over TTLV/TLS on the KMIP
+//! `hyok-bench kmip`: load for a KMIP server (hyok or another) over TTLV/TLS on the KMIP
 //! port or over HTTP(S) `POST /kmip`: Encrypt (AES-GCM), Get, Create or Locate, from
 //! connections that are tasks on `--threads` generator threads, closed loop or at a fixed
 //! rate; prints requests/s, errors by kind and latency percentiles (`--json`).
@@ -8,14 +8,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
+use hyok_kmip::enums;
 use hyok_kmip::message::RequestMessage;
-use hyok_kmip::registry::{self, tag, Version};
+use hyok_kmip::registry::{tag, Version};
 use hyok_kmip::{decode, encode, Item, Limits, Value};
 use openssl::ssl::{SslConnector, SslFiletype, SslMethod, SslVerifyMode};
 
-use super::bench::{first_request, report, Tally};
-use super::kmip_connection::{KmipConnection, Target};
-use crate::kmip_ops::names::value;
+use crate::kmip_connection::{KmipConnection, Target};
+use crate::tally::{first_request, report, Tally};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum KmipOperation {
@@ -77,8 +77,8 @@ pub struct KmipBench {
 }
 
 /// One KMIP 2.1 request of one batch item, encoded.
-fn request(operation: &str, payload: Vec<Item>) -> Vec<u8> {
-    let message = RequestMessage::single(Version::V2_1, value("Operation", operation), payload);
+fn request(operation: enums::Operation, payload: Vec<Item>) -> Vec<u8> {
+    let message = RequestMessage::single(Version::V2_1, operation.value(), payload);
     encode(&message.to_item(tag::REQUEST_MESSAGE)).expect("a request encodes")
 }
 
@@ -86,13 +86,13 @@ fn create_request(name: Option<&str>) -> Vec<u8> {
     let mut attributes = vec![
         Item::enumeration(
             tag::CRYPTOGRAPHIC_ALGORITHM,
-            value("CryptographicAlgorithm", "AES"),
+            enums::CryptographicAlgorithm::AES.value(),
         ),
         Item::integer(tag::CRYPTOGRAPHIC_LENGTH, 256),
         Item::integer(
             tag::CRYPTOGRAPHIC_USAGE_MASK,
-            (value("CryptographicUsageMask", "Encrypt")
-                | value("CryptographicUsageMask", "Decrypt")) as i32,
+            (enums::CryptographicUsageMask::Encrypt.value()
+                | enums::CryptographicUsageMask::Decrypt.value()) as i32,
         ),
     ];
     if let Some(name) = name {
@@ -100,14 +100,17 @@ fn create_request(name: Option<&str>) -> Vec<u8> {
             tag::NAME,
             vec![
                 Item::text(tag::NAME_VALUE, name),
-                Item::enumeration(tag::NAME_TYPE, value("NameType", "UninterpretedTextString")),
+                Item::enumeration(
+                    tag::NAME_TYPE,
+                    enums::NameType::UninterpretedTextString.value(),
+                ),
             ],
         ));
     }
     request(
-        "Create",
+        enums::Operation::Create,
         vec![
-            Item::enumeration(tag::OBJECT_TYPE, value("ObjectType", "SymmetricKey")),
+            Item::enumeration(tag::OBJECT_TYPE, enums::ObjectType::SymmetricKey.value()),
             Item::structure(tag::ATTRIBUTES, attributes),
         ],
     )
@@ -119,15 +122,17 @@ fn outcome(response: &[u8]) -> Result<Item, String> {
         decode(response, &Limits::default()).map_err(|e| format!("undecodable answer: {e}"))?;
     let item = message.child(tag::BATCH_ITEM).ok_or("no batch item")?;
     match item.child(tag::RESULT_STATUS).map(|s| &s.value) {
-        Some(Value::Enumeration(status)) if *status == value("ResultStatus", "Success") => Ok(item
-            .child(tag::RESPONSE_PAYLOAD)
-            .cloned()
-            .unwrap_or_else(|| Item::structure(tag::RESPONSE_PAYLOAD, Vec::new()))),
+        Some(Value::Enumeration(status)) if *status == enums::ResultStatus::Success.value() => {
+            Ok(item
+                .child(tag::RESPONSE_PAYLOAD)
+                .cloned()
+                .unwrap_or_else(|| Item::structure(tag::RESPONSE_PAYLOAD, Vec::new())))
+        }
         _ => {
             let reason = match item.child(tag::RESULT_REASON).map(|r| &r.value) {
-                Some(Value::Enumeration(r)) => registry::enumeration("ResultReason")
-                    .and_then(|e| e.name_of(*r, None))
-                    .unwrap_or("?"),
+                Some(Value::Enumeration(r)) => {
+                    enums::ResultReason::from_value(*r).map_or("?", |r| r.name())
+                }
                 _ => "?",
             };
             Err(reason.to_string())
@@ -173,7 +178,10 @@ impl KmipBench {
                 Some(Value::TextString(uid)) => uid.clone(),
                 _ => return Err("preparing keys: Create returned no id".into()),
             };
-            let activate = request("Activate", vec![Item::text(tag::UNIQUE_IDENTIFIER, &uid)]);
+            let activate = request(
+                enums::Operation::Activate,
+                vec![Item::text(tag::UNIQUE_IDENTIFIER, &uid)],
+            );
             exchange(&activate, "Activate").await?;
             keys.push(uid);
         }
@@ -187,23 +195,26 @@ impl KmipBench {
             .enumerate()
             .map(|(n, uid)| match self.operation {
                 KmipOperation::Encrypt => request(
-                    "Encrypt",
+                    enums::Operation::Encrypt,
                     vec![
                         Item::text(tag::UNIQUE_IDENTIFIER, uid),
                         Item::structure(
                             tag::CRYPTOGRAPHIC_PARAMETERS,
                             vec![Item::enumeration(
                                 tag::BLOCK_CIPHER_MODE,
-                                value("BlockCipherMode", "GCM"),
+                                enums::BlockCipherMode::GCM.value(),
                             )],
                         ),
                         Item::bytes(tag::DATA, data.clone()),
                     ],
                 ),
-                KmipOperation::Get => request("Get", vec![Item::text(tag::UNIQUE_IDENTIFIER, uid)]),
+                KmipOperation::Get => request(
+                    enums::Operation::Get,
+                    vec![Item::text(tag::UNIQUE_IDENTIFIER, uid)],
+                ),
                 KmipOperation::Create => create_request(None),
                 KmipOperation::Locate => request(
-                    "Locate",
+                    enums::Operation::Locate,
                     vec![Item::structure(
                         tag::ATTRIBUTES,
                         vec![Item::structure(
@@ -212,7 +223,7 @@ impl KmipBench {
                                 Item::text(tag::NAME_VALUE, format!("{tag_name}-{n}")),
                                 Item::enumeration(
                                     tag::NAME_TYPE,
-                                    value("NameType", "UninterpretedTextString"),
+                                    enums::NameType::UninterpretedTextString.value(),
                                 ),
                             ],
                         )],
@@ -223,7 +234,7 @@ impl KmipBench {
     }
 
     pub fn run(self) -> Result<(), String> {
-        let runtime = super::bench::generator_runtime(self.threads)?;
+        let runtime = crate::generator_runtime(self.threads)?;
         runtime.block_on(Arc::new(self).run_on_runtime())
     }
 

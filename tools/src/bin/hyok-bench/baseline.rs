@@ -1,7 +1,7 @@
-//! The machine's ceiling, measured the same way as hyok: `hyok bench baseline-server`
+//! The machine's ceiling, measured the same way as hyok: `hyok-bench baseline-server`
 //! serves a bare actix-web handler (`POST /` reads the body and answers 200 with a short
 //! body, nothing else; a body left unread would make actix close the connection),
-//! and `hyok bench http` loads any URL with POSTs from the same kind of client the XKS
+//! and `hyok-bench http` loads any URL with POSTs from the same kind of client the XKS
 //! bench uses. The ratio of hyok's figures to these shows what hyok itself costs.
 
 use std::sync::Arc;
@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use clap::Args;
 
-use super::bench::{report, Tally};
-use super::raw_http::RawHttp;
+use crate::raw_http::RawHttp;
+use crate::tally::{report, Tally};
 
 #[derive(Args)]
 pub struct BaselineServer {
@@ -59,7 +59,7 @@ pub struct HttpBench {
     /// Bytes of request body.
     #[arg(long, default_value_t = 200)]
     body_bytes: usize,
-    /// Generator threads (as for `hyok bench xks`).
+    /// Generator threads (as for `hyok-bench xks`).
     #[arg(long, default_value_t = 1)]
     threads: usize,
     #[arg(long)]
@@ -68,7 +68,7 @@ pub struct HttpBench {
 
 impl HttpBench {
     pub fn run(self) -> Result<(), String> {
-        super::bench::generator_runtime(self.threads)?.block_on(async {
+        crate::generator_runtime(self.threads)?.block_on(async {
             let bench = Arc::new(self);
             let deadline = Instant::now() + Duration::from_secs(bench.duration);
             let started = Instant::now();

@@ -1,30 +1,18 @@
-//! `hyok bench`: load for any XKS proxy (hyok or another), with real SigV4 signatures
+//! `hyok-bench xks`: load for any XKS proxy (hyok or another), with real SigV4 signatures
 //! made fresh for every request, closed-loop (each connection sends as fast as answers
 //! come) or at a fixed rate; prints requests/s, errors by kind and latency percentiles.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, ValueEnum};
 use hyok_xks::sigv4::{sign, Credential};
 use serde_json::{json, Value};
 
-use super::raw_http::RawHttp;
-
-#[derive(Subcommand)]
-pub enum BenchCommand {
-    /// AWS XKS metadata, encrypt or decrypt calls.
-    Xks(XksBench),
-    /// KMIP Encrypt, Get, Create or Locate over TTLV/TLS or HTTP /kmip.
-    Kmip(super::bench_kmip::KmipBench),
-    /// Plain HTTP POSTs to any URL (the baseline's load).
-    Http(super::bench_baseline::HttpBench),
-    /// A bare actix-web server answering POST / (the machine's ceiling).
-    BaselineServer(super::bench_baseline::BaselineServer),
-}
+use crate::raw_http::RawHttp;
+use crate::tally::{first_request, report, Tally};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum XksOperation {
@@ -64,7 +52,7 @@ pub struct XksBench {
     /// Generator threads. One leaves the most CPU to a server on the same machine (and
     /// the fewest threads competing for it); raise it against a remote server.
     #[arg(long, default_value_t = 1)]
-    threads: usize,
+    pub threads: usize,
     #[arg(long, env = "HYOK_XKS_ACCESS_KEY_ID")]
     access_key_id: String,
     #[arg(long, env = "HYOK_XKS_SECRET_ACCESS_KEY", hide_env_values = true)]
@@ -85,64 +73,8 @@ pub struct XksBench {
     root: Option<reqwest::Certificate>,
 }
 
-/// Where connection `n` of `connections` starts in a list of `count` requests (one key
-/// each): spread evenly, so that the connections do not walk the keys in lockstep (which
-/// would make every key's first use a burst of as many concurrent cold reads).
-pub fn first_request(n: usize, connections: usize, count: usize) -> usize {
-    n * count / connections.max(1)
-}
-
-/// What one connection saw.
-#[derive(Default)]
-pub struct Tally {
-    latencies_us: Vec<u32>,
-    errors: BTreeMap<String, u64>,
-}
-
-impl Tally {
-    /// One more request that failed this way.
-    pub fn count_error(&mut self, kind: String) {
-        *self.errors.entry(kind).or_default() += 1;
-    }
-
-    /// The latency of a request that began at `started` and has just ended.
-    pub fn record_since(&mut self, started: Instant) {
-        let micros = u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX);
-        self.latencies_us.push(micros);
-    }
-
-    /// Adds what another connection saw.
-    pub fn absorb(&mut self, other: Tally) {
-        self.latencies_us.extend(other.latencies_us);
-        for (kind, count) in other.errors {
-            *self.errors.entry(kind).or_default() += count;
-        }
-    }
-}
-
-impl BenchCommand {
-    pub fn run(self) -> Result<(), String> {
-        let bench = match self {
-            BenchCommand::Xks(bench) => bench,
-            BenchCommand::Kmip(bench) => return bench.run(),
-            BenchCommand::Http(bench) => return bench.run(),
-            BenchCommand::BaselineServer(server) => return server.run(),
-        };
-        generator_runtime(bench.threads)?.block_on(bench.run())
-    }
-}
-
-/// The runtime the connections of a generator run on: `threads` worker threads.
-pub fn generator_runtime(threads: usize) -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads.max(1))
-        .enable_all()
-        .build()
-        .map_err(|e| format!("starting the generator's runtime: {e}"))
-}
-
 impl XksBench {
-    async fn run(mut self) -> Result<(), String> {
+    pub async fn run(mut self) -> Result<(), String> {
         if let Some(file) = &self.keys_file {
             let text = std::fs::read_to_string(file)
                 .map_err(|e| format!("--keys-file {}: {e}", file.display()))?;
@@ -382,51 +314,5 @@ impl XksBench {
             .map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
         Ok((status, response.text().await.map_err(|e| e.to_string())?))
-    }
-}
-
-/// Prints what the connections saw: requests/s, failures by kind, latency percentiles.
-pub fn report(
-    operation: &str,
-    connections: usize,
-    as_json: bool,
-    mut total: Tally,
-    elapsed: Duration,
-) {
-    total.latencies_us.sort_unstable();
-    let count = total.latencies_us.len();
-    let percentile = |p: f64| -> f64 {
-        if count == 0 {
-            return 0.0;
-        }
-        let index = ((count as f64 * p).ceil() as usize).clamp(1, count) - 1;
-        f64::from(total.latencies_us[index]) / 1000.0
-    };
-    let failed: u64 = total.errors.values().sum();
-    let rps = count as f64 / elapsed.as_secs_f64();
-    let results = json!({
-        "operation": operation,
-        "connections": connections, "seconds": elapsed.as_secs_f64(), "requests": count, "failed": failed,
-        "requests_per_second": rps,
-        "latency_ms": { "p50": percentile(0.50), "p99": percentile(0.99), "p99.9": percentile(0.999), "max": percentile(1.0) },
-        "errors": total.errors,
-    });
-    if as_json {
-        println!("{results}");
-        return;
-    }
-    println!(
-        "{count} requests in {:.1} s over {connections} connections: {rps:.0} requests/s, {failed} failed",
-        elapsed.as_secs_f64()
-    );
-    println!(
-        "latency ms: p50 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}",
-        percentile(0.50),
-        percentile(0.99),
-        percentile(0.999),
-        percentile(1.0)
-    );
-    for (kind, n) in &total.errors {
-        println!("  {n} × {kind}");
     }
 }

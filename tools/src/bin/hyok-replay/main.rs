@@ -1,43 +1,61 @@
-//! `hyok kmip replay DIR`: the conformance harness against a running KMIP server.
+//! `hyok-replay DIR`: the KMIP conformance harness. Replays a directory of test cases in
+//! the OASIS XML format (such as the KMIP 1.4 and 2.1 profile test cases) against a
+//! running KMIP server over TTLV/TLS, and reports pass, fail or skipped (with the reason)
+//! per file, and counts per profile. Exits 1 when a file fails.
+
+mod cases;
+mod compare;
+mod node;
+mod replay;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
-use clap::Subcommand;
+use clap::Parser;
 use serde_json::json;
 
-use crate::conformance::{self, Outcome, Target};
+use crate::replay::{Outcome, Target};
 
-#[derive(Subcommand)]
-pub enum KmipCommand {
-    /// Replay a directory of KMIP test cases (OASIS XML format) over TTLV/TLS and report
-    /// pass / fail / skipped per file and per profile. Exits 1 when a file fails.
-    Replay {
-        /// The directory of test-case files (searched recursively for *.xml).
-        dir: PathBuf,
-        /// The server's KMIP address.
-        #[arg(long, default_value = "127.0.0.1:5696")]
-        address: String,
-        /// The client certificate (PEM).
-        #[arg(long)]
-        cert: PathBuf,
-        /// The client certificate's private key (PEM).
-        #[arg(long)]
-        key: PathBuf,
-        /// The CA certificate that signed the server's certificate (PEM).
-        #[arg(long)]
-        ca: PathBuf,
-        /// One JSON object instead of text.
-        #[arg(long)]
-        json: bool,
-        /// Print every request and response (standard error).
-        #[arg(long)]
-        trace: bool,
-    },
+/// Replay a directory of KMIP test cases (OASIS XML format) over TTLV/TLS and report
+/// pass / fail / skipped per file and per profile. Exits 1 when a file fails.
+#[derive(Parser)]
+#[command(name = "hyok-replay", version)]
+struct Replay {
+    /// The directory of test-case files (searched recursively for *.xml).
+    dir: PathBuf,
+    /// The server's KMIP address.
+    #[arg(long, default_value = "127.0.0.1:5696")]
+    address: String,
+    /// The client certificate (PEM).
+    #[arg(long)]
+    cert: PathBuf,
+    /// The client certificate's private key (PEM).
+    #[arg(long)]
+    key: PathBuf,
+    /// The CA certificate that signed the server's certificate (PEM).
+    #[arg(long)]
+    ca: PathBuf,
+    /// One JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Print every request and response (standard error).
+    #[arg(long)]
+    trace: bool,
 }
 
-impl KmipCommand {
-    pub fn run(self) -> Result<(), String> {
-        let KmipCommand::Replay {
+fn main() -> ExitCode {
+    match Replay::parse().run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("hyok-replay: error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+impl Replay {
+    fn run(self) -> Result<(), String> {
+        let Replay {
             dir,
             address,
             cert,
@@ -53,8 +71,8 @@ impl KmipCommand {
             ca,
             trace,
         };
-        let results = conformance::replay_dir(&dir, &target)?;
-        let counts = conformance::counts(&results);
+        let results = cases::replay_dir(&dir, &target)?;
+        let counts = cases::counts(&results);
         let failed = results
             .iter()
             .filter(|(_, o)| matches!(o, Outcome::Fail(_)))

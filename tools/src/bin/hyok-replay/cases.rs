@@ -1,25 +1,19 @@
-//! The KMIP conformance harness: replays a directory of test cases in the OASIS XML
-//! format (such as the KMIP 1.4 and 2.1 profile test cases) against a running KMIP
-//! server over TTLV/TLS, and reports pass, fail or skipped (with the reason) per file,
-//! and counts per profile. `hyok kmip replay` runs it.
-
-mod compare;
-mod node;
-mod replay;
+//! The test-case files of a directory, replayed in path order, and their counts per
+//! profile.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use replay::{Outcome, Scope, Target};
+use crate::replay::{self, Outcome, Scope, Target};
 
 /// The outcome of every `.xml` file under `dir`, in path order.
 pub fn replay_dir(dir: &Path, target: &Target) -> Result<Vec<(PathBuf, Outcome)>, String> {
-    let scope = Scope {
-        operations: replay::served_operations(target)?,
-    };
     let mut files = Vec::new();
     collect(dir, &mut files).map_err(|e| format!("{}: {e}", dir.display()))?;
     files.sort();
+    let scope = Scope {
+        operations: replay::served_operations(target)?,
+    };
     Ok(files
         .into_iter()
         .map(|file| {

@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_openssl::SslStream;
 
-use super::raw_http::RawHttp;
+use crate::raw_http::RawHttp;
 
 /// The largest TTLV response read.
 const MAX_MESSAGE: usize = 16 * 1024 * 1024;

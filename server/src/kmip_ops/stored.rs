@@ -1,0 +1,41 @@
+//! Enumeration names the database stores (an object's type and algorithm, its links,
+//! its revocation reason...) read back as KMIP values without trusting them: a name the
+//! registry lacks is logged and left out of the answer, never a panic.
+
+use hyok_kmip::registry::KmipEnum;
+use hyok_kmip::Item;
+
+/// The value `name` stands for in `E`, if it is one.
+pub fn from_stored<E: KmipEnum>(name: &str) -> Option<E> {
+    let value = E::from_name(name);
+    if value.is_none() {
+        tracing::warn!(
+            enumeration = E::ENUMERATION,
+            name,
+            "a stored value is not a KMIP name; it is left out of the answer"
+        );
+    }
+    value
+}
+
+/// An Enumeration item of `tag` holding the value `name` stands for in `E`, if it is one.
+pub fn stored_item<E: KmipEnum>(tag: u32, name: &str) -> Option<Item> {
+    from_stored::<E>(name).map(|value| Item::enumeration(tag, value.value()))
+}
+
+#[cfg(test)]
+mod tests {
+    use hyok_kmip::enums::{LinkType, State};
+    use hyok_kmip::registry::tag;
+    use hyok_kmip::Value;
+
+    use super::*;
+
+    #[test]
+    fn a_stored_name_becomes_its_value_and_a_damaged_one_nothing() {
+        let item = stored_item::<State>(tag::STATE, "Active").expect("a state");
+        assert_eq!(item.value, Value::Enumeration(State::Active.value()));
+        assert_eq!(from_stored::<State>("Activ"), None);
+        assert!(stored_item::<LinkType>(tag::LINK_TYPE, "").is_none());
+    }
+}
