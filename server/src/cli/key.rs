@@ -5,6 +5,7 @@
 use std::io::Read;
 
 use clap::{Subcommand, ValueEnum};
+use hyok_kmip::enums;
 use hyok_kmip::registry::tag;
 use hyok_kmip::text::to_json;
 use hyok_kmip::{Item, Value};
@@ -205,7 +206,7 @@ fn name_item(name: &str) -> Result<Item, String> {
             Item::text(tag::NAME_VALUE, name),
             Item::enumeration(
                 tag::NAME_TYPE,
-                enumeration("NameType", "UninterpretedTextString")?,
+                enums::NameType::UninterpretedTextString.value(),
             ),
         ],
     ))
@@ -245,13 +246,13 @@ impl KeyCommand {
                 let mut attributes = vec![
                     Item::enumeration(
                         tag::CRYPTOGRAPHIC_ALGORITHM,
-                        enumeration("CryptographicAlgorithm", "AES")?,
+                        enums::CryptographicAlgorithm::AES.value(),
                     ),
                     Item::integer(tag::CRYPTOGRAPHIC_LENGTH, bits),
                     Item::integer(
                         tag::CRYPTOGRAPHIC_USAGE_MASK,
-                        (enumeration("CryptographicUsageMask", "Encrypt")?
-                            | enumeration("CryptographicUsageMask", "Decrypt")?)
+                        (enums::CryptographicUsageMask::Encrypt.value()
+                            | enums::CryptographicUsageMask::Decrypt.value())
                             as i32,
                     ),
                 ];
@@ -264,7 +265,7 @@ impl KeyCommand {
                     vec![
                         Item::enumeration(
                             tag::OBJECT_TYPE,
-                            enumeration("ObjectType", "SymmetricKey")?,
+                            enums::ObjectType::SymmetricKey.value(),
                         ),
                         Item::structure(tag::ATTRIBUTES, attributes),
                     ],
@@ -287,7 +288,7 @@ impl KeyCommand {
                 let api = ApiClient::new(&client)?;
                 let mut criteria = vec![Item::enumeration(
                     tag::OBJECT_TYPE,
-                    enumeration("ObjectType", "SymmetricKey")?,
+                    enums::ObjectType::SymmetricKey.value(),
                 )];
                 if let Some(name) = &name {
                     criteria.push(name_item(name)?);
@@ -464,7 +465,7 @@ fn parameters(mode: Mode) -> Result<Item, String> {
     if let Mode::Cbc = mode {
         children.push(Item::enumeration(
             tag::PADDING_METHOD,
-            enumeration("PaddingMethod", "PKCS5")?,
+            enums::PaddingMethod::PKCS5.value(),
         ));
     }
     Ok(Item::structure(tag::CRYPTOGRAPHIC_PARAMETERS, children))

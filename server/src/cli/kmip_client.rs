@@ -1,6 +1,7 @@
 //! The CLI's KMIP client: one KMIP 2.1 request of one batch item, sent as TTLV to the
 //! server's `/kmip`, and its answer (the response payload, or the server's reason).
 
+use hyok_kmip::enums;
 use hyok_kmip::message::{RequestMessage, ResponseMessage};
 use hyok_kmip::registry::{self, tag, Version};
 use hyok_kmip::{decode, encode, Item, Limits};
@@ -31,7 +32,7 @@ pub fn call(api: &ApiClient, operation: &str, children: Vec<Item>) -> Result<Ite
         .into_iter()
         .next()
         .ok_or("the server answered no batch item")?;
-    if item.result_status != enumeration("ResultStatus", "Success")? {
+    if item.result_status != enums::ResultStatus::Success.value() {
         let reason = item
             .result_reason
             .and_then(|r| registry::enumeration("ResultReason")?.name_of(r, None))

@@ -3,6 +3,7 @@
 //! change commits with its audit entry and evicts the key from the cache at once.
 
 use hyok_db::Change;
+use hyok_kmip::enums::State;
 use serde_json::{json, Value};
 
 use super::service::{KeyError, KeyService};
@@ -24,13 +25,13 @@ impl KeyService {
     /// Pre-Active → Active (KMIP Activate).
     pub async fn activate(&self, uid: &str, actor: &Actor) -> Result<(), KeyError> {
         self.modify(uid, actor, "activate", Erase::No, |state, attributes| {
-            if state != "PreActive" {
+            if state != State::PreActive {
                 return Err(KeyError::WrongState(format!(
                     "{uid} is {state}; only a PreActive object can be activated"
                 )));
             }
             attributes["ActivationDate"] = json!(hyok_db::now_millis());
-            Ok("Active".to_string())
+            Ok(State::Active)
         })
         .await
     }
@@ -45,7 +46,7 @@ impl KeyService {
         let operation = if blocked { "block" } else { "unblock" };
         self.modify(uid, actor, operation, Erase::No, |state, attributes| {
             attributes[BLOCKED] = json!(blocked);
-            Ok(state.to_string())
+            Ok(state)
         })
         .await
     }
@@ -62,22 +63,23 @@ impl KeyService {
     ) -> Result<(), KeyError> {
         self.modify(uid, actor, "revoke", Erase::No, |state, attributes| {
             let now = hyok_db::now_millis();
-            if !state.starts_with("Destroyed") {
+            let destroyed = matches!(state, State::Destroyed | State::DestroyedCompromised);
+            if !destroyed {
                 attributes["RevocationReason"] = json!(reason);
             }
             match (state, compromised_at) {
-                ("Destroyed" | "DestroyedCompromised", _) => Err(KeyError::WrongState(format!(
-                    "{uid} is {state}; a destroyed object cannot be revoked"
-                ))),
+                (State::Destroyed | State::DestroyedCompromised, _) => Err(KeyError::WrongState(
+                    format!("{uid} is {state}; a destroyed object cannot be revoked"),
+                )),
                 (_, Some(occurred)) => {
                     attributes["CompromiseDate"] = json!(now);
                     attributes["CompromiseOccurrenceDate"] =
                         json!(occurred.map_or(now, |seconds| seconds.saturating_mul(1000)));
-                    Ok("Compromised".to_string())
+                    Ok(State::Compromised)
                 }
-                ("PreActive" | "Active", None) => {
+                (State::PreActive | State::Active, None) => {
                     attributes["DeactivationDate"] = json!(now);
-                    Ok("Deactivated".to_string())
+                    Ok(State::Deactivated)
                 }
                 (_, None) => Err(KeyError::WrongState(format!(
                     "{uid} is {state}; only a PreActive or Active object can be deactivated"
@@ -92,8 +94,8 @@ impl KeyService {
     pub async fn destroy(&self, uid: &str, actor: &Actor) -> Result<(), KeyError> {
         self.modify(uid, actor, "destroy", Erase::Yes, |state, attributes| {
             let next = match state {
-                "PreActive" | "Deactivated" => "Destroyed",
-                "Compromised" => "DestroyedCompromised",
+                State::PreActive | State::Deactivated => State::Destroyed,
+                State::Compromised => State::DestroyedCompromised,
                 _ => {
                     return Err(KeyError::WrongState(format!(
                         "{uid} is {state}; revoke an Active object before destroying it"
@@ -101,7 +103,7 @@ impl KeyService {
                 }
             };
             attributes["DestroyDate"] = json!(hyok_db::now_millis());
-            Ok(next.to_string())
+            Ok(next)
         })
         .await
     }
@@ -112,23 +114,29 @@ impl KeyService {
         actor: &Actor,
         operation: &str,
         erase: Erase,
-        change: impl Fn(&str, &mut Value) -> Result<String, KeyError>,
+        change: impl Fn(State, &mut Value) -> Result<State, KeyError>,
     ) -> Result<(), KeyError> {
         for _ in 0..ATTEMPTS {
             let (object, mut attributes) = self.for_change(uid).await?;
-            let state = change(&object.state, &mut attributes)?;
+            let stored = State::from_name(&object.state).ok_or_else(|| {
+                KeyError::WrongState(format!(
+                    "{uid} has a damaged state ({:?}); it cannot change",
+                    object.state
+                ))
+            })?;
+            let state = change(stored, &mut attributes)?.name();
             let text = attributes.to_string();
             let update = match erase {
                 Erase::No => Change::UpdateObject {
                     uid,
                     expected_row_version: object.row_version,
-                    state: &state,
+                    state,
                     attributes: &text,
                 },
                 Erase::Yes => Change::DestroyMaterial {
                     uid,
                     expected_row_version: object.row_version,
-                    state: &state,
+                    state,
                     attributes: &text,
                 },
             };

@@ -5,6 +5,7 @@
 
 mod attributes;
 mod cache;
+mod kinds;
 mod lifecycle;
 mod objects;
 mod records;
@@ -16,6 +17,7 @@ mod writes;
 
 pub use attributes::Snapshot;
 pub use cache::{CacheLimits, KeyCache, Material};
+pub use kinds::RecordKinds;
 pub use lifecycle::BLOCKED;
 pub use objects::{NewManagedObject, OBJECT_ITEM};
 pub use records::{Chain, FoundBy, RecordCache};

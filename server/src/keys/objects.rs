@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use hyok_db::NewObject;
+use hyok_kmip::enums::State;
 use serde_json::{json, Map, Value};
 use zeroize::Zeroizing;
 
@@ -46,7 +47,7 @@ impl KeyService {
         let record = NewObject {
             uid: &object.uid,
             object_type: object.object_type,
-            state: "PreActive",
+            state: State::PreActive.name(),
             owner: object.owner,
             wrapped: Some(&wrapped),
             attributes: &attributes,

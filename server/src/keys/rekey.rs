@@ -6,9 +6,11 @@
 use std::sync::Arc;
 
 use hyok_db::{Change, NewObject};
+use hyok_kmip::enums::{ObjectType, State};
 use serde_json::json;
 use zeroize::Zeroizing;
 
+use super::kinds::RecordKinds;
 use super::service::{KeyError, KeyService};
 use crate::audit::Actor;
 use crate::keystore::KeystoreError;
@@ -25,7 +27,7 @@ impl KeyService {
         let newest = chain
             .last()
             .ok_or_else(|| KeyError::NotFound(uid.to_string()))?;
-        if newest.object_type != "SymmetricKey" {
+        if newest.kmip_type() != Some(ObjectType::SymmetricKey) {
             return Err(KeyError::Invalid(format!("{uid} is not a symmetric key")));
         }
         let length = newest
@@ -48,9 +50,9 @@ impl KeyService {
         let mut attributes = newest.attributes().clone();
         attributes["Links"] = json!({ "ReplacedObjectLink": newest.uid });
         attributes["Digest"] = json!(super::service::digest(&material));
-        let (state, activation) = match newest.state.as_str() {
-            "Active" => ("Active", Some(hyok_db::now_millis())),
-            _ => ("PreActive", None),
+        let (state, activation) = match newest.kmip_state() {
+            Some(State::Active) => (State::Active, Some(hyok_db::now_millis())),
+            _ => (State::PreActive, None),
         };
         if let Some(at) = activation {
             attributes["ActivationDate"] = json!(at);
@@ -66,8 +68,8 @@ impl KeyService {
         };
         let object = NewObject {
             uid: &new_uid,
-            object_type: "SymmetricKey",
-            state,
+            object_type: ObjectType::SymmetricKey.name(),
+            state: state.name(),
             owner: &newest.owner,
             wrapped: Some(&wrapped),
             attributes: &attributes,

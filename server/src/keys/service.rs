@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use hyok_db::{Db, NewObject};
+use hyok_kmip::enums::{ObjectType, State};
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -181,8 +182,8 @@ impl KeyService {
         }
         let object = NewObject {
             uid: &uid,
-            object_type: "SymmetricKey",
-            state: "PreActive",
+            object_type: ObjectType::SymmetricKey.name(),
+            state: State::PreActive.name(),
             owner: key.owner,
             wrapped: Some(&wrapped),
             attributes: &attributes,

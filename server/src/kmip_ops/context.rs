@@ -2,6 +2,7 @@
 //! the request id and the negotiated version; and the one way operations reach an
 //! object — read it, check the caller's right, audit a denial.
 
+use crate::keys::RecordKinds;
 use hyok_kmip::enums::ResultReason;
 use std::borrow::Borrow;
 use std::sync::Arc;
@@ -99,7 +100,7 @@ impl Context<'_> {
                 .object(&uid)
                 .await
                 .map_err(crate::access::AccessError::from)?;
-            if object.is_some_and(|o| !o.state.starts_with("Destroyed")) {
+            if object.is_some_and(|o| !o.is_destroyed()) {
                 return Err(KmipError::new(
                     ResultReason::NonUniqueNameAttribute,
                     format!("the name {name:?} is taken"),

@@ -2,6 +2,8 @@
 //! authorization of the request's identities, state and usage checks in the XKS check order
 //! (hyok-xks's service.rs), and AES-256-GCM with the cached key material.
 
+use crate::keys::RecordKinds;
+use hyok_kmip::enums::State;
 use std::sync::Arc;
 
 use hyok_xks::api::{EkmFleetMember, RequestMetadata};
@@ -245,8 +247,8 @@ impl Backend for HyokBackend<'_> {
             )
         })?;
         if !matches!(
-            member.state.as_str(),
-            "Active" | "Deactivated" | "Compromised"
+            member.kmip_state(),
+            Some(State::Active | State::Deactivated | State::Compromised)
         ) {
             return Err(error(
                 ErrorKind::InvalidState,

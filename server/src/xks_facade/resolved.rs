@@ -12,6 +12,8 @@
 //! facts next to the key keeps a call's memory reads few, which is what holds throughput
 //! up when thousands of keys are in use.
 
+use crate::keys::RecordKinds;
+use hyok_kmip::enums::{ObjectType, State};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -198,7 +200,7 @@ impl ResolvedKey {
                 .unwrap_or(false)
         });
         let newest = members.last();
-        let newest_active = newest.is_some_and(|newest| newest.state == "Active");
+        let newest_active = newest.is_some_and(|newest| newest.kmip_state() == Some(State::Active));
         let newest_version = newest.map_or(0, |newest| newest.chain_version);
         let usage_mask = newest
             .and_then(|newest| {
@@ -310,7 +312,7 @@ fn bit(operation: Operation) -> u32 {
 
 fn is_aes_256(object: &ObjectRecord) -> bool {
     let attributes = object.attributes();
-    object.object_type == "SymmetricKey"
+    object.kmip_type() == Some(ObjectType::SymmetricKey)
         && attributes
             .get("CryptographicAlgorithm")
             .and_then(Value::as_str)

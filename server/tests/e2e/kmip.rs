@@ -995,3 +995,70 @@ fn key_pairs_and_other_objects_are_created_registered_and_returned() {
     ));
     assert_eq!(reason, "InvalidObjectType");
 }
+
+/// A row whose state, algorithm or link type is not a KMIP name (damaged outside hyok)
+/// is answered without the damaged attributes and refused for lifecycle changes and
+/// cryptography, with a reason; the server keeps serving.
+#[test]
+fn a_damaged_stored_value_is_left_out_or_refused_never_a_crash() {
+    use sqlx::Connection;
+    let dir = tempdir();
+    let config = config_in(dir.path());
+    let first = Launch::with_config(dir.path(), &config).start();
+    let admin = first.admin_token();
+    let create = request(2, 1, &item("Create", &CREATE_21.replace("NAME", "damaged")));
+    let key = text(
+        ok(&kmip(&first, &admin, "xml", &create)),
+        tag::UNIQUE_IDENTIFIER,
+    );
+    assert!(first.stop().success());
+    let tamper = format!(
+        "UPDATE objects SET state = 'Sideways', attributes = json_set(attributes, \
+         '$.CryptographicAlgorithm', 'Rot13', '$.Links', json('{{\"SidewaysLink\":\"x\"}}')) \
+         WHERE uid = '{key}'"
+    );
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let url = format!(
+            "sqlite://{}",
+            crate::support::data_file(dir.path(), "hyok.db").display()
+        );
+        let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query(&tamper).execute(&mut db).await.unwrap();
+    });
+    let hyok = Launch::with_config(dir.path(), &config).start();
+
+    let attributes = request(2, 1, &item("GetAttributes", &uid(&key)));
+    let answer = to_xml(ok(&kmip(&hyok, &admin, "xml", &attributes)));
+    assert!(answer.contains(&key), "{answer}");
+    for left_out in [
+        "<State ",
+        "<CryptographicAlgorithm ",
+        "<Link>",
+        "Sideways",
+        "Rot13",
+    ] {
+        assert!(!answer.contains(left_out), "{left_out} in {answer}");
+    }
+    let activate = request(2, 1, &item("Activate", &uid(&key)));
+    let (reason, message) = failed(&kmip(&hyok, &admin, "xml", &activate));
+    assert_eq!(reason, "WrongKeyLifecycleState", "{message}");
+    assert!(message.contains("damaged state"), "{message}");
+    let (reason, _) = failed(&kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &request(2, 1, &encrypt_a_byte(&key)),
+    ));
+    assert_eq!(reason, "WrongKeyLifecycleState");
+
+    let healthy = text(
+        ok(&kmip(
+            &hyok,
+            &admin,
+            "xml",
+            &create.replace("damaged", "healthy"),
+        )),
+        tag::UNIQUE_IDENTIFIER,
+    );
+    assert_ne!(healthy, key);
+}

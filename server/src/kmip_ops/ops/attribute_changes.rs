@@ -1,8 +1,10 @@
 //! Add, Set, Modify and Delete Attribute: names, the usage mask, and every other client
 //! attribute (vendor attributes such as vSphere's x-Vendor among them).
 
+use crate::keys::RecordKinds;
 use hyok_kmip::enums;
 use hyok_kmip::enums::ResultReason;
+use hyok_kmip::enums::State;
 use hyok_kmip::message::{
     AddAttributeRequest, DeleteAttributeRequest, ModifyAttributeRequest, SetAttributeRequest,
 };
@@ -64,7 +66,7 @@ async fn change_activation_date(
     operation: Operation,
 ) -> Result<(), KmipError> {
     let object = context.object(uid, operation).await?;
-    if object.state != "PreActive" {
+    if object.kmip_state() != Some(State::PreActive) {
         return Err(KmipError::new(
             ResultReason::WrongKeyLifecycleState,
             format!(

@@ -3,9 +3,11 @@
 //! returned. Encrypt needs an Active key; Decrypt also accepts Deactivated and
 //! Compromised keys (to read old data); a blocked key does neither.
 
+use crate::keys::RecordKinds;
 use hyok_db::ObjectRecord;
 use hyok_kmip::enums;
 use hyok_kmip::enums::ResultReason;
+use hyok_kmip::enums::State;
 use hyok_kmip::message::{DecryptRequest, EncryptRequest};
 use hyok_kmip::registry::tag;
 use hyok_kmip::{Item, Value};
@@ -108,7 +110,7 @@ fn cipher(mode: &Mode, key_length: usize) -> Result<Cipher, KmipError> {
 
 /// The state and usage checks of a cryptographic operation.
 fn usable(object: &ObjectRecord, operation: Operation) -> Result<(), KmipError> {
-    if object.object_type != "SymmetricKey" {
+    if object.kmip_type() != Some(enums::ObjectType::SymmetricKey) {
         return Err(KmipError::new(
             ResultReason::IllegalObjectType,
             format!(
@@ -124,11 +126,14 @@ fn usable(object: &ObjectRecord, operation: Operation) -> Result<(), KmipError> 
             format!("{} is blocked by an administrator", object.uid),
         ));
     }
-    let states: &[&str] = match operation {
-        Operation::Encrypt => &["Active"],
-        _ => &["Active", "Deactivated", "Compromised"],
+    let states: &[State] = match operation {
+        Operation::Encrypt => &[State::Active],
+        _ => &[State::Active, State::Deactivated, State::Compromised],
     };
-    if !states.contains(&object.state.as_str()) {
+    if !object
+        .kmip_state()
+        .is_some_and(|state| states.contains(&state))
+    {
         return Err(KmipError::new(
             ResultReason::WrongKeyLifecycleState,
             format!(
@@ -136,7 +141,11 @@ fn usable(object: &ObjectRecord, operation: Operation) -> Result<(), KmipError> 
                 object.uid,
                 object.state,
                 operation,
-                states.join(" or ")
+                states
+                    .iter()
+                    .map(|s| s.name())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
             ),
         ));
     }

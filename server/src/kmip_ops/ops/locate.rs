@@ -7,6 +7,7 @@
 //! by its value. With a Name, only the objects carrying it are read (the names index);
 //! otherwise objects are scanned in pages.
 
+use crate::keys::RecordKinds;
 use hyok_db::ObjectRecord;
 use hyok_kmip::enums;
 use hyok_kmip::message::LocateRequest;
@@ -173,7 +174,7 @@ async fn consider(
     destroyed_too: bool,
     results: &mut Results,
 ) -> Result<(), KmipError> {
-    if object.state.starts_with("Destroyed") && !destroyed_too {
+    if object.is_destroyed() && !destroyed_too {
         return Ok(());
     }
     if !visible_match(context, object, conditions).await? {
