@@ -49,8 +49,8 @@ run $B kmip --transport http --url http://127.0.0.1:9101 --token "$TOKEN" --oper
 kill $P1 $P2
 wait
 $B baseline-server --port 9103 2> /dev/null &
-B=$!
+BASELINE=$!
 sleep 1
 run $B http --url http://127.0.0.1:9103/ --connections 1 --duration 10
 run $B http --url http://127.0.0.1:9103/ --connections 64 --duration 10
-kill $B
+kill $BASELINE

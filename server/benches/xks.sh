@@ -17,11 +17,11 @@ echo "== wrk replaying one botocore-signed encrypt, 64 connections"
 "$HERE/wrk_xks.sh" "$HYOK_URL" "$FIRST"
 kill $P; wait $P 2>/dev/null
 $B baseline-server --port 9105 2> /dev/null &
-B=$!
+BASELINE=$!
 sleep 1
 run $B http --url http://127.0.0.1:9105/ --connections 1 --duration 10
 run $B http --url http://127.0.0.1:9105/ --connections 64 --duration 10
 echo "== wrk on the bare handler, 64 connections"
 echo 'wrk.method = "POST"' > "$WORK/post.lua"
 wrk -t2 -c64 -d10s --latency -s "$WORK/post.lua" http://127.0.0.1:9105/
-kill $B
+kill $BASELINE
