@@ -8,8 +8,8 @@ use std::sync::OnceLock;
 use sqlx::Connection as _;
 
 use crate::audit::AuditEntry;
-use crate::epoch::Written;
 use crate::error::{insert_error, query_error, Result};
+use crate::feed::Changed;
 use crate::pool::on_writer;
 use crate::tokens::NewToken;
 use crate::users::Role;
@@ -46,6 +46,8 @@ pub enum Change<'a> {
     /// affected otherwise: read again and retry).
     UpdateObject {
         uid: &'a str,
+        /// The object's key chain (what caches drop).
+        chain_id: &'a str,
         expected_row_version: i64,
         state: &'a str,
         attributes: &'a str,
@@ -64,6 +66,8 @@ pub enum Change<'a> {
     /// object's metadata, never its key).
     DestroyMaterial {
         uid: &'a str,
+        /// The object's key chain (what caches drop).
+        chain_id: &'a str,
         expected_row_version: i64,
         state: &'a str,
         attributes: &'a str,
@@ -71,19 +75,24 @@ pub enum Change<'a> {
 }
 
 impl Change<'_> {
-    /// Whether this change can make a cached object record or grant decision wrong.
-    pub(crate) fn touches_records(&self) -> bool {
+    /// What this change changes for the caches, if anything.
+    pub(crate) fn told(&self) -> Option<Changed<'_>> {
         match self {
             Change::CreateUser { .. }
             | Change::InsertToken(_)
             | Change::RevokeToken { .. }
-            | Change::PutSetting { .. } => false,
-            Change::Grant { .. }
-            | Change::RevokeGrant { .. }
-            | Change::UpdateObject { .. }
-            | Change::AddName { .. }
-            | Change::RemoveName { .. }
-            | Change::DestroyMaterial { .. } => true,
+            | Change::PutSetting { .. } => None,
+            Change::Grant { object_uid, .. } | Change::RevokeGrant { object_uid, .. } => {
+                Some(Changed::Grant { on: object_uid })
+            }
+            Change::UpdateObject { uid, chain_id, .. }
+            | Change::DestroyMaterial { uid, chain_id, .. } => Some(Changed::Object {
+                chain: chain_id,
+                uid,
+            }),
+            Change::AddName { name, .. } | Change::RemoveName { name, .. } => {
+                Some(Changed::Name(name))
+            }
         }
     }
 
@@ -185,12 +194,14 @@ macro_rules! bind_change {
                 expected_row_version,
                 state,
                 attributes,
+                ..
             }
             | Change::DestroyMaterial {
                 uid,
                 expected_row_version,
                 state,
                 attributes,
+                ..
             } => query
                 .bind(*state)
                 .bind(*attributes)
@@ -330,8 +341,7 @@ impl Db {
     /// change affected. Nothing is applied when anything fails.
     pub async fn apply(&self, changes: &[Change<'_>], audit: &[AuditEntry]) -> Result<Vec<u64>> {
         let now = now_millis();
-        // The transaction is an async block of its own, so that a failure (`?`) ends
-        // the block, not this function: the epoch below moves whatever happened.
+        let _tell = self.tell_when_done(changes.iter().filter_map(Change::told).collect());
         let applied = on_writer!(self, |pool| async {
             let mut tx = pool
                 .begin()
@@ -346,12 +356,6 @@ impl Db {
             Ok(affected)
         }
         .await);
-        // Also after a failure: a commit whose answer was lost may have landed. (A caller
-        // that goes away midway never gets here; the server's follower of other writers
-        // sees that commit too, as it sees every commit, and moves the epoch then.)
-        if changes.iter().any(Change::touches_records) {
-            self.written(Written::Records);
-        }
         applied
     }
 }
@@ -400,6 +404,7 @@ mod tests {
             },
             Change::UpdateObject {
                 uid,
+                chain_id: uid,
                 expected_row_version: 1,
                 state: text,
                 attributes: text,
@@ -408,6 +413,7 @@ mod tests {
             Change::RemoveName { uid, name: text },
             Change::DestroyMaterial {
                 uid,
+                chain_id: uid,
                 expected_row_version: 1,
                 state: text,
                 attributes: text,

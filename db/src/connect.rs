@@ -7,8 +7,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
-use crate::epoch::Epochs;
 use crate::error::{query_error, Error, Result};
+use crate::feed::{sqlite_feed_triggers, Feed};
 use crate::lent::Connections;
 use crate::pool::{on_pool, Pool, WriterWait};
 
@@ -51,7 +51,7 @@ impl Default for DbOptions {
 pub struct Db {
     pub(crate) pool: std::sync::Arc<Pool>,
     engine: Engine,
-    pub(crate) epochs: std::sync::Arc<Epochs>,
+    pub(crate) feed: std::sync::Arc<Feed>,
 }
 
 impl Db {
@@ -64,6 +64,7 @@ impl Db {
             url: redact_password(url),
             source,
         };
+        let feed = Feed::new();
         let (pool, engine) = if url.starts_with("sqlite:") {
             let connect = SqliteConnectOptions::from_str(url)
                 .map_err(connect_error)?
@@ -74,11 +75,10 @@ impl Db {
                 .busy_timeout(options.statement_timeout)
                 // A negative cache_size is a size in KiB rather than in pages.
                 .pragma("cache_size", format!("-{}", options.sqlite_cache_kib));
-            let writer = Box::new(Connections::new(
-                connect.clone(),
-                1,
-                options.acquire_timeout,
-            ));
+            let writer = Box::new(
+                Connections::new(connect.clone(), 1, options.acquire_timeout)
+                    .with_on_connect("metadata_changes", sqlite_feed_triggers(&feed.writer)),
+            );
             // Opened now, so that a database that cannot be opened is said at start.
             drop(writer.get().await.map_err(connect_error)?);
             let readers = Box::new(Connections::new(
@@ -94,6 +94,7 @@ impl Db {
                 .options([
                     ("statement_timeout", timeout.as_str()),
                     ("lock_timeout", timeout.as_str()),
+                    ("hyok.writer", feed.writer.as_str()),
                 ]);
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections)
@@ -110,7 +111,7 @@ impl Db {
         Ok(Db {
             pool: std::sync::Arc::new(pool),
             engine,
-            epochs: Default::default(),
+            feed: std::sync::Arc::new(feed),
         })
     }
 
@@ -118,8 +119,14 @@ impl Db {
     pub async fn migrate(&self) -> Result<()> {
         match &*self.pool {
             Pool::Sqlite { writer, .. } => {
-                let mut writer = writer.get().await.map_err(Error::writer_wait)?;
-                SQLITE_MIGRATIONS.run(&mut *writer).await?
+                let mut lent = writer.get().await.map_err(Error::writer_wait)?;
+                SQLITE_MIGRATIONS.run(&mut *lent).await?;
+                if let Some(statements) = writer.on_connect_statements() {
+                    sqlx::query(statements)
+                        .execute(&mut *lent)
+                        .await
+                        .map_err(query_error("create the change feed's triggers"))?;
+                }
             }
             Pool::Postgres(pool) => {
                 // Without the statement timeout: a migration may rewrite a large table.

@@ -23,6 +23,9 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 pub(crate) struct Connections {
     options: SqliteConnectOptions,
+    /// Statements each new connection runs first (the writer's feed triggers), once the
+    /// table they need exists.
+    on_connect: Option<(&'static str, String)>,
     /// Oldest returned first, so that a connection given back while still finishing the
     /// statement of a caller that gave up is the last one lent again.
     idle: Mutex<VecDeque<SqliteConnection>>,
@@ -70,10 +73,48 @@ impl Connections {
     ) -> Connections {
         Connections {
             options,
+            on_connect: None,
             idle: Mutex::new(VecDeque::new()),
             available: Semaphore::new(count as usize),
             acquire_timeout,
         }
+    }
+
+    /// Has each new connection run `statements` first, once the table `needs` exists (in
+    /// a database not migrated yet they wait: run them after the migrations, see
+    /// [`Connections::on_connect_statements`]).
+    pub fn with_on_connect(mut self, needs: &'static str, statements: String) -> Connections {
+        self.on_connect = Some((needs, statements));
+        self
+    }
+
+    /// The on-connect statements (to run on a connection opened before their table existed).
+    pub fn on_connect_statements(&self) -> Option<&str> {
+        self.on_connect
+            .as_ref()
+            .map(|(_, statements)| statements.as_str())
+    }
+
+    /// Runs the on-connect statements on `connection`, if their table exists.
+    async fn run_on_connect(
+        &self,
+        connection: SqliteConnection,
+    ) -> Result<SqliteConnection, sqlx::Error> {
+        let mut connection = connection;
+        if let Some((needs, statements)) = &self.on_connect {
+            let exists: i64 = sqlx::query_scalar::<sqlx::Sqlite, i64>(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1",
+            )
+            .bind(*needs)
+            .fetch_one(&mut connection)
+            .await?;
+            if exists > 0 {
+                sqlx::query::<sqlx::Sqlite>(statements)
+                    .execute(&mut connection)
+                    .await?;
+            }
+        }
+        Ok(connection)
     }
 
     /// An idle connection (or a new one), within the acquire timeout.
@@ -87,7 +128,7 @@ impl Connections {
             let idle = self.idle().pop_front();
             let connection = match idle {
                 Some(connection) => connection,
-                None => self.options.connect().await?,
+                None => self.run_on_connect(self.options.connect().await?).await?,
             };
             Ok(Lent {
                 connection: Some(connection),

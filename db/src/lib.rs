@@ -7,8 +7,8 @@
 mod audit;
 mod changes;
 mod connect;
-mod epoch;
 mod error;
+mod feed;
 mod grants;
 mod lent;
 mod new_objects;
@@ -25,6 +25,7 @@ pub use audit::AuditEntry;
 pub use changes::Change;
 pub use connect::{redact_password, Db, DbOptions, Engine};
 pub use error::{Error, Result};
+pub use feed::{ChangeListener, Changed};
 pub use grants::Grant;
 pub use objects::{NewObject, ObjectRecord};
 pub use tokens::{NewToken, TokenRecord};

@@ -9,8 +9,8 @@ use crate::changes::{
     anonymous, audit_insert_sql, bind_audit_entry, bind_change, insert_audit, run_change,
     values_sql, Change, AUDIT_ROWS_PER_INSERT,
 };
-use crate::epoch::Written;
 use crate::error::{insert_error, query_error, Error, Result};
+use crate::feed::Changed;
 use crate::lent::Lent;
 use crate::objects::NewObject;
 use crate::pool::{Pool, WriterWait};
@@ -165,6 +165,23 @@ impl Db {
     ) -> Result<()> {
         let writes = Writes::new(objects, changes, audit);
         let now = now_millis();
+        // A new object starting its own chain changes nothing cached but its names.
+        let new_versions =
+            objects
+                .iter()
+                .filter(|o| o.chain_id != o.uid)
+                .map(|o| Changed::Object {
+                    chain: o.chain_id,
+                    uid: o.uid,
+                });
+        let names = objects
+            .iter()
+            .flat_map(|o| o.names.iter().map(|name| Changed::Name(name)));
+        let told = new_versions
+            .chain(names)
+            .chain(changes.iter().filter_map(Change::told))
+            .collect();
+        let _tell = self.tell_when_done(told);
         let stored = match &*self.pool {
             Pool::Sqlite { writer, .. } => match writer.get().await {
                 Ok(mut writer) => {
@@ -175,13 +192,6 @@ impl Db {
             },
             Pool::Postgres(pool) => insert_statement_by_statement(pool, &writes, now).await,
         };
-        let new_key_only = objects.iter().all(|o| o.chain_id == o.uid)
-            && !changes.iter().any(Change::touches_records);
-        self.written(if new_key_only {
-            Written::NewKey
-        } else {
-            Written::Records
-        });
         stored
     }
 }

@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 use serde::Serialize;
 
 use crate::changes::Change;
-use crate::epoch::Written;
 use crate::error::{query_error, Error, Result};
+use crate::feed::Changed;
 use crate::pool::{on_pool, on_writer};
 use crate::Db;
 
@@ -195,6 +195,7 @@ impl Db {
     pub async fn update_object(
         &self,
         uid: &str,
+        chain_id: &str,
         expected_row_version: i64,
         state: &str,
         attributes: &serde_json::Value,
@@ -202,6 +203,7 @@ impl Db {
         let attributes = attributes.to_string();
         let change = Change::UpdateObject {
             uid,
+            chain_id,
             expected_row_version,
             state,
             attributes: &attributes,
@@ -259,10 +261,15 @@ impl Db {
     pub async fn rewrap_object(
         &self,
         uid: &str,
+        chain_id: &str,
         expected_row_version: i64,
         wrapped: &[u8],
         wrap_key_version: i64,
     ) -> Result<bool> {
+        let _tell = self.tell_when_done(vec![Changed::Object {
+            chain: chain_id,
+            uid,
+        }]);
         let rewrapped = on_writer!(self, |pool| {
             sqlx::query(
             "UPDATE objects SET wrapped = $3, wrap_key_version = $4, row_version = row_version + 1 \
@@ -277,7 +284,6 @@ impl Db {
         .map(|done| done.rows_affected() == 1)
         })
         .map_err(query_error("re-wrap an object"));
-        self.written(Written::Records);
         rewrapped
     }
 
@@ -294,6 +300,8 @@ impl Db {
 
     /// Removes an object with its names and tags; true when it existed.
     pub async fn delete_object(&self, uid: &str) -> Result<bool> {
+        // Its chain is not known here (and its names go with it).
+        let _tell = self.tell_when_done(vec![Changed::Everything]);
         let deleted = on_writer!(self, |pool| sqlx::query(
             "DELETE FROM objects WHERE uid = $1"
         )
@@ -302,7 +310,6 @@ impl Db {
         .await
         .map(|r| r.rows_affected() == 1))
         .map_err(query_error("delete an object"));
-        self.written(Written::Records);
         deleted
     }
 }

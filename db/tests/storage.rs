@@ -239,12 +239,17 @@ async fn objects(db: &Db) {
     );
 
     let active = json!({"CryptographicAlgorithm": "AES", "ActivationDate": 1});
-    let version = db.update_object("k1", 1, "Active", &active).await.unwrap();
+    let version = db
+        .update_object("k1", "k1", 1, "Active", &active)
+        .await
+        .unwrap();
     assert_eq!(version, 2);
-    let stale = db.update_object("k1", 1, "Deactivated", &active).await;
+    let stale = db
+        .update_object("k1", "k1", 1, "Deactivated", &active)
+        .await;
     assert!(matches!(stale, Err(Error::Conflict(_))), "{stale:?}");
     assert!(matches!(
-        db.update_object("zz", 1, "Active", &active).await,
+        db.update_object("zz", "zz", 1, "Active", &active).await,
         Err(Error::NotFound(_))
     ));
     let updated = db.object("k1").await.unwrap().unwrap();
@@ -273,9 +278,9 @@ async fn objects(db: &Db) {
         .map(|o| o.uid)
         .collect();
     assert_eq!(after_k1, ["k2"], "pages by uid");
-    assert!(db.rewrap_object("k1", 2, &[9, 9], 2).await.unwrap());
+    assert!(db.rewrap_object("k1", "k1", 2, &[9, 9], 2).await.unwrap());
     assert!(
-        !db.rewrap_object("k1", 2, &[8, 8], 2).await.unwrap(),
+        !db.rewrap_object("k1", "k1", 2, &[8, 8], 2).await.unwrap(),
         "stale row version: refused"
     );
     let rewrapped = db.object("k1").await.unwrap().unwrap();
@@ -716,14 +721,42 @@ async fn node_registry(db: &Db) {
     );
 }
 
-/// The metadata epochs move at once for this handle's own writes, for every write that can
-/// change a cached record (a new key moves only the names epoch), and for writes made
-/// through another handle (another node or process) once followed.
-async fn epochs(database: &TestDatabase) {
+/// A recording listener: each change told, as text.
+fn recorder(db: &Db) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
+    let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = told.clone();
+    db.on_change(std::sync::Arc::new(move |change| {
+        sink.lock().unwrap().push(format!("{change:?}"));
+    }));
+    told
+}
+
+/// Takes what was told so far.
+fn taken(told: &std::sync::Mutex<Vec<String>>) -> Vec<String> {
+    std::mem::take(&mut *told.lock().unwrap())
+}
+
+/// Waits (at most 5 s) until something was told, then a little longer; all of it.
+async fn awaited(told: &std::sync::Mutex<Vec<String>>) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while told.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    taken(told)
+}
+
+/// The change feed tells this handle's own writes at once, key by key (a new key alone
+/// nothing but its names), and writes made through another handle (another node or
+/// process) once followed, without telling this handle's own writes twice; a change
+/// the feed cannot account for is told as everything.
+async fn change_feed(database: &TestDatabase) {
     let node = database.open().await;
     let other = database.open().await;
+    let told = recorder(&node);
     let attributes = json!({});
-    let key = |uid: &'static str, chain_id: &'static str, chain_version| NewObject {
+    let names = ["payroll".to_string()];
+    let key = |uid: &'static str, chain_id: &'static str, chain_version, names| NewObject {
         uid,
         object_type: "SymmetricKey",
         state: "PreActive",
@@ -733,43 +766,42 @@ async fn epochs(database: &TestDatabase) {
         chain_id,
         chain_version,
         wrap_key_version: 1,
-        names: &[],
+        names,
         tags: &[],
     };
+    let object = |chain: &str, uid: &str| format!("Object {{ chain: {chain:?}, uid: {uid:?} }}");
+    let grant = |on: &str| format!("Grant {{ on: {on:?} }}");
 
-    let (records, names) = (node.epoch(), node.names_epoch());
-    node.insert_object(&key("k1", "k1", 1)).await.unwrap();
+    node.insert_object(&key("k1", "k1", 1, &[])).await.unwrap();
     assert_eq!(
-        node.epoch(),
-        records,
-        "a new key changes no record read before"
+        taken(&told),
+        Vec::<String>::new(),
+        "a new key changes nothing cached"
     );
-    assert!(
-        node.names_epoch() > names,
-        "a new key can change what a name means"
-    );
-
-    let moved = |before: u64| node.epoch() > before;
-    let before = node.epoch();
-    node.insert_object(&key("k2", "k1", 2)).await.unwrap();
-    assert!(moved(before), "a new version changes its key's chain");
-    let before = node.epoch();
-    node.grant("k1", "bob", "encrypt", "alice").await.unwrap();
-    assert!(moved(before), "grant");
-    let before = node.epoch();
-    node.revoke_grant("k1", "bob", "encrypt").await.unwrap();
-    assert!(moved(before), "revoke");
-    let before = node.epoch();
-    node.update_object("k1", 1, "Active", &json!({}))
+    node.insert_object(&key("k3", "k3", 1, &names))
         .await
         .unwrap();
-    assert!(moved(before), "state change");
-    let before = node.epoch();
-    node.rewrap_object("k1", 2, b"w", 2).await.unwrap();
-    assert!(moved(before), "re-wrap");
-    let before = node.epoch();
+    assert_eq!(taken(&told), [r#"Name("payroll")"#], "but its names");
+    node.insert_object(&key("k2", "k1", 2, &[])).await.unwrap();
+    assert_eq!(
+        taken(&told),
+        [object("k1", "k2")],
+        "a new version changes its chain"
+    );
+    node.grant("k1", "bob", "encrypt", "alice").await.unwrap();
+    node.revoke_grant("k1", "bob", "encrypt").await.unwrap();
+    assert_eq!(taken(&told), [grant("k1"), grant("k1")]);
+    node.update_object("k1", "k1", 1, "Active", &json!({}))
+        .await
+        .unwrap();
+    node.rewrap_object("k1", "k1", 2, b"w", 2).await.unwrap();
+    assert_eq!(taken(&told), [object("k1", "k1"), object("k1", "k1")]);
     node.put_setting("anything", "1").await.unwrap();
-    assert_eq!(node.epoch(), before, "settings are not records");
+    assert_eq!(
+        taken(&told),
+        Vec::<String>::new(),
+        "settings are not cached records"
+    );
     let grant_then_user = |user| {
         [
             Change::Grant {
@@ -785,48 +817,90 @@ async fn epochs(database: &TestDatabase) {
         ]
     };
     node.apply(&grant_then_user("erin"), &[]).await.unwrap();
-    let before = node.epoch();
+    taken(&told);
     let failed = node.apply(&grant_then_user("erin"), &[]).await;
     assert!(failed.is_err(), "erin exists: the transaction fails");
-    assert!(
-        moved(before),
-        "a failed transaction moves the epoch too (a commit whose answer was lost may have landed)"
+    assert_eq!(
+        taken(&told),
+        [grant("k1")],
+        "a failed transaction is told too (a commit whose answer was lost may have landed)"
     );
 
     let follower = {
         let node = node.clone();
-        tokio::spawn(async move {
+        tokio::task::spawn_local(async move {
             node.follow_other_writers(std::time::Duration::from_millis(20))
                 .await
         })
     };
-    // The follower has started (it moves the epochs once it listens, or reads a first
-    // counter value) before the other writer writes.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    for (what, write) in [("grant", 0), ("block", 1), ("delete", 2)] {
-        let before = node.epoch();
-        match write {
-            0 => other
-                .grant("k1", "carol", "decrypt", "alice")
+    // The follower has started (it tells everything once it listens) before anyone writes.
+    assert_eq!(
+        awaited(&told).await.last().map(String::as_str),
+        Some("Everything")
+    );
+    other
+        .grant("k1", "carol", "decrypt", "alice")
+        .await
+        .unwrap();
+    assert_eq!(
+        awaited(&told).await,
+        [grant("k1")],
+        "another writer's grant"
+    );
+    let version = other.object("k1").await.unwrap().unwrap().row_version;
+    other
+        .update_object(
+            "k1",
+            "k1",
+            version,
+            "Active",
+            &json!({"x-hyok-blocked": true}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        awaited(&told).await,
+        [object("k1", "k1")],
+        "another writer's block"
+    );
+    assert!(other.delete_object("k2").await.unwrap());
+    assert_eq!(
+        awaited(&told).await,
+        [object("k1", "k2")],
+        "another writer's delete"
+    );
+    node.grant("k3", "bob", "encrypt", "alice").await.unwrap();
+    assert_eq!(
+        awaited(&told).await,
+        [grant("k3")],
+        "this handle's own write, told once: not again when the follower reads it back"
+    );
+
+    // A writer that is not hyok (no writer tag, no feed triggers).
+    let foreign = "INSERT INTO grants (object_uid, identity, operation, granted_by, created_at) \
+                   VALUES ('k3', 'mallory', 'decrypt', 'someone', 0)";
+    match node.engine() {
+        hyok_db::Engine::Sqlite => {
+            use sqlx::Connection;
+            let mut raw = sqlx::SqliteConnection::connect(&database.url)
                 .await
-                .unwrap(),
-            1 => {
-                let version = other.object("k1").await.unwrap().unwrap().row_version;
-                other
-                    .update_object("k1", version, "Active", &json!({"x-hyok-blocked": true}))
-                    .await
-                    .map(|_| ())
-                    .unwrap()
-            }
-            _ => assert!(other.delete_object("k2").await.unwrap()),
-        }
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while !moved(before) {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "another writer's {what} did not reach this node within 5 s"
+                .unwrap();
+            sqlx::query(foreign).execute(&mut raw).await.unwrap();
+            assert_eq!(
+                awaited(&told).await,
+                ["Everything"],
+                "a change the feed lacks"
             );
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        hyok_db::Engine::Postgres => {
+            use sqlx::Connection;
+            let mut raw = sqlx::PgConnection::connect(&database.url).await.unwrap();
+            sqlx::query(foreign).execute(&mut raw).await.unwrap();
+            assert_eq!(
+                awaited(&told).await,
+                [grant("k3")],
+                "told by key, as another node's"
+            );
         }
     }
     follower.abort();
@@ -834,16 +908,22 @@ async fn epochs(database: &TestDatabase) {
     node.close().await;
 }
 
-mod epochs {
+mod change_feed {
+    // The follower runs as a local task, as the server runs it.
     #[tokio::test]
     async fn sqlite() {
-        super::epochs(&hyok_db::testing::TestDatabase::sqlite()).await;
+        let database = hyok_db::testing::TestDatabase::sqlite();
+        tokio::task::LocalSet::new()
+            .run_until(super::change_feed(&database))
+            .await;
     }
 
     #[tokio::test]
     async fn postgres() {
         if let Some(database) = hyok_db::testing::TestDatabase::postgres().await {
-            super::epochs(&database).await;
+            tokio::task::LocalSet::new()
+                .run_until(super::change_feed(&database))
+                .await;
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::keystore::{KeystoreHandle, MasterKeyOpener};
 use crate::state::AppState;
 use crate::{bootstrap, config, listen, maintenance, xks_facade};
 
-/// How often a SQLite node reads the change counter that other processes' writes move.
+/// How often a SQLite node reads the change feed of other processes' writes.
 const FOLLOW_EVERY: Duration = Duration::from_millis(100);
 
 pub async fn run(loaded: Loaded, path: Option<PathBuf>) -> Result<(), String> {
@@ -64,16 +64,13 @@ pub async fn run(loaded: Loaded, path: Option<PathBuf>) -> Result<(), String> {
         audit: audit.clone(),
         tokens,
         xks: xks_facade::service_for(&config.aws_xks_config),
-        xks_keys: xks_facade::ResolvedKeys::new(metadata_entries, metadata_age),
         health: Default::default(),
     });
     if let Some(xks) = &state.xks {
         tracing::info!(prefix = %xks.prefix(), "AWS XKS routes enabled");
-        let refreshing = state.clone();
-        actix_web::rt::spawn(
-            async move { refreshing.xks_keys.refresh_ahead(&refreshing.keys).await },
-        );
     }
+    let reading = state.clone();
+    actix_web::rt::spawn(async move { crate::read_ahead::run(&reading).await });
     db.heartbeat(audit.node())
         .await
         .map_err(|e| e.to_string())?;

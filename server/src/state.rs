@@ -19,8 +19,6 @@ pub struct AppState {
     pub tokens: TokenVerifier,
     /// The AWS XKS facade, when `aws_xks_enable` is true.
     pub xks: Option<hyok_xks::XksService>,
-    /// The keys XKS calls name, with what their checks use.
-    pub xks_keys: crate::xks_facade::ResolvedKeys,
     /// What `/health` and the XKS health route report.
     pub health: crate::health_probe::HealthProbe,
 }

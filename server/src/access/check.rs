@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use hyok_db::{Db, Grant, ObjectRecord};
 
+use super::decisions::{granted_by, DecisionCache};
 use super::identities::Identities;
 use super::operation::Operation;
 use crate::audit::AuditLog;
 use crate::auth::Caller;
-use crate::epoch_cache::EpochCache;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -29,15 +29,12 @@ pub enum AccessError {
     Storage(#[from] hyok_db::Error),
 }
 
-/// (key, operation, identities) of a grant look-up.
-type GrantLookup = (String, &'static str, Vec<String>);
-
 pub struct Access {
     db: Db,
     creators: Option<Vec<String>>,
     audit: Option<Arc<AuditLog>>,
-    /// Whether a grant exists, by key, operation and identities.
-    granted: EpochCache<GrantLookup, bool>,
+    /// Whether a grant exists, by key, identities and operation.
+    decisions: DecisionCache,
 }
 
 impl Access {
@@ -47,15 +44,23 @@ impl Access {
             db,
             creators,
             audit: None,
-            granted: EpochCache::new(0, Duration::ZERO),
+            decisions: DecisionCache::new(0, Duration::ZERO),
         }
     }
 
-    /// Keeps up to `max_entries` grant look-ups (trusted while no object or grant
-    /// changes, and for at most `max_age`).
+    /// Keeps the grant decisions of up to `max_entries` keys (forgotten when a grant on
+    /// them changes, and after at most `max_age`).
     pub fn with_decision_cache(mut self, max_entries: usize, max_age: Duration) -> Access {
-        self.granted = EpochCache::new(max_entries, max_age);
+        self.decisions = DecisionCache::new(max_entries, max_age);
+        let decisions = self.decisions.clone();
+        self.db
+            .on_change(Arc::new(move |change| decisions.forget(change)));
         self
+    }
+
+    /// The grant decisions kept.
+    pub fn decisions(&self) -> &DecisionCache {
+        &self.decisions
     }
 
     /// Records grant changes in `audit`, in the same transaction.
@@ -85,6 +90,20 @@ impl Access {
             .await?
             .ok_or_else(|| AccessError::NotFound(uid.to_string()))?;
         self.decide_for(identities, &object, operation).await
+    }
+
+    /// Whether `identities` may perform `operation` on `object` (owner, or a grant), without
+    /// the explanation [`Access::decide_for`] writes.
+    pub async fn allows(
+        &self,
+        identities: &Identities,
+        object: &ObjectRecord,
+        operation: Operation,
+    ) -> Result<bool, AccessError> {
+        Ok(identities.includes_owner(&object.owner)
+            || self
+                .is_granted(&object.chain_id, identities, operation)
+                .await?)
     }
 
     /// [`Access::decide`] for an object already read.
@@ -130,11 +149,7 @@ impl Access {
         operation: Operation,
     ) -> bool {
         identities.includes_owner(&object.owner)
-            || grants.iter().any(|grant| {
-                (grant.object_uid == object.chain_id || grant.object_uid == "*")
-                    && grant.operation == operation.as_str()
-                    && (grant.identity == "*" || identities.named_by(&grant.identity))
-            })
+            || granted_by(grants, &object.chain_id, identities, operation)
     }
 
     /// Whether a grant of `operation` on the key `chain_id` (or `*`) names one of
@@ -145,18 +160,19 @@ impl Access {
         identities: &Identities,
         operation: Operation,
     ) -> Result<bool, AccessError> {
-        let epoch = self.db.epoch();
-        let names = identities.grant_names();
-        let key = (chain_id.to_string(), operation.as_str(), names);
-        if let Some(granted) = self.granted.get(&key, epoch) {
+        let who = identities.key();
+        if let Some(granted) = self.decisions.get(chain_id, &who, operation) {
             return Ok(granted);
         }
-        let names: Vec<&str> = key.2.iter().map(String::as_str).collect();
+        let told = self.db.changes_told();
+        let names = identities.grant_names();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let granted = self
             .db
             .is_granted(chain_id, &names, operation.as_str())
             .await?;
-        self.granted.insert(key, epoch, granted);
+        self.decisions
+            .keep(&self.db, chain_id, &who, operation, granted, told);
         Ok(granted)
     }
 

@@ -5,11 +5,13 @@
 //! decision can explain itself.
 
 mod check;
+mod decisions;
 mod grants;
 mod identities;
 mod operation;
 
 pub use check::{Access, AccessError, Decision};
+pub use decisions::DecisionCache;
 pub use grants::{GrantChange, GrantError};
 pub use identities::{user_name_problem, Identities, IdentitiesKey, KEY_STORE_PREFIX};
 pub use operation::Operation;

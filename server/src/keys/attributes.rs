@@ -27,6 +27,7 @@ impl KeyService {
             let text = attributes.to_string();
             let mut changes = vec![Change::UpdateObject {
                 uid,
+                chain_id: &object.chain_id,
                 expected_row_version: object.row_version,
                 state: &object.state,
                 attributes: &text,
@@ -36,7 +37,6 @@ impl KeyService {
                 .commit(&changes, actor.event(operation).object(uid))
                 .await?;
             if affected.first() == Some(&1) {
-                self.invalidate(uid);
                 return Ok(());
             }
         }
@@ -77,6 +77,7 @@ impl KeyService {
         let names = self.db().names_of(uid).await?;
         let mut changes = vec![Change::UpdateObject {
             uid,
+            chain_id: &now.chain_id,
             expected_row_version: now.row_version,
             state: &snapshot.object.state,
             attributes: &snapshot.object.attributes_json,
@@ -87,7 +88,6 @@ impl KeyService {
             .object(uid)
             .details(json!({ "state": snapshot.object.state }));
         let affected = self.commit(&changes, event).await?;
-        self.invalidate(uid);
         if affected.first() == Some(&1) {
             Ok(())
         } else {
@@ -98,7 +98,6 @@ impl KeyService {
     /// Removes an object a failed Undo batch created.
     pub async fn remove_created(&self, uid: &str, actor: &Actor) -> Result<(), KeyError> {
         self.db().delete_object(uid).await?;
-        self.invalidate(uid);
         if let Some(audit) = self.audit() {
             audit
                 .record(

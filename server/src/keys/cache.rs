@@ -1,18 +1,18 @@
-//! The unwrapped-key cache: bounded in entries and bytes, with idle and absolute expiry;
-//! evicted material is zeroized once the last request using it lets go. Invalidation by
-//! unique id is explicit (state, attribute and grant changes call it).
+//! The unwrapped-key cache, on moka: bounded in entries and bytes, with idle and absolute
+//! expiry; evicted material is zeroized once the last request using it lets go. What it
+//! holds is forgotten per key when the key changes: by the key service's own changes at
+//! once ([`KeyCache::invalidate`]) and by other writers' through the change feed
+//! ([`KeyCache::forget`]).
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use lru::LruCache;
+use hyok_db::Changed;
+use moka::sync::Cache;
 use zeroize::Zeroizing;
 
 /// Unwrapped key material, shared by the cache and the requests using it.
 pub type Material = Arc<Zeroizing<Vec<u8>>>;
-
-/// The longest [`KeyCache::reuse_for`].
-const MAX_REUSE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, Copy)]
 pub struct CacheLimits {
@@ -22,32 +22,27 @@ pub struct CacheLimits {
     pub max_age: Duration,
 }
 
-struct Entry {
-    material: Material,
-    unwrapped_at: Instant,
-    last_used: Instant,
-}
-
-struct Inner {
-    entries: LruCache<String, Entry>,
-    bytes: usize,
-}
-
+/// Cheap to clone: clones share the entries.
+#[derive(Clone)]
 pub struct KeyCache {
     limits: CacheLimits,
-    inner: Mutex<Inner>,
+    entries: Cache<String, Material>,
 }
 
 impl KeyCache {
     pub fn new(limits: CacheLimits) -> KeyCache {
-        let inner = Inner {
-            entries: LruCache::unbounded(),
-            bytes: 0,
-        };
-        KeyCache {
-            limits,
-            inner: Mutex::new(inner),
-        }
+        // Each entry weighs its bytes, and at least its share of `max_bytes` per
+        // `max_entries`: so neither bound is passed.
+        let share = u32::try_from(limits.max_bytes / limits.max_entries.max(1)).unwrap_or(u32::MAX);
+        let entries = Cache::builder()
+            .max_capacity(limits.max_bytes as u64)
+            .weigher(move |_, material: &Material| {
+                u32::try_from(material.len()).unwrap_or(u32::MAX).max(share)
+            })
+            .time_to_idle(limits.idle.max(Duration::from_millis(1)))
+            .time_to_live(limits.max_age.max(Duration::from_millis(1)))
+            .build();
+        KeyCache { limits, entries }
     }
 
     /// Whether anything is kept (`max_entries = 0` turns the cache off).
@@ -55,80 +50,41 @@ impl KeyCache {
         self.limits.max_entries > 0
     }
 
-    /// How long a caller may reuse material it got from [`KeyCache::get`] before asking
-    /// again (it must hold it weakly, so that only this cache and the requests using it
-    /// keep it alive): well inside the idle and age limits, so that a key in use stays
-    /// fresh here and no key is used much past its age; at most 5 s, so that the
-    /// least-recently-used order still sees it; zero with the cache off.
-    pub fn reuse_for(&self) -> Duration {
-        if !self.enabled() {
-            return Duration::ZERO;
-        }
-        (self.limits.idle / 2)
-            .min(self.limits.max_age / 10)
-            .min(MAX_REUSE)
-    }
-
     /// The material of `uid`, if cached and fresh.
     pub fn get(&self, uid: &str) -> Option<Material> {
-        let mut inner = self.lock();
-        let now = Instant::now();
-        let entry = inner.entries.get_mut(uid)?;
-        let fresh = now.duration_since(entry.last_used) < self.limits.idle
-            && now.duration_since(entry.unwrapped_at) < self.limits.max_age;
-        if fresh {
-            entry.last_used = now;
-            return Some(entry.material.clone());
-        }
-        inner.remove(uid);
-        None
+        self.entries.get(uid)
     }
 
     pub fn insert(&self, uid: &str, material: Material) {
-        if self.limits.max_entries == 0 || material.len() > self.limits.max_bytes {
+        if !self.enabled() || material.len() > self.limits.max_bytes {
             return;
         }
-        let mut inner = self.lock();
-        inner.remove(uid);
-        let now = Instant::now();
-        inner.bytes += material.len();
-        inner.entries.put(
-            uid.to_string(),
-            Entry {
-                material,
-                unwrapped_at: now,
-                last_used: now,
-            },
-        );
-        while inner.entries.len() > self.limits.max_entries || inner.bytes > self.limits.max_bytes {
-            let Some((_, evicted)) = inner.entries.pop_lru() else {
-                break;
-            };
-            inner.bytes -= evicted.material.len();
-        }
+        self.entries.insert(uid.to_string(), material);
     }
 
     /// Forgets `uid` now (its state, attributes or grants changed).
     pub fn invalidate(&self, uid: &str) {
-        self.lock().remove(uid);
+        self.entries.invalidate(uid);
     }
 
-    /// (entries, bytes) currently held.
-    pub fn usage(&self) -> (usize, usize) {
-        let inner = self.lock();
-        (inner.entries.len(), inner.bytes)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-impl Inner {
-    fn remove(&mut self, uid: &str) {
-        if let Some(entry) = self.entries.pop(uid) {
-            self.bytes -= entry.material.len();
+    /// Forgets what `change` makes stale.
+    pub fn forget(&self, change: Changed<'_>) {
+        match change {
+            Changed::Object { uid, .. } => self.invalidate(uid),
+            Changed::Everything => self.entries.invalidate_all(),
+            Changed::Name(_) | Changed::Grant { .. } => {}
         }
+    }
+
+    /// (entries, bytes) currently held (after pending evictions).
+    pub fn usage(&self) -> (usize, usize) {
+        self.entries.run_pending_tasks();
+        let bytes = self
+            .entries
+            .iter()
+            .map(|(_, material)| material.len())
+            .sum();
+        (self.entries.entry_count() as usize, bytes)
     }
 }
 
@@ -150,25 +106,17 @@ mod tests {
     }
 
     #[test]
-    fn bounded_by_entries_least_recently_used_first() {
+    fn bounded_by_entries_and_by_bytes() {
         let cache = KeyCache::new(limits(2, 1000));
-        cache.insert("a", material(1, 32));
-        cache.insert("b", material(2, 32));
-        assert!(cache.get("a").is_some(), "a is now the most recently used");
-        cache.insert("c", material(3, 32));
-        assert!(cache.get("b").is_none(), "b was the least recently used");
-        assert_eq!(cache.get("a").unwrap()[0], 1);
-        assert_eq!(cache.usage(), (2, 64));
-    }
-
-    #[test]
-    fn bounded_by_bytes() {
+        for (n, uid) in ["a", "b", "c", "d"].into_iter().enumerate() {
+            cache.insert(uid, material(n as u8, 32));
+        }
+        assert!(cache.usage().0 <= 2, "{:?}", cache.usage());
         let cache = KeyCache::new(limits(100, 80));
-        cache.insert("a", material(1, 32));
-        cache.insert("b", material(2, 32));
-        cache.insert("c", material(3, 32));
-        assert_eq!(cache.usage(), (2, 64));
-        assert!(cache.get("a").is_none());
+        for (n, uid) in ["a", "b", "c"].into_iter().enumerate() {
+            cache.insert(uid, material(n as u8, 32));
+        }
+        assert!(cache.usage().1 <= 80, "{:?}", cache.usage());
         cache.insert("huge", material(4, 81));
         assert!(
             cache.get("huge").is_none(),
@@ -200,50 +148,36 @@ mod tests {
     }
 
     #[test]
-    fn invalidation_and_zeroization() {
+    fn forgotten_per_key_and_zeroized() {
         let cache = KeyCache::new(limits(10, 1000));
         let held = material(7, 32);
         let weak = Arc::downgrade(&held);
         cache.insert("a", held);
-        cache.invalidate("a");
+        cache.insert("b", material(8, 32));
+        cache.forget(Changed::Grant { on: "a" });
+        cache.forget(Changed::Name("a"));
+        assert!(
+            cache.get("a").is_some(),
+            "grants and names are not material"
+        );
+        cache.forget(Changed::Object {
+            chain: "a",
+            uid: "a",
+        });
         assert!(cache.get("a").is_none());
+        assert!(cache.get("b").is_some(), "only the key that changed");
+        cache.usage();
         assert!(
             weak.upgrade().is_none(),
             "evicted material is dropped (and so zeroized)"
         );
+        cache.forget(Changed::Everything);
+        assert!(cache.get("b").is_none());
         let off = KeyCache::new(limits(0, 1000));
         off.insert("a", material(1, 32));
         assert!(
             off.get("a").is_none(),
             "max_entries = 0 turns the cache off"
-        );
-    }
-
-    #[test]
-    fn reuse_is_well_inside_the_limits() {
-        let reuse = |idle, max_age| {
-            KeyCache::new(CacheLimits {
-                idle: Duration::from_secs(idle),
-                max_age: Duration::from_secs(max_age),
-                ..limits(10, 1000)
-            })
-            .reuse_for()
-        };
-        assert_eq!(reuse(600, 3600), Duration::from_secs(5), "the defaults");
-        assert_eq!(
-            reuse(1, 3600),
-            Duration::from_millis(500),
-            "half the idle limit"
-        );
-        assert_eq!(
-            reuse(600, 1),
-            Duration::from_millis(100),
-            "a tenth of the age limit"
-        );
-        assert_eq!(
-            KeyCache::new(limits(0, 1000)).reuse_for(),
-            Duration::ZERO,
-            "cache off: no reuse"
         );
     }
 }

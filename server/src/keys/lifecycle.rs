@@ -129,12 +129,14 @@ impl KeyService {
             let update = match erase {
                 Erase::No => Change::UpdateObject {
                     uid,
+                    chain_id: &object.chain_id,
                     expected_row_version: object.row_version,
                     state,
                     attributes: &text,
                 },
                 Erase::Yes => Change::DestroyMaterial {
                     uid,
+                    chain_id: &object.chain_id,
                     expected_row_version: object.row_version,
                     state,
                     attributes: &text,
@@ -146,7 +148,6 @@ impl KeyService {
                 .details(json!({ "state": state }));
             let affected = self.commit(&[update], event).await?;
             if affected.first() == Some(&1) {
-                self.invalidate(uid);
                 return Ok(());
             }
         }

@@ -20,7 +20,7 @@ pub use cache::{CacheLimits, KeyCache, Material};
 pub use kinds::RecordKinds;
 pub use lifecycle::BLOCKED;
 pub use objects::{NewManagedObject, OBJECT_ITEM};
-pub use records::{Chain, FoundBy, RecordCache};
+pub use records::{chain, Chain, FoundBy, KeyRecord, RecordCache, MASK_DECRYPT, MASK_ENCRYPT};
 pub use rewrap::RewrapReport;
 pub use service::{digest, KeyError, KeyService, NewSymmetricKey};
 pub use uid::new_uid;

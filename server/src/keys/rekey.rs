@@ -62,6 +62,7 @@ impl KeyService {
         let old_text = old_attributes.to_string();
         let link_old = Change::UpdateObject {
             uid: &newest.uid,
+            chain_id: &newest.chain_id,
             expected_row_version: newest.row_version,
             state: &newest.state,
             attributes: &old_text,
@@ -82,7 +83,6 @@ impl KeyService {
         let details = json!({ "key": newest.chain_id, "replaced": newest.uid, "version": version });
         let event = actor.event("rekey").object(&new_uid).details(details);
         self.insert_audited(&object, &[link_old], &event).await?;
-        self.invalidate(&newest.uid);
         self.cache().insert(&new_uid, material);
         Ok(new_uid)
     }

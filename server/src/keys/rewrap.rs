@@ -88,6 +88,7 @@ impl KeyService {
                     .db()
                     .rewrap_object(
                         &object.uid,
+                        &object.chain_id,
                         object.row_version,
                         &blob,
                         i64::from(key_version),

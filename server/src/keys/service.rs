@@ -5,7 +5,7 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use hyok_db::{Db, NewObject};
+use hyok_db::{Changed, Db, NewObject};
 use hyok_kmip::enums::{ObjectType, State};
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -66,7 +66,10 @@ pub struct KeyService {
 }
 
 impl KeyService {
+    /// `cache` forgets a key's material when the key changes (the change feed of `db`).
     pub fn new(db: Db, keystore: KeystoreHandle, cache: KeyCache) -> KeyService {
+        let forgetting = cache.clone();
+        db.on_change(Arc::new(move |change| forgetting.forget(change)));
         KeyService {
             db,
             keystore,
@@ -84,13 +87,17 @@ impl KeyService {
         self
     }
 
-    /// Keeps the key records read for cryptographic use (off unless set).
+    /// Keeps the key records read for use (off unless set), forgotten when a key changes.
     pub fn with_record_cache(mut self, records: RecordCache) -> KeyService {
+        let forgetting = records.clone();
+        self.db
+            .on_change(Arc::new(move |change| forgetting.forget(change)));
         self.records = records;
         self
     }
 
-    pub(super) fn records(&self) -> &RecordCache {
+    /// The key records kept.
+    pub fn records(&self) -> &RecordCache {
         &self.records
     }
 
@@ -230,6 +237,7 @@ impl KeyService {
 
     /// Reads `uid`, unwraps its material with the keystore and caches it.
     async fn unwrap_stored(&self, uid: &str) -> Result<Material, KeyError> {
+        let told = self.db.changes_told();
         let object = self
             .db
             .object(uid)
@@ -241,11 +249,15 @@ impl KeyService {
         let version = u64::try_from(object.chain_version).unwrap_or_default();
         let material: Material = Arc::new(self.keystore.unwrap(uid, version, wrapped).await?);
         self.cache.insert(uid, material.clone());
+        // Checked after the insert: a change told from here on forgets it anyway.
+        let raced = self.db.changed_since(told, |change| match change {
+            Changed::Object { uid: changed, .. } => changed == uid,
+            Changed::Everything => true,
+            Changed::Name(_) | Changed::Grant { .. } => false,
+        });
+        if raced {
+            self.cache.invalidate(uid);
+        }
         Ok(material)
-    }
-
-    /// Forgets any cached material of `uid` (after a state, attribute or grant change).
-    pub fn invalidate(&self, uid: &str) {
-        self.cache.invalidate(uid);
     }
 }

@@ -14,9 +14,8 @@ use hyok_xks::{
 use zeroize::Zeroizing;
 
 use super::gcm;
-use super::resolved::{ResolvedKey, MASK_DECRYPT, MASK_ENCRYPT};
 use crate::access::{AccessError, Decision, Identities, Operation};
-use crate::keys::{KeyError, Material};
+use crate::keys::{KeyError, KeyRecord, Material, MASK_DECRYPT, MASK_ENCRYPT};
 use crate::keystore::KeystoreError;
 use crate::state::AppState;
 
@@ -55,15 +54,15 @@ impl HyokBackend<'_> {
 
     /// The key named by `external_id`: its unique identifier (any version), or a Name
     /// that exactly one object carries.
-    async fn resolve(&self, external_id: &str) -> Result<Arc<ResolvedKey>, XksError> {
-        let key = self
+    async fn resolve(&self, external_id: &str) -> Result<Arc<KeyRecord>, XksError> {
+        let (key, _) = self
             .state
-            .xks_keys
-            .resolve(&self.state.keys, external_id)
+            .keys
+            .key_named_by(external_id)
             .await
             .map_err(internal)?
             .ok_or_else(|| error(ErrorKind::KeyNotFound, format!("no key {external_id}")))?;
-        if !key.is_aes_256() {
+        if !key.is_aes_256(external_id) {
             return Err(error(
                 ErrorKind::KeyNotFound,
                 format!("{external_id} is not an AES-256 symmetric key"),
@@ -75,51 +74,48 @@ impl HyokBackend<'_> {
     async fn authorize(
         &self,
         metadata: &RequestMetadata,
-        key: &ResolvedKey,
+        key: &KeyRecord,
         operations: &[Operation],
     ) -> Result<(), XksError> {
         let identities = self.identities(metadata);
-        let who = identities.key();
+        let access = &self.state.access;
+        let denied = |e: AccessError| match e {
+            AccessError::Denied(reason) => error(ErrorKind::AccessDenied, reason),
+            AccessError::NotFound(uid) => error(ErrorKind::KeyNotFound, format!("no key {uid}")),
+            AccessError::Storage(e) => internal(e),
+        };
         for operation in operations {
-            if key.allowed(&who, *operation) {
+            let first = &key.members[0];
+            if access
+                .allows(&identities, first, *operation)
+                .await
+                .map_err(denied)?
+            {
                 continue;
             }
-            match self
-                .state
-                .access
-                .decide_for(&identities, &key.members[0], *operation)
+            // Denied: the explanation, for the caller and the audit log.
+            let reason = match access
+                .decide_for(&identities, first, *operation)
                 .await
+                .map_err(denied)?
             {
-                Ok(Decision::Allowed { .. }) => key.remember_allowed(&who, *operation),
-                Ok(Decision::Denied { reason }) => {
-                    return Err(error(
-                        ErrorKind::AccessDenied,
-                        format!("access denied: {reason}"),
-                    ))
-                }
-                Err(AccessError::Denied(reason)) => {
-                    return Err(error(ErrorKind::AccessDenied, reason))
-                }
-                Err(AccessError::NotFound(uid)) => {
-                    return Err(error(ErrorKind::KeyNotFound, format!("no key {uid}")))
-                }
-                Err(AccessError::Storage(e)) => return Err(internal(e)),
-            }
+                Decision::Denied { reason } => reason,
+                Decision::Allowed { .. } => "a grant changed during the call".to_string(),
+            };
+            return Err(error(
+                ErrorKind::AccessDenied,
+                format!("access denied: {reason}"),
+            ));
         }
         Ok(())
     }
 
-    /// The material of version `version` of `key`: leased by the entry, else from the key
-    /// cache (or the keystore).
-    async fn material(&self, key: &ResolvedKey, version: i64) -> Result<Material, XksError> {
-        if let Some(material) = key.leased(version) {
-            return Ok(material);
-        }
+    /// The material of version `version` of `key`, from the key cache (or the keystore).
+    async fn material(&self, key: &KeyRecord, version: i64) -> Result<Material, XksError> {
         let member = key
             .member(version)
             .ok_or_else(|| internal(format!("key {} has no version {version}", key.id())))?;
-        let material = self
-            .state
+        self.state
             .keys
             .material(&member.uid)
             .await
@@ -132,9 +128,7 @@ impl HyokBackend<'_> {
                     error(ErrorKind::DependencyTimeout, "the HSM is unavailable")
                 }
                 other => internal(other),
-            })?;
-        key.lease(version, &material, self.state.keys.cache().reuse_for());
-        Ok(material)
+            })
     }
 }
 

@@ -5,8 +5,6 @@
 mod backend;
 mod credentials;
 mod gcm;
-mod refresh;
-mod resolved;
 
 use std::time::SystemTime;
 
@@ -14,7 +12,6 @@ use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde_json::json;
 
 pub use credentials::{reload_credentials, service_for};
-pub use resolved::ResolvedKeys;
 
 use hyok_xks::ErrorKind;
 

@@ -197,7 +197,13 @@ impl Seeder {
             wrapped[last] ^= 0x01;
             assert!(self
                 .db
-                .rewrap_object(uid, object.row_version, &wrapped, object.wrap_key_version)
+                .rewrap_object(
+                    uid,
+                    &object.chain_id,
+                    object.row_version,
+                    &wrapped,
+                    object.wrap_key_version
+                )
                 .await
                 .unwrap());
         });
@@ -211,7 +217,13 @@ impl Seeder {
             let mut attributes = object.attributes().clone();
             attributes["CryptographicUsageMask"] = mask.into();
             self.db
-                .update_object(uid, object.row_version, &object.state, &attributes)
+                .update_object(
+                    uid,
+                    &object.chain_id,
+                    object.row_version,
+                    &object.state,
+                    &attributes,
+                )
                 .await
                 .unwrap();
         });

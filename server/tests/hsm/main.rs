@@ -203,7 +203,7 @@ async fn cold_path_unwraps_once_warm_path_never() {
         before + 1,
         "warm: no keystore call"
     );
-    service.invalidate(&uid);
+    service.cache().invalidate(&uid);
     service.material(&uid).await.unwrap();
     assert_eq!(
         counting.opens.load(Ordering::SeqCst),
@@ -212,7 +212,7 @@ async fn cold_path_unwraps_once_warm_path_never() {
     );
 
     // Cold, and 32 callers at once: still one unwrap, the same material for all.
-    service.invalidate(&uid);
+    service.cache().invalidate(&uid);
     let service = Arc::new(service);
     let mut callers = tokio::task::JoinSet::new();
     for _ in 0..32 {
