@@ -2,6 +2,8 @@
 //! talking to it over the wire as any client would, and the bare HTTP baseline they are
 //! compared with. Not part of the `hyok` server binary.
 
+#![forbid(unsafe_code)]
+
 mod baseline;
 mod kmip;
 mod kmip_connection;

@@ -3,6 +3,8 @@
 //! running KMIP server over TTLV/TLS, and reports pass, fail or skipped (with the reason)
 //! per file, and counts per profile. Exits 1 when a file fails.
 
+#![forbid(unsafe_code)]
+
 mod cases;
 mod compare;
 mod node;
