@@ -116,6 +116,7 @@ mod tests {
     async fn create(keys: &KeyService, names: &[&str]) -> String {
         let names: Vec<String> = names.iter().map(|name| name.to_string()).collect();
         let key = NewSymmetricKey {
+            algorithm: hyok_kmip::enums::CryptographicAlgorithm::AES,
             owner: "admin",
             bits: 256,
             names: &names,

@@ -22,5 +22,5 @@ pub use lifecycle::BLOCKED;
 pub use objects::{NewManagedObject, OBJECT_ITEM};
 pub use records::{chain, Chain, FoundBy, KeyRecord, RecordCache, MASK_DECRYPT, MASK_ENCRYPT};
 pub use rewrap::RewrapReport;
-pub use service::{digest, KeyError, KeyService, NewSymmetricKey};
+pub use service::{digest, symmetric_key_bytes, KeyError, KeyService, NewSymmetricKey};
 pub use uid::new_uid;

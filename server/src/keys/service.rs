@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use hyok_db::{Changed, Db, NewObject};
-use hyok_kmip::enums::{ObjectType, State};
+use hyok_kmip::enums::{CryptographicAlgorithm, ObjectType, State};
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -42,9 +42,60 @@ pub enum KeyError {
 /// A symmetric key to create.
 pub struct NewSymmetricKey<'a> {
     pub owner: &'a str,
-    /// 128, 192 or 256.
+    pub algorithm: CryptographicAlgorithm,
+    /// Its Cryptographic Length (see [`symmetric_key_bytes`]).
     pub bits: u32,
     pub names: &'a [String],
+}
+
+/// The bytes of key material a symmetric key of `algorithm` and Cryptographic Length
+/// `bits` holds, or why there is no such key: AES, Camellia, ARIA and Twofish are 128,
+/// 192 or 256 bits; Triple DES 112 or 168 (16 or 24 bytes with parity bits; 128 and 192
+/// are taken as the same); DES 56 (8 bytes); ChaCha20 256; any other symmetric algorithm
+/// (HMAC keys, Blowfish, IDEA, RC4, ...) a whole number of bytes from 8 to 4096 bits.
+pub fn symmetric_key_bytes(algorithm: CryptographicAlgorithm, bits: u32) -> Result<usize, String> {
+    use CryptographicAlgorithm as A;
+    let fixed = |lengths: &[(u32, usize)]| {
+        lengths
+            .iter()
+            .find(|(length, _)| *length == bits)
+            .map(|(_, bytes)| *bytes)
+            .ok_or_else(|| {
+                let allowed: Vec<String> = lengths.iter().map(|(l, _)| l.to_string()).collect();
+                format!(
+                    "{algorithm} keys are {} bits, not {bits}",
+                    allowed.join(", ")
+                )
+            })
+    };
+    match algorithm {
+        A::AES | A::Camellia | A::ARIA | A::Twofish => fixed(&[(128, 16), (192, 24), (256, 32)]),
+        A::DES3 => fixed(&[(112, 16), (128, 16), (168, 24), (192, 24)]),
+        A::DES => fixed(&[(56, 8), (64, 8)]),
+        A::ChaCha20 | A::ChaCha20Poly1305 => fixed(&[(256, 32)]),
+        A::RSA
+        | A::DSA
+        | A::ECDSA
+        | A::ECDH
+        | A::ECMQV
+        | A::DH
+        | A::EC
+        | A::Ed25519
+        | A::Ed448
+        | A::SM2
+        | A::GOSTR34_10_2012
+        | A::XMSS
+        | A::SPHINCS_256
+        | A::McEliece
+        | A::McEliece_6960119
+        | A::McEliece_8192128 => Err(format!(
+            "{algorithm} is not a symmetric algorithm: create its keys with Create Key Pair"
+        )),
+        _ if bits.is_multiple_of(8) && (8..=4096).contains(&bits) => Ok(bits as usize / 8),
+        _ => Err(format!(
+            "{algorithm} keys are a whole number of bytes from 8 to 4096 bits, not {bits}"
+        )),
+    }
 }
 
 /// The KMIP Digest of key material: SHA-256 over the Raw key, in hex. (It identifies a
@@ -134,13 +185,8 @@ impl KeyService {
         key: &NewSymmetricKey<'_>,
         extra: serde_json::Map<String, serde_json::Value>,
     ) -> Result<String, KeyError> {
-        if !matches!(key.bits, 128 | 192 | 256) {
-            return Err(KeyError::Invalid(format!(
-                "AES keys are 128, 192 or 256 bits, not {}",
-                key.bits
-            )));
-        }
-        let mut material = Zeroizing::new(vec![0u8; key.bits as usize / 8]);
+        let bytes = symmetric_key_bytes(key.algorithm, key.bits).map_err(KeyError::Invalid)?;
+        let mut material = Zeroizing::new(vec![0u8; bytes]);
         getrandom::getrandom(&mut material)
             .map_err(|_| KeystoreError::Crypto("random generator"))?;
         let mut extra = extra;
@@ -149,18 +195,20 @@ impl KeyService {
         self.store(key, material, extra, "create").await
     }
 
-    /// Stores an AES key the client brings (KMIP Register); state PreActive.
+    /// Stores a symmetric key the client brings (KMIP Register); state PreActive.
     pub async fn register_symmetric(
         &self,
         key: &NewSymmetricKey<'_>,
         material: Zeroizing<Vec<u8>>,
         extra: serde_json::Map<String, serde_json::Value>,
     ) -> Result<String, KeyError> {
-        if material.len() * 8 != key.bits as usize || !matches!(key.bits, 128 | 192 | 256) {
+        let bytes = symmetric_key_bytes(key.algorithm, key.bits).map_err(KeyError::Invalid)?;
+        if material.len() != bytes {
             return Err(KeyError::Invalid(format!(
-                "an AES key is 16, 24 or 32 bytes with a matching Cryptographic Length; this one is {} bytes for {} bits",
-                material.len(),
-                key.bits
+                "a {}-bit {} key is {bytes} bytes; this one is {}",
+                key.bits,
+                key.algorithm,
+                material.len()
             )));
         }
         self.store(key, material, extra, "register").await
@@ -180,7 +228,7 @@ impl KeyService {
             .wrap(&uid, 1, Zeroizing::new(material.to_vec()))
             .await?;
         let mut attributes = json!({
-            "CryptographicAlgorithm": "AES",
+            "CryptographicAlgorithm": key.algorithm.name(),
             "CryptographicLength": key.bits,
             "Digest": digest(&material),
         });

@@ -342,9 +342,20 @@ pub enum Changeable {
     Name(String),
     /// The usage mask (single-valued; in the attribute map).
     UsageMask(i32),
+    /// A link a client may set (not the key-pair and re-key links the server keeps): its
+    /// type's name and the linked object.
+    Link(&'static str, String),
     /// Any other client attribute, kept as it came.
     Kept,
 }
+
+/// The link types the server sets itself (Create Key Pair, Re-key).
+const SERVER_LINKS: [enums::LinkType; 4] = [
+    enums::LinkType::PublicKeyLink,
+    enums::LinkType::PrivateKeyLink,
+    enums::LinkType::ReplacementObjectLink,
+    enums::LinkType::ReplacedObjectLink,
+];
 
 /// Sorts an attribute a client wants to change; refuses what only the server sets.
 pub fn changeable(attribute: &Item) -> Result<Changeable, KmipError> {
@@ -364,6 +375,31 @@ pub fn changeable(attribute: &Item) -> Result<Changeable, KmipError> {
             _ => Err(KmipError::invalid_field("a Name needs a Name Value")),
         },
         (tag::CRYPTOGRAPHIC_USAGE_MASK, Value::Integer(mask)) => Ok(Changeable::UsageMask(*mask)),
+        (tag::LINK, _) => {
+            let link_type = match attribute.child(tag::LINK_TYPE).map(|t| &t.value) {
+                Some(Value::Enumeration(value)) => enums::LinkType::from_value(*value),
+                _ => None,
+            };
+            let target = match attribute
+                .child(tag::LINKED_OBJECT_IDENTIFIER)
+                .map(|t| &t.value)
+            {
+                Some(Value::TextString(target)) => Some(target.clone()),
+                _ => None,
+            };
+            match (link_type, target) {
+                (Some(link_type), _) if SERVER_LINKS.contains(&link_type) => Err(KmipError::new(
+                    ResultReason::AttributeReadOnly,
+                    format!(
+                        "a {link_type} is set by Create Key Pair and Re-key, not by the client"
+                    ),
+                )),
+                (Some(link_type), Some(target)) => Ok(Changeable::Link(link_type.name(), target)),
+                _ => Err(KmipError::invalid_field(
+                    "a Link needs a Link Type KMIP names and a Linked Object Identifier",
+                )),
+            }
+        }
         (tag::ACTIVATION_DATE, Value::DateTime(seconds)) => {
             Ok(Changeable::ActivationDate(*seconds))
         }
@@ -373,8 +409,7 @@ pub fn changeable(attribute: &Item) -> Result<Changeable, KmipError> {
             | tag::CRYPTOGRAPHIC_LENGTH
             | tag::CRYPTOGRAPHIC_USAGE_MASK
             | tag::ACTIVATION_DATE
-            | tag::COMPROMISE_OCCURRENCE_DATE
-            | tag::LINK,
+            | tag::COMPROMISE_OCCURRENCE_DATE,
             _,
         ) => Err(KmipError::new(
             ResultReason::AttributeReadOnly,

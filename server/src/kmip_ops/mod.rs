@@ -9,6 +9,7 @@ mod error;
 mod http;
 mod ops;
 pub(crate) mod stored;
+pub(crate) mod symmetric;
 mod undo;
 
 pub use dispatch::{handle, unauthenticated, unreadable};

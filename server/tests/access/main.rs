@@ -57,6 +57,7 @@ async fn create(world: &World, owner: &str) -> String {
     world
         .keys
         .create_symmetric(&NewSymmetricKey {
+            algorithm: hyok_kmip::enums::CryptographicAlgorithm::AES,
             owner,
             bits: 256,
             names: &[],

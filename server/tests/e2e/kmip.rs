@@ -1062,3 +1062,214 @@ fn a_damaged_stored_value_is_left_out_or_refused_never_a_crash() {
     );
     assert_ne!(healthy, key);
 }
+
+/// Registers a raw symmetric key of `algorithm` (`bits` long) with `material`, active
+/// from now, with Encrypt and Decrypt in its usage mask; its unique identifier.
+fn register_raw(hyok: &Hyok, token: &str, algorithm: &str, bits: u32, material: &str) -> String {
+    let payload = format!(
+        r#"<ObjectType type="Enumeration" value="SymmetricKey"/><Attributes>
+        <CryptographicUsageMask type="Integer" value="Encrypt Decrypt"/></Attributes>
+        <SymmetricKey><KeyBlock><KeyFormatType type="Enumeration" value="Raw"/>
+        <KeyValue><KeyMaterial type="ByteString" value="{material}"/></KeyValue>
+        <CryptographicAlgorithm type="Enumeration" value="{algorithm}"/>
+        <CryptographicLength type="Integer" value="{bits}"/></KeyBlock></SymmetricKey>"#
+    );
+    let uid = text(
+        ok(&kmip(
+            hyok,
+            token,
+            "xml",
+            &request(2, 1, &item("Register", &payload)),
+        )),
+        tag::UNIQUE_IDENTIFIER,
+    );
+    ok(&kmip(
+        hyok,
+        token,
+        "xml",
+        &request(2, 1, &item("Activate", &self::uid(&uid))),
+    ));
+    uid
+}
+
+/// Encrypts `data` with `key` and `parameters` (Cryptographic Parameters' children), the
+/// IV left to the server; (ciphertext, IV, tag) as hex.
+fn encrypted(hyok: &Hyok, token: &str, key: &str, parameters: &str, data: &str) -> [String; 3] {
+    let payload = format!(
+        r#"{}<CryptographicParameters>{parameters}</CryptographicParameters><Data type="ByteString" value="{data}"/>"#,
+        uid(key)
+    );
+    let answer = kmip(
+        hyok,
+        token,
+        "xml",
+        &request(2, 1, &item("Encrypt", &payload)),
+    );
+    let answer = ok(&answer);
+    let optional = |wanted| match answer.child(wanted).map(|c| &c.value) {
+        Some(Value::ByteString(bytes)) => hex(bytes),
+        _ => String::new(),
+    };
+    [
+        hex(&bytes(answer, tag::DATA)),
+        optional(tag::IV_COUNTER_NONCE),
+        optional(tag::AUTHENTICATED_ENCRYPTION_TAG),
+    ]
+}
+
+/// Other symmetric ciphers, checked by Python's `cryptography`: hyok's ciphertexts (with
+/// the IVs and nonces it drew) decrypt there to the plaintext; Triple DES and ChaCha20
+/// keys are created and registered; an algorithm hyok only stores answers Cryptographic
+/// Failure.
+#[test]
+fn other_symmetric_ciphers_agree_with_an_independent_implementation() {
+    let dir = tempdir();
+    let hyok = Launch::with_config(dir.path(), &config_in(dir.path())).start();
+    let admin = hyok.admin_token();
+    let aes = "000102030405060708090a0b0c0d0e0f";
+    let des3 = "0123456789abcdeffedcba987654321089abcdef01234567";
+    let chacha = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    let data = "6b6579206d6174657269616c2c2032302062797465732e2e2e";
+    let mode = |m: &str| format!(r#"<BlockCipherMode type="Enumeration" value="{m}"/>"#);
+    let pkcs5 = r#"<PaddingMethod type="Enumeration" value="PKCS5"/>"#;
+    let aes_key = register_raw(&hyok, &admin, "AES", 128, aes);
+    let des3_key = register_raw(&hyok, &admin, "DES3", 192, des3);
+    let chacha_key = register_raw(&hyok, &admin, "ChaCha20Poly1305", 256, chacha);
+    let cases = [
+        (
+            "aes-ecb",
+            aes,
+            encrypted(
+                &hyok,
+                &admin,
+                &aes_key,
+                &format!("{}{pkcs5}", mode("ECB")),
+                data,
+            ),
+        ),
+        (
+            "aes-ctr",
+            aes,
+            encrypted(&hyok, &admin, &aes_key, &mode("CTR"), data),
+        ),
+        (
+            "aes-ccm",
+            aes,
+            encrypted(&hyok, &admin, &aes_key, &mode("CCM"), data),
+        ),
+        (
+            "des3-cbc",
+            des3,
+            encrypted(&hyok, &admin, &des3_key, &mode("CBC"), data),
+        ),
+        (
+            "chacha20-poly1305",
+            chacha,
+            encrypted(&hyok, &admin, &chacha_key, "", data),
+        ),
+    ];
+    let script = r#"
+import sys
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives import padding
+for line in sys.stdin:
+    kind, key, ct, iv, tag = (line.split() + [""] * 5)[:5]
+    key, ct, iv, tag = (bytes.fromhex(x) for x in (key, ct, iv, tag))
+    if kind == "aes-ecb":
+        d = Cipher(algorithms.AES(key), modes.ECB()).decryptor()
+        u = padding.PKCS7(128).unpadder()
+        pt = u.update(d.update(ct) + d.finalize()) + u.finalize()
+    elif kind == "aes-ctr":
+        d = Cipher(algorithms.AES(key), modes.CTR(iv)).decryptor()
+        pt = d.update(ct) + d.finalize()
+    elif kind == "aes-ccm":
+        pt = AESCCM(key, tag_length=len(tag)).decrypt(iv, ct + tag, None)
+    elif kind == "des3-cbc":
+        from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+        d = Cipher(TripleDES(key), modes.CBC(iv)).decryptor()
+        u = padding.PKCS7(64).unpadder()
+        pt = u.update(d.update(ct) + d.finalize()) + u.finalize()
+    else:
+        pt = ChaCha20Poly1305(key).decrypt(iv, ct + tag, None)
+    print(kind, pt.hex())
+"#;
+    let input: String = cases
+        .iter()
+        .map(|(kind, key, [ct, iv, tag])| format!("{kind} {key} {ct} {iv} {tag}\n"))
+        .collect();
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for (kind, _, _) in &cases {
+        assert!(
+            stdout.contains(&format!("{kind} {data}")),
+            "{kind}: {stdout}"
+        );
+    }
+    assert_eq!(cases[0].2[1], "", "ECB takes no IV");
+    for (kind, _, [_, iv, _]) in &cases[1..] {
+        assert!(
+            !iv.is_empty(),
+            "{kind}: the server drew the IV and returned it"
+        );
+    }
+
+    let create = |algorithm: &str, bits: u32| {
+        let payload = format!(
+            r#"<ObjectType type="Enumeration" value="SymmetricKey"/><Attributes>
+            <CryptographicAlgorithm type="Enumeration" value="{algorithm}"/>
+            <CryptographicLength type="Integer" value="{bits}"/>
+            <CryptographicUsageMask type="Integer" value="Encrypt Decrypt"/></Attributes>"#
+        );
+        kmip(
+            &hyok,
+            &admin,
+            "xml",
+            &request(2, 1, &item("Create", &payload)),
+        )
+    };
+    for (algorithm, bits) in [
+        ("DES3", 168),
+        ("ChaCha20", 256),
+        ("Blowfish", 128),
+        ("HMAC_SHA256", 256),
+    ] {
+        ok(&create(algorithm, bits));
+    }
+    let (reason, message) = failed(&create("AES", 100));
+    assert_eq!(reason, "InvalidAttributeValue", "{message}");
+    let (reason, message) = failed(&create("RSA", 2048));
+    assert!(message.contains("Create Key Pair"), "{reason}: {message}");
+    let blowfish = register_raw(&hyok, &admin, "Blowfish", 128, aes);
+    let payload = format!(
+        r#"{}<CryptographicParameters>{}</CryptographicParameters><Data type="ByteString" value="{data}"/>"#,
+        uid(&blowfish),
+        mode("CBC")
+    );
+    let (reason, message) = failed(&kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &request(2, 1, &item("Encrypt", &payload)),
+    ));
+    assert_eq!(reason, "CryptographicFailure", "{message}");
+}

@@ -73,6 +73,7 @@ impl Seeder {
             let mut uids = Vec::new();
             for _ in 0..count {
                 let key = NewSymmetricKey {
+                    algorithm: hyok_kmip::enums::CryptographicAlgorithm::AES,
                     owner,
                     bits: 256,
                     names: &[],

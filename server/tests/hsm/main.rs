@@ -128,6 +128,7 @@ async fn keys_are_stored_only_wrapped() {
     for _ in 0..20 {
         let uid = service
             .create_symmetric(&NewSymmetricKey {
+                algorithm: hyok_kmip::enums::CryptographicAlgorithm::AES,
                 owner: "alice",
                 bits: 256,
                 names: &[],
@@ -180,6 +181,7 @@ async fn cold_path_unwraps_once_warm_path_never() {
     );
     let uid = creator
         .create_symmetric(&NewSymmetricKey {
+            algorithm: hyok_kmip::enums::CryptographicAlgorithm::AES,
             owner: "alice",
             bits: 128,
             names: &[],
@@ -385,6 +387,7 @@ async fn create_keys(service: &KeyService, count: usize) -> Vec<(String, Vec<u8>
     let mut keys = Vec::with_capacity(count);
     for _ in 0..count {
         let key = NewSymmetricKey {
+            algorithm: hyok_kmip::enums::CryptographicAlgorithm::AES,
             owner: "alice",
             bits: 256,
             names: &[],
@@ -438,6 +441,7 @@ async fn rotation_under_concurrent_use_loses_nothing() {
             let mut created = Vec::new();
             while !stop.load(Ordering::SeqCst) {
                 let key = NewSymmetricKey {
+                    algorithm: hyok_kmip::enums::CryptographicAlgorithm::AES,
                     owner: "bob",
                     bits: 128,
                     names: &[],
@@ -562,6 +566,7 @@ async fn concurrent_creates_each_bound_to_its_own_object_and_failing_alone() {
             let service = service.clone();
             actix_web::rt::spawn(async move {
                 let key = NewSymmetricKey {
+                    algorithm: hyok_kmip::enums::CryptographicAlgorithm::AES,
                     owner: "alice",
                     bits: 256,
                     names: &[],

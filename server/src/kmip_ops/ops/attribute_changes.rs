@@ -124,6 +124,17 @@ pub async fn add(
                     stored["CryptographicUsageMask"] = json!(mask);
                 }
                 Changeable::ActivationDate(_) | Changeable::Blocked(_) => {}
+                Changeable::Link(link_type, target) => {
+                    if stored["Links"].get(*link_type).is_some() {
+                        return Err(refuse(KmipError::new(ResultReason::AttributeSingleValued,
+                            format!("the object has a {link_type} already: use Set or Modify Attribute"),
+                        )));
+                    }
+                    if !stored["Links"].is_object() {
+                        stored["Links"] = json!({});
+                    }
+                    stored["Links"][*link_type] = json!(target);
+                }
                 Changeable::Kept => {
                     let mut kept = attributes::kept(stored);
                     let single = attribute.tag != tag::ATTRIBUTE && !hyok_kmip::registry::multi_valued(attribute.tag);
@@ -171,6 +182,12 @@ pub async fn set(
         .change_attributes(uid, &context.actor(), "set-attribute", |_, stored, _| {
             match &kind {
                 Changeable::UsageMask(mask) => stored["CryptographicUsageMask"] = json!(mask),
+                Changeable::Link(link_type, target) => {
+                    if !stored["Links"].is_object() {
+                        stored["Links"] = json!({});
+                    }
+                    stored["Links"][*link_type] = json!(target);
+                }
                 _ => {
                     let mut kept = attributes::kept(stored);
                     kept.retain(|k| !attributes::same_attribute(k, attribute));
@@ -238,6 +255,12 @@ pub async fn modify(
                         stored["CryptographicUsageMask"] = json!(mask);
                     }
                     Changeable::ActivationDate(_) | Changeable::Blocked(_) => {}
+                    Changeable::Link(link_type, target) => {
+                        if stored["Links"].get(*link_type).is_none() {
+                            return Err(not_found());
+                        }
+                        stored["Links"][*link_type] = json!(target);
+                    }
                     Changeable::Kept => {
                         let mut kept = attributes::kept(stored);
                         let at = kept

@@ -1,6 +1,6 @@
 //! Register: an object the client brings, wrapped by the master key on arrival and owned
-//! by the caller. An AES key in Raw format becomes a key hyok encrypts with (and AWS XKS
-//! can use); every other object (key pairs' halves, secret data, opaque objects,
+//! by the caller. A symmetric key in Raw format becomes a key hyok computes with (an
+//! AES-256 one, a key AWS XKS can use); every other object (key pairs' halves, secret data, opaque objects,
 //! certificates, split keys, ...) is kept whole, and Get returns it as it came.
 
 use hyok_kmip::enums;
@@ -74,14 +74,21 @@ pub async fn register(
     {
         requested.length.get_or_insert(*bits);
     }
-    if requested.algorithm != Some(enums::CryptographicAlgorithm::AES.value()) {
-        return Err(KmipError::not_supported("hyok registers AES keys so far"));
-    }
+    let algorithm = requested
+        .algorithm
+        .and_then(enums::CryptographicAlgorithm::from_value)
+        .ok_or_else(|| {
+            KmipError::new(
+                ResultReason::MissingData,
+                "a Symmetric Key needs the Cryptographic Algorithm KMIP names for it",
+            )
+        })?;
     let bits = requested.length.unwrap_or(material.len() as i32 * 8);
     for name in &requested.names {
         context.ensure_name_free(name).await?;
     }
     let key = NewSymmetricKey {
+        algorithm,
         owner: &context.caller.user,
         bits: u32::try_from(bits).unwrap_or(0),
         names: &requested.names,

@@ -32,8 +32,26 @@ pub struct Scope {
 }
 
 /// What the server is asked to support; the operations come from its Query answer.
-const ALGORITHMS: [&str; 4] = ["AES", "RSA", "EC", "ECDSA"];
-const MODES: [&str; 2] = ["CBC", "GCM"];
+const ALGORITHMS: [&str; 7] = [
+    "AES",
+    "DES3",
+    "ChaCha20",
+    "ChaCha20Poly1305",
+    "RSA",
+    "EC",
+    "ECDSA",
+];
+const MODES: [&str; 9] = [
+    "ECB",
+    "CBC",
+    "CTR",
+    "GCM",
+    "CCM",
+    "XTS",
+    "NISTKeyWrap",
+    "AESKeyWrapPadding",
+    "AEAD",
+];
 const PADDINGS: [&str; 2] = ["PKCS5", "None"];
 const KEY_FORMATS: [&str; 5] = ["Raw", "Opaque", "PKCS_1", "PKCS_8", "X_509"];
 const OBJECT_TYPES: [&str; 7] = [
@@ -44,6 +62,15 @@ const OBJECT_TYPES: [&str; 7] = [
     "OpaqueObject",
     "Certificate",
     "SplitKey",
+];
+
+/// Request elements the server does not serve yet, and what they stand for.
+const UNSERVED: [(&str, &str); 2] = [
+    (
+        "KeyWrappingSpecification",
+        "key wrapping (Get with a Key Wrapping Specification)",
+    ),
+    ("UsageLimits", "the Usage Limits attribute"),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,6 +182,19 @@ fn values<'a>(node: &'a Node, name: &str, out: &mut Vec<&'a str>) {
     }
 }
 
+/// Whether `node` or one of its descendants is an element named `name`, or a 1.x
+/// Attribute of that name.
+fn contains(node: &Node, name: &str) -> bool {
+    let named_attribute = node.name == "AttributeName"
+        && node
+            .value
+            .as_deref()
+            .map(hyok_kmip::registry::normalize)
+            .as_deref()
+            == Some(name);
+    node.name == name || named_attribute || node.children.iter().any(|child| contains(child, name))
+}
+
 fn out_of_scope(requests: &[&Node], scope: &Scope) -> Option<String> {
     let checks: [(&str, &[&str], &str); 5] = [
         ("CryptographicAlgorithm", &ALGORITHMS, "algorithm"),
@@ -170,6 +210,9 @@ fn out_of_scope(requests: &[&Node], scope: &Scope) -> Option<String> {
             if !found.is_empty() {
                 return Some("multi-part cryptographic operations are not supported".into());
             }
+        }
+        if let Some((_, what)) = UNSERVED.iter().find(|(name, _)| contains(request, name)) {
+            return Some(format!("{what} is not supported"));
         }
         let mut operations = Vec::new();
         values(request, "Operation", &mut operations);
