@@ -436,6 +436,15 @@ pub fn keep_more(map: &mut Map<String, Json>, items: &[Item]) -> Result<(), Kmip
     Ok(())
 }
 
+/// The request's Cryptographic Parameters, else the object's own attribute.
+pub fn cryptographic_parameters(requested: Option<&Item>, object: &ObjectRecord) -> Option<Item> {
+    requested.cloned().or_else(|| {
+        kept(object.attributes())
+            .into_iter()
+            .find(|a| a.tag == tag::CRYPTOGRAPHIC_PARAMETERS)
+    })
+}
+
 /// The kept attributes of an attribute map, as items.
 pub fn kept(stored: &Json) -> Vec<Item> {
     stored[KEPT]

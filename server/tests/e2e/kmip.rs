@@ -1273,3 +1273,110 @@ for line in sys.stdin:
     ));
     assert_eq!(reason, "CryptographicFailure", "{message}");
 }
+
+/// Hash, MAC, MAC Verify and RNG Retrieve, checked by Python's `hashlib` and `hmac`.
+#[test]
+fn hashes_and_macs_agree_with_python_and_random_bytes_are_bounded() {
+    let dir = tempdir();
+    let hyok = Launch::with_config(dir.path(), &config_in(dir.path())).start();
+    let admin = hyok.admin_token();
+    let key_bytes = "0123456789abcdef0123456789abcdef";
+    let data = "68656c6c6f2c206d6163";
+    let payload = format!(
+        r#"<ObjectType type="Enumeration" value="SymmetricKey"/><Attributes>
+        <CryptographicUsageMask type="Integer" value="MACGenerate MACVerify"/></Attributes>
+        <SymmetricKey><KeyBlock><KeyFormatType type="Enumeration" value="Raw"/>
+        <KeyValue><KeyMaterial type="ByteString" value="{key_bytes}"/></KeyValue>
+        <CryptographicAlgorithm type="Enumeration" value="HMAC_SHA384"/>
+        <CryptographicLength type="Integer" value="128"/></KeyBlock></SymmetricKey>"#
+    );
+    let key = text(
+        ok(&kmip(
+            &hyok,
+            &admin,
+            "xml",
+            &request(2, 1, &item("Register", &payload)),
+        )),
+        tag::UNIQUE_IDENTIFIER,
+    );
+    ok(&kmip(
+        &hyok,
+        &admin,
+        "xml",
+        &request(2, 1, &item("Activate", &uid(&key))),
+    ));
+    let mac_request = format!(r#"{}<Data type="ByteString" value="{data}"/>"#, uid(&key));
+    let mac = hex(&bytes(
+        ok(&kmip(
+            &hyok,
+            &admin,
+            "xml",
+            &request(2, 1, &item("MAC", &mac_request)),
+        )),
+        tag::MAC_DATA,
+    ));
+    let hashed = |algorithm: &str| {
+        let payload = format!(
+            r#"<CryptographicParameters><HashingAlgorithm type="Enumeration" value="{algorithm}"/></CryptographicParameters><Data type="ByteString" value="{data}"/>"#
+        );
+        hex(&bytes(
+            ok(&kmip(
+                &hyok,
+                &admin,
+                "xml",
+                &request(2, 1, &item("Hash", &payload)),
+            )),
+            tag::DATA,
+        ))
+    };
+    let (sha256, sha3) = (hashed("SHA_256"), hashed("SHA3_512"));
+    let python = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import hashlib, hmac, sys; k, d = bytes.fromhex(sys.argv[1]), bytes.fromhex(sys.argv[2]); \
+             print(hmac.new(k, d, 'sha384').hexdigest(), hashlib.sha256(d).hexdigest(), hashlib.sha3_512(d).hexdigest())",
+            key_bytes,
+            data,
+        ])
+        .output()
+        .expect("python3");
+    let expected = String::from_utf8_lossy(&python.stdout);
+    assert_eq!(expected.trim(), format!("{mac} {sha256} {sha3}"));
+
+    let verify = |mac: &str| {
+        let payload = format!(
+            r#"{}<Data type="ByteString" value="{data}"/><MACData type="ByteString" value="{mac}"/>"#,
+            uid(&key)
+        );
+        to_xml(ok(&kmip(
+            &hyok,
+            &admin,
+            "xml",
+            &request(2, 1, &item("MACVerify", &payload)),
+        )))
+    };
+    assert!(verify(&mac).contains(r#"value="Valid""#));
+    let wrong = format!("00{}", &mac[2..]);
+    assert!(
+        verify(&wrong).contains(r#"value="Invalid""#),
+        "a wrong MAC is Invalid, not an error"
+    );
+
+    let random = |length: i32| {
+        let payload = format!(r#"<DataLength type="Integer" value="{length}"/>"#);
+        kmip(
+            &hyok,
+            &admin,
+            "xml",
+            &request(2, 1, &item("RNGRetrieve", &payload)),
+        )
+    };
+    let drawn = (
+        bytes(ok(&random(32)), tag::DATA),
+        bytes(ok(&random(32)), tag::DATA),
+    );
+    assert_eq!(drawn.0.len(), 32);
+    assert_ne!(drawn.0, drawn.1);
+    let (reason, message) = failed(&random(2 << 20));
+    assert_eq!(reason, "InvalidField", "{message}");
+}

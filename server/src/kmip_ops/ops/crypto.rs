@@ -13,19 +13,11 @@ use hyok_kmip::{Item, Value};
 
 use crate::access::Operation;
 use crate::keys::BLOCKED;
+use crate::kmip_ops::attributes::cryptographic_parameters;
 use crate::kmip_ops::context::{required_uid, Context};
 use crate::kmip_ops::error::KmipError;
 use crate::kmip_ops::stored::from_stored;
 use crate::kmip_ops::symmetric::Spec;
-
-/// The request's Cryptographic Parameters, else the key's own attribute.
-fn parameters(requested: Option<&Item>, object: &ObjectRecord) -> Option<Item> {
-    requested.cloned().or_else(|| {
-        crate::kmip_ops::attributes::kept(object.attributes())
-            .into_iter()
-            .find(|a| a.tag == tag::CRYPTOGRAPHIC_PARAMETERS)
-    })
-}
 
 /// The cipher for `object`'s algorithm, as `requested` (or the key's own parameters) ask.
 fn spec(requested: Option<&Item>, object: &ObjectRecord) -> Result<Spec, KmipError> {
@@ -33,7 +25,10 @@ fn spec(requested: Option<&Item>, object: &ObjectRecord) -> Result<Spec, KmipErr
         .as_str()
         .and_then(from_stored::<enums::CryptographicAlgorithm>)
         .unwrap_or(enums::CryptographicAlgorithm::AES);
-    Spec::choose(algorithm, parameters(requested, object).as_ref())
+    Spec::choose(
+        algorithm,
+        cryptographic_parameters(requested, object).as_ref(),
+    )
 }
 
 /// The state and usage checks of a cryptographic operation.

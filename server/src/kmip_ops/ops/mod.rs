@@ -4,6 +4,7 @@
 mod attribute_changes;
 mod create;
 mod crypto;
+mod digests;
 mod get;
 mod key_pair;
 mod lifecycle;
@@ -21,7 +22,7 @@ use super::context::Context;
 use super::error::KmipError;
 
 /// The operations served, in Query's order.
-pub const SERVED: [Operation; 20] = [
+pub const SERVED: [Operation; 24] = [
     Operation::DiscoverVersions,
     Operation::Query,
     Operation::Create,
@@ -42,6 +43,10 @@ pub const SERVED: [Operation; 20] = [
     Operation::Encrypt,
     Operation::Decrypt,
     Operation::Check,
+    Operation::Hash,
+    Operation::MAC,
+    Operation::MACVerify,
+    Operation::RNGRetrieve,
 ];
 
 pub async fn run(context: &Context<'_>, payload: RequestPayload) -> Result<Vec<Item>, KmipError> {
@@ -74,6 +79,10 @@ pub async fn run(context: &Context<'_>, payload: RequestPayload) -> Result<Vec<I
         RequestPayload::Destroy(request) => lifecycle::destroy(context, &request).await,
         RequestPayload::Encrypt(request) => crypto::encrypt(context, &request).await,
         RequestPayload::Decrypt(request) => crypto::decrypt(context, &request).await,
+        RequestPayload::Hash(request) => digests::hash(&request),
+        RequestPayload::MAC(request) => digests::mac(context, &request).await,
+        RequestPayload::MACVerify(request) => digests::mac_verify(context, &request).await,
+        RequestPayload::RNGRetrieve(request) => digests::rng_retrieve(&request),
         _ => Err(KmipError::new(
             ResultReason::OperationNotSupported,
             "hyok does not serve this operation yet (Query lists those it does)",

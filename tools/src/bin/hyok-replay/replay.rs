@@ -32,11 +32,16 @@ pub struct Scope {
 }
 
 /// What the server is asked to support; the operations come from its Query answer.
-const ALGORITHMS: [&str; 7] = [
+const ALGORITHMS: [&str; 12] = [
     "AES",
     "DES3",
     "ChaCha20",
     "ChaCha20Poly1305",
+    "HMAC_SHA1",
+    "HMAC_SHA224",
+    "HMAC_SHA256",
+    "HMAC_SHA384",
+    "HMAC_SHA512",
     "RSA",
     "EC",
     "ECDSA",
