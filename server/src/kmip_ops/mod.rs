@@ -7,6 +7,7 @@ mod context;
 mod dispatch;
 mod error;
 mod http;
+pub(crate) mod key_use;
 mod ops;
 pub(crate) mod stored;
 pub(crate) mod symmetric;

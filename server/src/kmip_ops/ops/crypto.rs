@@ -2,20 +2,18 @@
 //! [`crate::kmip_ops::symmetric`]). Encrypt needs an Active key; Decrypt also accepts
 //! Deactivated and Compromised keys (to read old data); a blocked key does neither.
 
-use crate::keys::RecordKinds;
 use hyok_db::ObjectRecord;
 use hyok_kmip::enums;
 use hyok_kmip::enums::ResultReason;
-use hyok_kmip::enums::State;
 use hyok_kmip::message::{DecryptRequest, EncryptRequest};
 use hyok_kmip::registry::tag;
 use hyok_kmip::{Item, Value};
 
 use crate::access::Operation;
-use crate::keys::BLOCKED;
 use crate::kmip_ops::attributes::cryptographic_parameters;
 use crate::kmip_ops::context::{required_uid, Context};
 use crate::kmip_ops::error::KmipError;
+use crate::kmip_ops::key_use::{self, Direction};
 use crate::kmip_ops::stored::from_stored;
 use crate::kmip_ops::symmetric::Spec;
 
@@ -33,45 +31,12 @@ fn spec(requested: Option<&Item>, object: &ObjectRecord) -> Result<Spec, KmipErr
 
 /// The state and usage checks of a cryptographic operation.
 fn usable(object: &ObjectRecord, operation: Operation) -> Result<(), KmipError> {
-    if object.kmip_type() != Some(enums::ObjectType::SymmetricKey) {
-        return Err(KmipError::new(
-            ResultReason::IllegalObjectType,
-            format!(
-                "{} is a {}: hyok encrypts and decrypts with symmetric keys",
-                object.uid, object.object_type
-            ),
-        ));
-    }
-    let stored = object.attributes();
-    if stored[BLOCKED].as_bool() == Some(true) {
-        return Err(KmipError::new(
-            ResultReason::WrongKeyLifecycleState,
-            format!("{} is blocked by an administrator", object.uid),
-        ));
-    }
-    let states: &[State] = match operation {
-        Operation::Encrypt => &[State::Active],
-        _ => &[State::Active, State::Deactivated, State::Compromised],
+    let (direction, bit) = match operation {
+        Operation::Encrypt => (Direction::Protect, enums::CryptographicUsageMask::Encrypt),
+        _ => (Direction::Process, enums::CryptographicUsageMask::Decrypt),
     };
-    if !object
-        .kmip_state()
-        .is_some_and(|state| states.contains(&state))
-    {
-        return Err(KmipError::new(
-            ResultReason::WrongKeyLifecycleState,
-            format!(
-                "{} is {}; {} needs it {}",
-                object.uid,
-                object.state,
-                operation,
-                states
-                    .iter()
-                    .map(|s| s.name())
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            ),
-        ));
-    }
+    key_use::check(object, operation, direction, bit)?;
+    let stored = object.attributes();
     // Protect Stop Date ends encryption; Process Start Date starts decryption.
     let (date_tag, refused_when, what) = match operation {
         Operation::Encrypt => (
@@ -97,19 +62,6 @@ fn usable(object: &ObjectRecord, operation: Operation) -> Result<(), KmipError> 
             ResultReason::WrongKeyLifecycleState,
             format!("{} may not {operation}: {what}", object.uid),
         ));
-    }
-    let bit = match operation {
-        Operation::Encrypt => enums::CryptographicUsageMask::Encrypt,
-        _ => enums::CryptographicUsageMask::Decrypt,
-    };
-    if let Some(mask) = stored["CryptographicUsageMask"].as_i64() {
-        let wanted = i64::from(bit.value());
-        if mask & wanted == 0 {
-            return Err(KmipError::new(
-                ResultReason::IncompatibleCryptographicUsageMask,
-                format!("the usage mask of {} does not allow {bit}", object.uid),
-            ));
-        }
     }
     Ok(())
 }

@@ -6,8 +6,8 @@
 
 use hyok_db::ObjectRecord;
 use hyok_kmip::enums::{
-    CryptographicAlgorithm, CryptographicUsageMask, HashingAlgorithm, ObjectType, ResultReason,
-    State, ValidityIndicator,
+    CryptographicAlgorithm, CryptographicUsageMask, HashingAlgorithm, ResultReason,
+    ValidityIndicator,
 };
 use hyok_kmip::message::{HashRequest, MACRequest, MACVerifyRequest, RNGRetrieveRequest};
 use hyok_kmip::registry::tag;
@@ -17,10 +17,10 @@ use openssl::pkey::PKey;
 use openssl::sign::Signer;
 
 use crate::access::Operation;
-use crate::keys::{RecordKinds, BLOCKED};
 use crate::kmip_ops::attributes::cryptographic_parameters;
 use crate::kmip_ops::context::{required_uid, Context};
 use crate::kmip_ops::error::KmipError;
+use crate::kmip_ops::key_use::{self, Direction};
 use crate::kmip_ops::stored::from_stored;
 use crate::kmip_ops::symmetric::random;
 
@@ -136,47 +136,12 @@ fn usable(
     operation: Operation,
     requested: Option<&Item>,
 ) -> Result<CryptographicAlgorithm, KmipError> {
-    if object.kmip_type() != Some(ObjectType::SymmetricKey) {
-        return Err(KmipError::new(
-            ResultReason::IllegalObjectType,
-            format!("{} is not a symmetric key", object.uid),
-        ));
-    }
+    let (direction, bit) = match operation {
+        Operation::Mac => (Direction::Protect, CryptographicUsageMask::MACGenerate),
+        _ => (Direction::Process, CryptographicUsageMask::MACVerify),
+    };
+    key_use::check(object, operation, direction, bit)?;
     let stored = object.attributes();
-    if stored[BLOCKED].as_bool() == Some(true) {
-        return Err(KmipError::new(
-            ResultReason::WrongKeyLifecycleState,
-            format!("{} is blocked by an administrator", object.uid),
-        ));
-    }
-    let states: &[State] = match operation {
-        Operation::Mac => &[State::Active],
-        _ => &[State::Active, State::Deactivated, State::Compromised],
-    };
-    if !object
-        .kmip_state()
-        .is_some_and(|state| states.contains(&state))
-    {
-        return Err(KmipError::new(
-            ResultReason::WrongKeyLifecycleState,
-            format!(
-                "{} is {}; {operation} needs it Active",
-                object.uid, object.state
-            ),
-        ));
-    }
-    let bit = match operation {
-        Operation::Mac => CryptographicUsageMask::MACGenerate,
-        _ => CryptographicUsageMask::MACVerify,
-    };
-    if let Some(mask) = stored["CryptographicUsageMask"].as_i64() {
-        if mask & i64::from(bit.value()) == 0 {
-            return Err(KmipError::new(
-                ResultReason::IncompatibleCryptographicUsageMask,
-                format!("the usage mask of {} does not allow {bit}", object.uid),
-            ));
-        }
-    }
     let named = cryptographic_parameters(requested, object).and_then(|parameters| match parameters
         .child(tag::CRYPTOGRAPHIC_ALGORITHM)
         .map(|a| &a.value)
