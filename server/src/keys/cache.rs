@@ -77,6 +77,7 @@ impl KeyCache {
     }
 
     /// (entries, bytes) currently held (after pending evictions).
+    #[cfg(test)]
     pub fn usage(&self) -> (usize, usize) {
         self.entries.run_pending_tasks();
         let bytes = self

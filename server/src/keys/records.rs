@@ -300,12 +300,29 @@ impl KeyService {
         &self,
         id: &str,
     ) -> Result<Option<(Arc<KeyRecord>, FoundBy)>, hyok_db::Error> {
-        if let Some(found) = self.records().get(id) {
+        self.key_found(id, true).await
+    }
+
+    /// The key `id` names, from the record cache, else read from the database and kept:
+    /// by the unique identifier of a version, and also by Name when `by_name`.
+    async fn key_found(
+        &self,
+        id: &str,
+        by_name: bool,
+    ) -> Result<Option<(Arc<KeyRecord>, FoundBy)>, hyok_db::Error> {
+        let cached = self.records().get(id);
+        if let Some(found) = cached.filter(|(_, found_by)| by_name || *found_by == FoundBy::Uid) {
             return Ok(Some(found));
         }
         let told = self.db().changes_told();
         let read_at = Instant::now();
-        let Some((members, found_by)) = self.read_chain_named_by(id).await? else {
+        let found = if by_name {
+            self.read_chain_named_by(id).await?
+        } else {
+            let members = self.db().chain_of(id).await?;
+            (!members.is_empty()).then(|| (chain(members), FoundBy::Uid))
+        };
+        let Some((members, found_by)) = found else {
             return Ok(None);
         };
         let record = Arc::new(KeyRecord::new(members, read_at));
@@ -342,23 +359,8 @@ impl KeyService {
         &self,
         uid: &str,
     ) -> Result<Option<Arc<ObjectRecord>>, hyok_db::Error> {
-        let found = match self.records().get(uid) {
-            Some((record, FoundBy::Uid)) => Some(record),
-            _ => {
-                let told = self.db().changes_told();
-                let read_at = Instant::now();
-                let members = self.db().chain_of(uid).await?;
-                if members.is_empty() {
-                    None
-                } else {
-                    let record = Arc::new(KeyRecord::new(chain(members), read_at));
-                    self.records()
-                        .keep(self.db(), uid, FoundBy::Uid, record.clone(), told);
-                    Some(record)
-                }
-            }
-        };
-        Ok(found.and_then(|record| record.member_by_uid(uid).cloned()))
+        let found = self.key_found(uid, false).await?;
+        Ok(found.and_then(|(record, _)| record.member_by_uid(uid).cloned()))
     }
 }
 

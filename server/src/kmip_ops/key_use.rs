@@ -1,7 +1,8 @@
 //! The checks every cryptographic use of a symmetric key passes, for Encrypt, Decrypt,
 //! MAC and MAC Verify alike: a symmetric key, not blocked, in a state the use allows
 //! (protecting data needs Active; reading it back also takes Deactivated and
-//! Compromised), and a usage mask, when the key has one, that allows it.
+//! Compromised), and a usage mask, when the key has one, that allows it; and the Data of
+//! a single-part request.
 
 use hyok_db::ObjectRecord;
 use hyok_kmip::enums::{CryptographicUsageMask, ObjectType, ResultReason, State};
@@ -69,4 +70,19 @@ pub fn check(
         }
     }
     Ok(())
+}
+
+/// The Data of a single-part `operation`; `multi_part`: whether the request carries a
+/// Correlation Value or an Init Indicator (not supported).
+pub fn single_part_data<'a>(
+    operation: &str,
+    multi_part: bool,
+    data: Option<&'a [u8]>,
+) -> Result<&'a [u8], KmipError> {
+    if multi_part {
+        return Err(KmipError::not_supported(format!(
+            "multi-part {operation} is not supported"
+        )));
+    }
+    data.ok_or_else(|| KmipError::new(ResultReason::MissingData, format!("{operation} needs Data")))
 }

@@ -2,6 +2,7 @@
 //! its revocation reason...) read back as KMIP values without trusting them: a name the
 //! registry lacks is logged and left out of the answer, never a panic.
 
+use hyok_kmip::enums::CryptographicAlgorithm;
 use hyok_kmip::registry::KmipEnum;
 use hyok_kmip::Item;
 
@@ -16,6 +17,13 @@ pub fn from_stored<E: KmipEnum>(name: &str) -> Option<E> {
         );
     }
     value
+}
+
+/// The Cryptographic Algorithm an attribute map stores, if it names one.
+pub fn stored_algorithm(stored: &serde_json::Value) -> Option<CryptographicAlgorithm> {
+    stored["CryptographicAlgorithm"]
+        .as_str()
+        .and_then(from_stored::<CryptographicAlgorithm>)
 }
 
 /// An Enumeration item of `tag` holding the value `name` stands for in `E`, if it is one.

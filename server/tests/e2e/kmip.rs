@@ -1063,12 +1063,18 @@ fn a_damaged_stored_value_is_left_out_or_refused_never_a_crash() {
     assert_ne!(healthy, key);
 }
 
-/// Registers a raw symmetric key of `algorithm` (`bits` long) with `material`, active
-/// from now, with Encrypt and Decrypt in its usage mask; its unique identifier.
-fn register_raw(hyok: &Hyok, token: &str, algorithm: &str, bits: u32, material: &str) -> String {
+/// Registers a raw symmetric key of `algorithm` (`bits` long) with `material` and the
+/// usage mask `usage`, active from now; its unique identifier.
+fn register_raw(
+    hyok: &Hyok,
+    token: &str,
+    (algorithm, bits): (&str, u32),
+    usage: &str,
+    material: &str,
+) -> String {
     let payload = format!(
         r#"<ObjectType type="Enumeration" value="SymmetricKey"/><Attributes>
-        <CryptographicUsageMask type="Integer" value="Encrypt Decrypt"/></Attributes>
+        <CryptographicUsageMask type="Integer" value="{usage}"/></Attributes>
         <SymmetricKey><KeyBlock><KeyFormatType type="Enumeration" value="Raw"/>
         <KeyValue><KeyMaterial type="ByteString" value="{material}"/></KeyValue>
         <CryptographicAlgorithm type="Enumeration" value="{algorithm}"/>
@@ -1132,9 +1138,15 @@ fn other_symmetric_ciphers_agree_with_an_independent_implementation() {
     let data = "6b6579206d6174657269616c2c2032302062797465732e2e2e";
     let mode = |m: &str| format!(r#"<BlockCipherMode type="Enumeration" value="{m}"/>"#);
     let pkcs5 = r#"<PaddingMethod type="Enumeration" value="PKCS5"/>"#;
-    let aes_key = register_raw(&hyok, &admin, "AES", 128, aes);
-    let des3_key = register_raw(&hyok, &admin, "DES3", 192, des3);
-    let chacha_key = register_raw(&hyok, &admin, "ChaCha20Poly1305", 256, chacha);
+    let aes_key = register_raw(&hyok, &admin, ("AES", 128), "Encrypt Decrypt", aes);
+    let des3_key = register_raw(&hyok, &admin, ("DES3", 192), "Encrypt Decrypt", des3);
+    let chacha_key = register_raw(
+        &hyok,
+        &admin,
+        ("ChaCha20Poly1305", 256),
+        "Encrypt Decrypt",
+        chacha,
+    );
     let cases = [
         (
             "aes-ecb",
@@ -1259,7 +1271,7 @@ for line in sys.stdin:
     assert_eq!(reason, "InvalidAttributeValue", "{message}");
     let (reason, message) = failed(&create("RSA", 2048));
     assert!(message.contains("Create Key Pair"), "{reason}: {message}");
-    let blowfish = register_raw(&hyok, &admin, "Blowfish", 128, aes);
+    let blowfish = register_raw(&hyok, &admin, ("Blowfish", 128), "Encrypt Decrypt", aes);
     let payload = format!(
         r#"{}<CryptographicParameters>{}</CryptographicParameters><Data type="ByteString" value="{data}"/>"#,
         uid(&blowfish),
@@ -1282,29 +1294,13 @@ fn hashes_and_macs_agree_with_python_and_random_bytes_are_bounded() {
     let admin = hyok.admin_token();
     let key_bytes = "0123456789abcdef0123456789abcdef";
     let data = "68656c6c6f2c206d6163";
-    let payload = format!(
-        r#"<ObjectType type="Enumeration" value="SymmetricKey"/><Attributes>
-        <CryptographicUsageMask type="Integer" value="MACGenerate MACVerify"/></Attributes>
-        <SymmetricKey><KeyBlock><KeyFormatType type="Enumeration" value="Raw"/>
-        <KeyValue><KeyMaterial type="ByteString" value="{key_bytes}"/></KeyValue>
-        <CryptographicAlgorithm type="Enumeration" value="HMAC_SHA384"/>
-        <CryptographicLength type="Integer" value="128"/></KeyBlock></SymmetricKey>"#
-    );
-    let key = text(
-        ok(&kmip(
-            &hyok,
-            &admin,
-            "xml",
-            &request(2, 1, &item("Register", &payload)),
-        )),
-        tag::UNIQUE_IDENTIFIER,
-    );
-    ok(&kmip(
+    let key = register_raw(
         &hyok,
         &admin,
-        "xml",
-        &request(2, 1, &item("Activate", &uid(&key))),
-    ));
+        ("HMAC_SHA384", 128),
+        "MACGenerate MACVerify",
+        key_bytes,
+    );
     let mac_request = format!(r#"{}<Data type="ByteString" value="{data}"/>"#, uid(&key));
     let mac = hex(&bytes(
         ok(&kmip(

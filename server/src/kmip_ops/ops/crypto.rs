@@ -13,16 +13,14 @@ use crate::access::Operation;
 use crate::kmip_ops::attributes::cryptographic_parameters;
 use crate::kmip_ops::context::{required_uid, Context};
 use crate::kmip_ops::error::KmipError;
-use crate::kmip_ops::key_use::{self, Direction};
-use crate::kmip_ops::stored::from_stored;
+use crate::kmip_ops::key_use::{self, single_part_data, Direction};
+use crate::kmip_ops::stored::stored_algorithm;
 use crate::kmip_ops::symmetric::Spec;
 
 /// The cipher for `object`'s algorithm, as `requested` (or the key's own parameters) ask.
 fn spec(requested: Option<&Item>, object: &ObjectRecord) -> Result<Spec, KmipError> {
-    let algorithm = object.attributes()["CryptographicAlgorithm"]
-        .as_str()
-        .and_then(from_stored::<enums::CryptographicAlgorithm>)
-        .unwrap_or(enums::CryptographicAlgorithm::AES);
+    let algorithm =
+        stored_algorithm(object.attributes()).unwrap_or(enums::CryptographicAlgorithm::AES);
     Spec::choose(
         algorithm,
         cryptographic_parameters(requested, object).as_ref(),
@@ -64,21 +62,6 @@ fn usable(object: &ObjectRecord, operation: Operation) -> Result<(), KmipError> 
         ));
     }
     Ok(())
-}
-
-/// The Data of a single-part Encrypt or Decrypt (`operation`); `multi_part`: whether the
-/// request carries a Correlation Value or an Init Indicator (not supported).
-fn single_part_data<'a>(
-    operation: &str,
-    multi_part: bool,
-    data: Option<&'a [u8]>,
-) -> Result<&'a [u8], KmipError> {
-    if multi_part {
-        return Err(KmipError::not_supported(format!(
-            "multi-part {operation} is not supported"
-        )));
-    }
-    data.ok_or_else(|| KmipError::new(ResultReason::MissingData, format!("{operation} needs Data")))
 }
 
 pub async fn encrypt(

@@ -20,8 +20,8 @@ use crate::access::Operation;
 use crate::kmip_ops::attributes::cryptographic_parameters;
 use crate::kmip_ops::context::{required_uid, Context};
 use crate::kmip_ops::error::KmipError;
-use crate::kmip_ops::key_use::{self, Direction};
-use crate::kmip_ops::stored::from_stored;
+use crate::kmip_ops::key_use::{self, single_part_data, Direction};
+use crate::kmip_ops::stored::stored_algorithm;
 use crate::kmip_ops::symmetric::random;
 
 /// The most bytes one RNG Retrieve returns.
@@ -73,22 +73,8 @@ fn hmac_digest(algorithm: CryptographicAlgorithm) -> Result<MessageDigest, KmipE
     })
 }
 
-fn single_part(
-    operation: &str,
-    multi_part: bool,
-    data: Option<&[u8]>,
-) -> Result<Vec<u8>, KmipError> {
-    if multi_part {
-        return Err(KmipError::not_supported(format!(
-            "multi-part {operation} is not supported"
-        )));
-    }
-    data.map(<[u8]>::to_vec)
-        .ok_or_else(|| KmipError::new(ResultReason::MissingData, format!("{operation} needs Data")))
-}
-
 pub fn hash(request: &HashRequest) -> Result<Vec<Item>, KmipError> {
-    let data = single_part(
+    let data = single_part_data(
         "Hash",
         request.correlation_value.is_some() || request.init_indicator.is_some(),
         request.data.as_deref(),
@@ -107,7 +93,7 @@ pub fn hash(request: &HashRequest) -> Result<Vec<Item>, KmipError> {
             "Hash needs Cryptographic Parameters with a Hashing Algorithm",
         )
     })?;
-    let digest = openssl::hash::hash(digest_of(algorithm)?, &data)
+    let digest = openssl::hash::hash(digest_of(algorithm)?, data)
         .map_err(|_| KmipError::new(ResultReason::CryptographicFailure, "hashing failed"))?;
     Ok(vec![Item::bytes(tag::DATA, digest.to_vec())])
 }
@@ -149,18 +135,12 @@ fn usable(
         Some(Value::Enumeration(value)) => CryptographicAlgorithm::from_value(*value),
         _ => None,
     });
-    named
-        .or_else(|| {
-            stored["CryptographicAlgorithm"]
-                .as_str()
-                .and_then(from_stored::<CryptographicAlgorithm>)
-        })
-        .ok_or_else(|| {
-            KmipError::new(
-                ResultReason::CryptographicFailure,
-                format!("{} has no Cryptographic Algorithm", object.uid),
-            )
-        })
+    named.or_else(|| stored_algorithm(stored)).ok_or_else(|| {
+        KmipError::new(
+            ResultReason::CryptographicFailure,
+            format!("{} has no Cryptographic Algorithm", object.uid),
+        )
+    })
 }
 
 /// The HMAC of `data` under the key `uid`, for `operation` (checked and audited).
@@ -186,13 +166,13 @@ async fn hmac(
 
 pub async fn mac(context: &Context<'_>, request: &MACRequest) -> Result<Vec<Item>, KmipError> {
     let uid = required_uid(&request.unique_identifier)?;
-    let data = single_part(
+    let data = single_part_data(
         "MAC",
         request.correlation_value.is_some() || request.init_indicator.is_some(),
         request.data.as_deref(),
     )?;
     let parameters = request.cryptographic_parameters.as_ref();
-    let mac = hmac(context, uid, Operation::Mac, parameters, &data).await?;
+    let mac = hmac(context, uid, Operation::Mac, parameters, data).await?;
     Ok(vec![
         Item::text(tag::UNIQUE_IDENTIFIER, uid),
         Item::bytes(tag::MAC_DATA, mac),
@@ -204,7 +184,7 @@ pub async fn mac_verify(
     request: &MACVerifyRequest,
 ) -> Result<Vec<Item>, KmipError> {
     let uid = required_uid(&request.unique_identifier)?;
-    let data = single_part(
+    let data = single_part_data(
         "MAC Verify",
         request.correlation_value.is_some() || request.init_indicator.is_some(),
         request.data.as_deref(),
@@ -213,7 +193,7 @@ pub async fn mac_verify(
         KmipError::new(ResultReason::MissingData, "MAC Verify needs the MAC Data")
     })?;
     let parameters = request.cryptographic_parameters.as_ref();
-    let mac = hmac(context, uid, Operation::MacVerify, parameters, &data).await?;
+    let mac = hmac(context, uid, Operation::MacVerify, parameters, data).await?;
     let valid = mac.len() == given.len() && openssl::memcmp::eq(&mac, given);
     let validity = if valid {
         ValidityIndicator::Valid

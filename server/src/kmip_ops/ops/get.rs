@@ -13,7 +13,7 @@ use crate::keys::OBJECT_ITEM;
 use crate::kmip_ops::attributes;
 use crate::kmip_ops::context::{required_uid, Context};
 use crate::kmip_ops::error::KmipError;
-use crate::kmip_ops::stored::{from_stored, stored_item};
+use crate::kmip_ops::stored::{from_stored, stored_algorithm, stored_item};
 
 pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item>, KmipError> {
     let uid = required_uid(&request.unique_identifier)?;
@@ -69,10 +69,7 @@ pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item
 }
 
 fn symmetric_key(uid: &str, stored: &serde_json::Value, material: &[u8]) -> Vec<Item> {
-    let algorithm = stored["CryptographicAlgorithm"]
-        .as_str()
-        .and_then(from_stored::<enums::CryptographicAlgorithm>)
-        .unwrap_or(enums::CryptographicAlgorithm::AES);
+    let algorithm = stored_algorithm(stored).unwrap_or(enums::CryptographicAlgorithm::AES);
     let length = stored["CryptographicLength"]
         .as_i64()
         .unwrap_or(material.len() as i64 * 8);
