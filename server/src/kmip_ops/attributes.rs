@@ -436,13 +436,25 @@ pub fn keep_more(map: &mut Map<String, Json>, items: &[Item]) -> Result<(), Kmip
     Ok(())
 }
 
-/// The request's Cryptographic Parameters, else the object's own attribute.
+/// The Cryptographic Parameters of one use of `object`: each field the request gives, and
+/// the fields of the object's own Cryptographic Parameters attribute it does not.
 pub fn cryptographic_parameters(requested: Option<&Item>, object: &ObjectRecord) -> Option<Item> {
-    requested.cloned().or_else(|| {
-        kept(object.attributes())
-            .into_iter()
-            .find(|a| a.tag == tag::CRYPTOGRAPHIC_PARAMETERS)
-    })
+    let own = kept(object.attributes())
+        .into_iter()
+        .find(|a| a.tag == tag::CRYPTOGRAPHIC_PARAMETERS);
+    match (requested, own) {
+        (None, own) => own,
+        (Some(requested), None) => Some(requested.clone()),
+        (Some(requested), Some(own)) => {
+            let mut fields = requested.children().unwrap_or_default().to_vec();
+            for field in own.children().unwrap_or_default() {
+                if !fields.iter().any(|f| f.tag == field.tag) {
+                    fields.push(field.clone());
+                }
+            }
+            Some(Item::structure(tag::CRYPTOGRAPHIC_PARAMETERS, fields))
+        }
+    }
 }
 
 /// The kept attributes of an attribute map, as items.

@@ -1,11 +1,16 @@
-//! The checks every cryptographic use of a symmetric key passes, for Encrypt, Decrypt,
-//! MAC and MAC Verify alike: a symmetric key, not blocked, in a state the use allows
-//! (protecting data needs Active; reading it back also takes Deactivated and
-//! Compromised), and a usage mask, when the key has one, that allows it; and the Data of
-//! a single-part request.
+//! The checks every cryptographic use of a key passes, for Encrypt, Decrypt, Sign,
+//! Signature Verify, MAC and MAC Verify alike: an object of a type the use takes, not
+//! blocked, in a state the use allows (protecting data needs Active; reading it back also
+//! takes Deactivated and Compromised), a usage mask, when the key has one, that allows it,
+//! and dates that allow it (Protect Stop Date ends protecting, Process Start Date starts
+//! processing); and the Data of a single-part request.
 
 use hyok_db::ObjectRecord;
-use hyok_kmip::enums::{CryptographicUsageMask, ObjectType, ResultReason, State};
+use hyok_kmip::enums::{
+    CryptographicUsageMask, ObjectType, ResultReason, State, ValidityIndicator,
+};
+use hyok_kmip::registry::tag;
+use hyok_kmip::{Item, Value};
 
 use crate::access::Operation;
 use crate::keys::{RecordKinds, BLOCKED};
@@ -19,19 +24,24 @@ pub enum Direction {
     Process,
 }
 
-/// Checks that `object` may serve `operation` (`direction`), whose usage-mask bit is `bit`.
+/// Checks that `object`, one of `kinds`, may serve `operation` (`direction`), whose
+/// usage-mask bit is `bit`.
 pub fn check(
     object: &ObjectRecord,
+    kinds: &[ObjectType],
     operation: Operation,
     direction: Direction,
     bit: CryptographicUsageMask,
 ) -> Result<(), KmipError> {
-    if object.kmip_type() != Some(ObjectType::SymmetricKey) {
+    if !object.kmip_type().is_some_and(|kind| kinds.contains(&kind)) {
+        let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
         return Err(KmipError::new(
             ResultReason::IllegalObjectType,
             format!(
-                "{} is a {}: hyok computes {operation} with symmetric keys",
-                object.uid, object.object_type
+                "{} is a {}: hyok computes {operation} with a {}",
+                object.uid,
+                object.object_type,
+                names.join(" or ")
             ),
         ));
     }
@@ -69,6 +79,40 @@ pub fn check(
             ));
         }
     }
+    dates_allow(object, operation, direction)
+}
+
+/// Protect Stop Date ends protecting; Process Start Date starts processing.
+fn dates_allow(
+    object: &ObjectRecord,
+    operation: Operation,
+    direction: Direction,
+) -> Result<(), KmipError> {
+    let (date_tag, refused_when, what) = match direction {
+        Direction::Protect => (
+            tag::PROTECT_STOP_DATE,
+            true,
+            "its Protect Stop Date has passed",
+        ),
+        Direction::Process => (
+            tag::PROCESS_START_DATE,
+            false,
+            "its Process Start Date has not come",
+        ),
+    };
+    let now = hyok_db::now_millis().div_euclid(1000);
+    let dated = crate::kmip_ops::attributes::kept(object.attributes())
+        .into_iter()
+        .find_map(|item| match item.value {
+            Value::DateTime(seconds) if item.tag == date_tag => Some(seconds),
+            _ => None,
+        });
+    if dated.is_some_and(|seconds| (seconds <= now) == refused_when) {
+        return Err(KmipError::new(
+            ResultReason::WrongKeyLifecycleState,
+            format!("{} may not {operation}: {what}", object.uid),
+        ));
+    }
     Ok(())
 }
 
@@ -85,4 +129,18 @@ pub fn single_part_data<'a>(
         )));
     }
     data.ok_or_else(|| KmipError::new(ResultReason::MissingData, format!("{operation} needs Data")))
+}
+
+/// The answer of a verifying operation (MAC Verify, Signature Verify) on `uid`: Valid or
+/// Invalid.
+pub fn verdict(uid: &str, valid: bool) -> Vec<Item> {
+    let validity = if valid {
+        ValidityIndicator::Valid
+    } else {
+        ValidityIndicator::Invalid
+    };
+    vec![
+        Item::text(tag::UNIQUE_IDENTIFIER, uid),
+        Item::enumeration(tag::VALIDITY_INDICATOR, validity.value()),
+    ]
 }

@@ -2,13 +2,17 @@
 //! one request message into one response message, and the operations it serves. The
 //! codec, the registry and the 1.x ↔ 2.x translation are hyok-kmip's.
 
+mod asymmetric_keys;
 mod attributes;
 mod context;
 mod dispatch;
 mod error;
+mod hashing;
 mod http;
 pub(crate) mod key_use;
 mod ops;
+mod rsa_cipher;
+mod signatures;
 pub(crate) mod stored;
 pub(crate) mod symmetric;
 mod undo;

@@ -1,19 +1,24 @@
 //! Encrypt and Decrypt with symmetric keys (the ciphers and modes of
-//! [`crate::kmip_ops::symmetric`]). Encrypt needs an Active key; Decrypt also accepts
-//! Deactivated and Compromised keys (to read old data); a blocked key does neither.
+//! [`crate::kmip_ops::symmetric`]) and with RSA keys (a public key encrypts, a private
+//! key decrypts: [`crate::kmip_ops::rsa_cipher`]). Encrypt needs an Active key; Decrypt
+//! also accepts Deactivated and Compromised keys (to read old data); a blocked key does
+//! neither.
 
 use hyok_db::ObjectRecord;
 use hyok_kmip::enums;
-use hyok_kmip::enums::ResultReason;
+use hyok_kmip::enums::{ObjectType, ResultReason};
 use hyok_kmip::message::{DecryptRequest, EncryptRequest};
 use hyok_kmip::registry::tag;
-use hyok_kmip::{Item, Value};
+use hyok_kmip::Item;
 
 use crate::access::Operation;
+use crate::keys::RecordKinds;
+use crate::kmip_ops::asymmetric_keys::{private_key, public_key};
 use crate::kmip_ops::attributes::cryptographic_parameters;
 use crate::kmip_ops::context::{required_uid, Context};
 use crate::kmip_ops::error::KmipError;
 use crate::kmip_ops::key_use::{self, single_part_data, Direction};
+use crate::kmip_ops::rsa_cipher::RsaCipher;
 use crate::kmip_ops::stored::stored_algorithm;
 use crate::kmip_ops::symmetric::Spec;
 
@@ -27,41 +32,25 @@ fn spec(requested: Option<&Item>, object: &ObjectRecord) -> Result<Spec, KmipErr
     )
 }
 
-/// The state and usage checks of a cryptographic operation.
+/// The state, usage and date checks of a cryptographic operation.
 fn usable(object: &ObjectRecord, operation: Operation) -> Result<(), KmipError> {
-    let (direction, bit) = match operation {
-        Operation::Encrypt => (Direction::Protect, enums::CryptographicUsageMask::Encrypt),
-        _ => (Direction::Process, enums::CryptographicUsageMask::Decrypt),
-    };
-    key_use::check(object, operation, direction, bit)?;
-    let stored = object.attributes();
-    // Protect Stop Date ends encryption; Process Start Date starts decryption.
-    let (date_tag, refused_when, what) = match operation {
+    let (kinds, direction, bit) = match operation {
         Operation::Encrypt => (
-            tag::PROTECT_STOP_DATE,
-            true,
-            "its Protect Stop Date has passed",
+            [ObjectType::SymmetricKey, ObjectType::PublicKey],
+            Direction::Protect,
+            enums::CryptographicUsageMask::Encrypt,
         ),
         _ => (
-            tag::PROCESS_START_DATE,
-            false,
-            "its Process Start Date has not come",
+            [ObjectType::SymmetricKey, ObjectType::PrivateKey],
+            Direction::Process,
+            enums::CryptographicUsageMask::Decrypt,
         ),
     };
-    let now = hyok_db::now_millis().div_euclid(1000);
-    let dated = crate::kmip_ops::attributes::kept(stored)
-        .into_iter()
-        .find_map(|item| match item.value {
-            Value::DateTime(seconds) if item.tag == date_tag => Some(seconds),
-            _ => None,
-        });
-    if dated.is_some_and(|seconds| (seconds <= now) == refused_when) {
-        return Err(KmipError::new(
-            ResultReason::WrongKeyLifecycleState,
-            format!("{} may not {operation}: {what}", object.uid),
-        ));
-    }
-    Ok(())
+    key_use::check(object, &kinds, operation, direction, bit)
+}
+
+fn asymmetric(object: &ObjectRecord) -> bool {
+    object.kmip_type() != Some(ObjectType::SymmetricKey)
 }
 
 pub async fn encrypt(
@@ -76,6 +65,18 @@ pub async fn encrypt(
     )?;
     let object = context.key_for_use(uid, Operation::Encrypt).await?;
     usable(&object, Operation::Encrypt)?;
+    if asymmetric(&object) {
+        let cipher = RsaCipher::choose(
+            cryptographic_parameters(request.cryptographic_parameters.as_ref(), &object).as_ref(),
+        )?;
+        let stored = context.state.keys.material(uid).await?;
+        let sealed = cipher.encrypt(&*public_key(uid, &stored)?, data)?;
+        context.audit_key_use(Operation::Encrypt, uid).await;
+        return Ok(vec![
+            Item::text(tag::UNIQUE_IDENTIFIER, uid),
+            Item::bytes(tag::DATA, sealed),
+        ]);
+    }
     let spec = spec(request.cryptographic_parameters.as_ref(), &object)?;
     let key = context.state.keys.material(uid).await?;
     let aad = request
@@ -109,6 +110,18 @@ pub async fn decrypt(
     )?;
     let object = context.key_for_use(uid, Operation::Decrypt).await?;
     usable(&object, Operation::Decrypt)?;
+    if asymmetric(&object) {
+        let cipher = RsaCipher::choose(
+            cryptographic_parameters(request.cryptographic_parameters.as_ref(), &object).as_ref(),
+        )?;
+        let stored = context.state.keys.material(uid).await?;
+        let plaintext = cipher.decrypt(&*private_key(uid, &stored)?, data)?;
+        context.audit_key_use(Operation::Decrypt, uid).await;
+        return Ok(vec![
+            Item::text(tag::UNIQUE_IDENTIFIER, uid),
+            Item::bytes(tag::DATA, plaintext.to_vec()),
+        ]);
+    }
     let spec = spec(request.cryptographic_parameters.as_ref(), &object)?;
     // (Invalid Message, as the OASIS test cases CS-BC-M-11 to 13 expect.)
     let iv = match request.iv_counter_nonce.as_deref() {

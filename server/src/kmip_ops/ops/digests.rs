@@ -1,15 +1,17 @@
-//! Hash (SHA-1, SHA-2, SHA-3, MD5), MAC and MAC Verify with HMAC (SHA-1, SHA-2, SHA-3:
+//! Hash (SHA-1, SHA-2, SHA-3, MD5), MAC and MAC Verify with CMAC (an AES key) or HMAC (SHA-1, SHA-2, SHA-3:
 //! the HMAC algorithm the Cryptographic Parameters name, else the key's own algorithm), and RNG Retrieve (at most
 //! [`MAX_RANDOM_BYTES`] from OpenSSL's generator), single-part. MAC needs an Active key
 //! whose usage mask allows MAC Generate; MAC Verify also takes Deactivated and
-//! Compromised keys, compares in constant time and answers Valid or Invalid.
+//! Compromised keys, compares in constant time and answers Valid or Invalid. RNG Seed
+//! is accepted and not used (see [`rng_seed`]).
 
 use hyok_db::ObjectRecord;
 use hyok_kmip::enums::{
-    CryptographicAlgorithm, CryptographicUsageMask, HashingAlgorithm, ResultReason,
-    ValidityIndicator,
+    CryptographicAlgorithm, CryptographicUsageMask, HashingAlgorithm, ObjectType, ResultReason,
 };
-use hyok_kmip::message::{HashRequest, MACRequest, MACVerifyRequest, RNGRetrieveRequest};
+use hyok_kmip::message::{
+    HashRequest, MACRequest, MACVerifyRequest, RNGRetrieveRequest, RNGSeedRequest,
+};
 use hyok_kmip::registry::tag;
 use hyok_kmip::{Item, Value};
 use openssl::hash::MessageDigest;
@@ -20,34 +22,13 @@ use crate::access::Operation;
 use crate::kmip_ops::attributes::cryptographic_parameters;
 use crate::kmip_ops::context::{required_uid, Context};
 use crate::kmip_ops::error::KmipError;
+use crate::kmip_ops::hashing::{digest_of, requested_hash};
 use crate::kmip_ops::key_use::{self, single_part_data, Direction};
 use crate::kmip_ops::stored::stored_algorithm;
 use crate::kmip_ops::symmetric::random;
 
 /// The most bytes one RNG Retrieve returns.
 pub const MAX_RANDOM_BYTES: i32 = 1 << 20;
-
-fn digest_of(algorithm: HashingAlgorithm) -> Result<MessageDigest, KmipError> {
-    use HashingAlgorithm as H;
-    Ok(match algorithm {
-        H::MD5 => MessageDigest::md5(),
-        H::SHA_1 => MessageDigest::sha1(),
-        H::SHA_224 => MessageDigest::sha224(),
-        H::SHA_256 => MessageDigest::sha256(),
-        H::SHA_384 => MessageDigest::sha384(),
-        H::SHA_512 => MessageDigest::sha512(),
-        H::SHA3_224 | H::SHA_3_224 => MessageDigest::sha3_224(),
-        H::SHA3_256 | H::SHA_3_256 => MessageDigest::sha3_256(),
-        H::SHA3_384 | H::SHA_3_384 => MessageDigest::sha3_384(),
-        H::SHA3_512 | H::SHA_3_512 => MessageDigest::sha3_512(),
-        other => {
-            return Err(KmipError::new(
-                ResultReason::CryptographicFailure,
-                format!("hyok does not compute {other}"),
-            ))
-        }
-    })
-}
 
 /// The hash an HMAC key of `algorithm` uses.
 fn hmac_digest(algorithm: CryptographicAlgorithm) -> Result<MessageDigest, KmipError> {
@@ -67,7 +48,7 @@ fn hmac_digest(algorithm: CryptographicAlgorithm) -> Result<MessageDigest, KmipE
         other => {
             return Err(KmipError::new(
                 ResultReason::CryptographicFailure,
-                format!("hyok computes MACs with HMAC keys, not with {other} keys"),
+                format!("hyok computes MACs with HMAC and AES (CMAC) keys, not with {other} keys"),
             ))
         }
     })
@@ -79,15 +60,7 @@ pub fn hash(request: &HashRequest) -> Result<Vec<Item>, KmipError> {
         request.correlation_value.is_some() || request.init_indicator.is_some(),
         request.data.as_deref(),
     )?;
-    let algorithm = match request
-        .cryptographic_parameters
-        .child(tag::HASHING_ALGORITHM)
-        .map(|a| &a.value)
-    {
-        Some(Value::Enumeration(value)) => HashingAlgorithm::from_value(*value),
-        _ => None,
-    }
-    .ok_or_else(|| {
+    let algorithm = requested_hash(Some(&request.cryptographic_parameters)).ok_or_else(|| {
         KmipError::new(
             ResultReason::MissingData,
             "Hash needs Cryptographic Parameters with a Hashing Algorithm",
@@ -114,6 +87,20 @@ pub fn rng_retrieve(request: &RNGRetrieveRequest) -> Result<Vec<Item>, KmipError
     )])
 }
 
+/// RNG Seed: the seed is read (at most one message's worth) and not used. hyok's
+/// generator is OpenSSL's DRBG, seeded and reseeded from the operating system; mixing in
+/// what a client sends would add nothing a client could rely on, so the answer says so:
+/// Data Length 0, the amount of seed the server accepted.
+pub fn rng_seed(request: &RNGSeedRequest) -> Result<Vec<Item>, KmipError> {
+    if request.data.is_empty() {
+        return Err(KmipError::new(
+            ResultReason::MissingData,
+            "RNG Seed needs Data",
+        ));
+    }
+    Ok(vec![Item::integer(tag::DATA_LENGTH, 0)])
+}
+
 /// The key's state, block and usage checks for `operation` (Mac or MacVerify); the MAC
 /// algorithm: as the request's Cryptographic Parameters (else the key's own) name it, else
 /// the key's algorithm.
@@ -126,7 +113,13 @@ fn usable(
         Operation::Mac => (Direction::Protect, CryptographicUsageMask::MACGenerate),
         _ => (Direction::Process, CryptographicUsageMask::MACVerify),
     };
-    key_use::check(object, operation, direction, bit)?;
+    key_use::check(
+        object,
+        &[ObjectType::SymmetricKey],
+        operation,
+        direction,
+        bit,
+    )?;
     let stored = object.attributes();
     let named = cryptographic_parameters(requested, object).and_then(|parameters| match parameters
         .child(tag::CRYPTOGRAPHIC_ALGORITHM)
@@ -143,8 +136,43 @@ fn usable(
     })
 }
 
-/// The HMAC of `data` under the key `uid`, for `operation` (checked and audited).
-async fn hmac(
+/// CMAC (NIST SP 800-38B) of `data` under an AES key.
+fn cmac(key: &[u8], data: &[u8]) -> Result<Vec<u8>, KmipError> {
+    let failed = |_| KmipError::new(ResultReason::CryptographicFailure, "CMAC failed");
+    let cipher = match key.len() {
+        16 => openssl::symm::Cipher::aes_128_cbc(),
+        24 => openssl::symm::Cipher::aes_192_cbc(),
+        32 => openssl::symm::Cipher::aes_256_cbc(),
+        other => {
+            return Err(KmipError::new(
+                ResultReason::CryptographicFailure,
+                format!("CMAC-AES takes a 16, 24 or 32-byte key, not {other} bytes"),
+            ))
+        }
+    };
+    let key = PKey::cmac(&cipher, key).map_err(failed)?;
+    let mut signer = Signer::new_without_digest(&key).map_err(failed)?;
+    signer.update(data).map_err(failed)?;
+    signer.sign_to_vec().map_err(failed)
+}
+
+/// The HMAC of `data` under `key`, with the hash of HMAC `algorithm`.
+fn hmac_of(
+    algorithm: CryptographicAlgorithm,
+    key: &[u8],
+    data: &[u8],
+) -> Result<Vec<u8>, KmipError> {
+    let digest = hmac_digest(algorithm)?;
+    let failed = |_| KmipError::new(ResultReason::CryptographicFailure, "HMAC failed");
+    let key = PKey::hmac(key).map_err(failed)?;
+    let mut signer = Signer::new(digest, &key).map_err(failed)?;
+    signer.update(data).map_err(failed)?;
+    signer.sign_to_vec().map_err(failed)
+}
+
+/// The MAC of `data` under the key `uid` (CMAC for an AES key, else HMAC), for
+/// `operation` (checked and audited).
+async fn mac_of(
     context: &Context<'_>,
     uid: &str,
     operation: Operation,
@@ -153,13 +181,11 @@ async fn hmac(
 ) -> Result<Vec<u8>, KmipError> {
     let object = context.key_for_use(uid, operation).await?;
     let algorithm = usable(&object, operation, parameters)?;
-    let digest = hmac_digest(algorithm)?;
     let key = context.state.keys.material(uid).await?;
-    let failed = |_| KmipError::new(ResultReason::CryptographicFailure, "HMAC failed");
-    let key = PKey::hmac(&key).map_err(failed)?;
-    let mut signer = Signer::new(digest, &key).map_err(failed)?;
-    signer.update(data).map_err(failed)?;
-    let mac = signer.sign_to_vec().map_err(failed)?;
+    let mac = match algorithm {
+        CryptographicAlgorithm::AES => cmac(&key, data)?,
+        other => hmac_of(other, &key, data)?,
+    };
     context.audit_key_use(operation, uid).await;
     Ok(mac)
 }
@@ -172,7 +198,7 @@ pub async fn mac(context: &Context<'_>, request: &MACRequest) -> Result<Vec<Item
         request.data.as_deref(),
     )?;
     let parameters = request.cryptographic_parameters.as_ref();
-    let mac = hmac(context, uid, Operation::Mac, parameters, data).await?;
+    let mac = mac_of(context, uid, Operation::Mac, parameters, data).await?;
     Ok(vec![
         Item::text(tag::UNIQUE_IDENTIFIER, uid),
         Item::bytes(tag::MAC_DATA, mac),
@@ -193,15 +219,31 @@ pub async fn mac_verify(
         KmipError::new(ResultReason::MissingData, "MAC Verify needs the MAC Data")
     })?;
     let parameters = request.cryptographic_parameters.as_ref();
-    let mac = hmac(context, uid, Operation::MacVerify, parameters, data).await?;
+    let mac = mac_of(context, uid, Operation::MacVerify, parameters, data).await?;
     let valid = mac.len() == given.len() && openssl::memcmp::eq(&mac, given);
-    let validity = if valid {
-        ValidityIndicator::Valid
-    } else {
-        ValidityIndicator::Invalid
-    };
-    Ok(vec![
-        Item::text(tag::UNIQUE_IDENTIFIER, uid),
-        Item::enumeration(tag::VALIDITY_INDICATOR, validity.value()),
-    ])
+    Ok(key_use::verdict(uid, valid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cmac_aes_128_gives_the_sp800_38b_example() {
+        // NIST SP 800-38B, D.1 Example 2 (AES-128, one block).
+        let key = hex("2b7e151628aed2a6abf7158809cf4f3c");
+        let message = hex("6bc1bee22e409f96e93d7e117393172a");
+        assert_eq!(
+            cmac(&key, &message).unwrap(),
+            hex("070a16b46b4d4144f79bdd9dd04a287c")
+        );
+        assert!(cmac(&key[..10], &message).is_err());
+    }
+
+    fn hex(text: &str) -> Vec<u8> {
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+            .collect()
+    }
 }

@@ -1,7 +1,7 @@
-//! Create Key Pair: RSA (2048 to 4096 bits) or EC (P-256, P-384), generated with
-//! OpenSSL, stored as two objects linked both ways (Public Key Link, Private Key Link),
-//! each wrapped by the master key. RSA keys are kept in PKCS#1, EC private keys in
-//! PKCS#8 and EC public keys as X.509 SubjectPublicKeyInfo.
+//! Create Key Pair: RSA (2048 to 8192 bits), EC (P-256, P-384, P-521) or EdDSA (Ed25519,
+//! Ed448), generated with OpenSSL, stored as two objects linked both ways (Public Key
+//! Link, Private Key Link), each wrapped by the master key. RSA keys are kept in PKCS#1,
+//! other private keys in PKCS#8 and other public keys as X.509 SubjectPublicKeyInfo.
 
 use hyok_kmip::enums::{
     CryptographicAlgorithm, KeyFormatType, ObjectType, RecommendedCurve, ResultReason,
@@ -41,10 +41,10 @@ fn generate(
     };
     match algorithm {
         CryptographicAlgorithm::RSA => {
-            if !(2048..=4096).contains(&bits) || bits % 8 != 0 {
+            if !(2048..=8192).contains(&bits) || bits % 8 != 0 {
                 return Err(KmipError::new(
                     ResultReason::InvalidAttributeValue,
-                    format!("RSA keys are 2048 to 4096 bits (a multiple of 8), not {bits}"),
+                    format!("RSA keys are 2048 to 8192 bits (a multiple of 8), not {bits}"),
                 ));
             }
             let rsa = Rsa::generate(bits as u32).map_err(failed)?;
@@ -60,9 +60,10 @@ fn generate(
             let (nid, bits) = match (curve, bits) {
                 (Some(RecommendedCurve::P_256), _) | (None, 256) => (Nid::X9_62_PRIME256V1, 256),
                 (Some(RecommendedCurve::P_384), _) | (None, 384) => (Nid::SECP384R1, 384),
+                (Some(RecommendedCurve::P_521), _) | (None, 521) => (Nid::SECP521R1, 521),
                 _ => {
                     return Err(KmipError::new(ResultReason::InvalidAttributeValue,
-                        "EC keys are on P-256 or P-384 (Recommended Curve, or Cryptographic Length 256 or 384)",
+                        "EC keys are on P-256, P-384 or P-521 (Recommended Curve, or Cryptographic Length 256, 384 or 521)",
                     ))
                 }
             };
@@ -74,8 +75,18 @@ fn generate(
                 CryptographicAlgorithm::EC,
             ))
         }
+        CryptographicAlgorithm::Ed25519 => Ok((
+            PKey::generate_ed25519().map_err(failed)?,
+            256,
+            CryptographicAlgorithm::Ed25519,
+        )),
+        CryptographicAlgorithm::Ed448 => Ok((
+            PKey::generate_ed448().map_err(failed)?,
+            456,
+            CryptographicAlgorithm::Ed448,
+        )),
         other => Err(KmipError::not_supported(format!(
-            "Create Key Pair makes RSA and EC keys, not {other}"
+            "Create Key Pair makes RSA, EC, Ed25519 and Ed448 keys, not {other}"
         ))),
     }
 }

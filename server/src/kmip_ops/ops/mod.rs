@@ -11,6 +11,7 @@ mod lifecycle;
 mod locate;
 mod query;
 mod register;
+mod signing;
 mod versions;
 
 use hyok_kmip::enums::Operation;
@@ -22,7 +23,7 @@ use super::context::Context;
 use super::error::KmipError;
 
 /// The operations served, in Query's order.
-pub const SERVED: [Operation; 24] = [
+pub const SERVED: [Operation; 27] = [
     Operation::DiscoverVersions,
     Operation::Query,
     Operation::Create,
@@ -43,10 +44,13 @@ pub const SERVED: [Operation; 24] = [
     Operation::Encrypt,
     Operation::Decrypt,
     Operation::Check,
+    Operation::Sign,
+    Operation::SignatureVerify,
     Operation::Hash,
     Operation::MAC,
     Operation::MACVerify,
     Operation::RNGRetrieve,
+    Operation::RNGSeed,
 ];
 
 pub async fn run(context: &Context<'_>, payload: RequestPayload) -> Result<Vec<Item>, KmipError> {
@@ -79,10 +83,15 @@ pub async fn run(context: &Context<'_>, payload: RequestPayload) -> Result<Vec<I
         RequestPayload::Destroy(request) => lifecycle::destroy(context, &request).await,
         RequestPayload::Encrypt(request) => crypto::encrypt(context, &request).await,
         RequestPayload::Decrypt(request) => crypto::decrypt(context, &request).await,
+        RequestPayload::Sign(request) => signing::sign(context, &request).await,
+        RequestPayload::SignatureVerify(request) => {
+            signing::signature_verify(context, &request).await
+        }
         RequestPayload::Hash(request) => digests::hash(&request),
         RequestPayload::MAC(request) => digests::mac(context, &request).await,
         RequestPayload::MACVerify(request) => digests::mac_verify(context, &request).await,
         RequestPayload::RNGRetrieve(request) => digests::rng_retrieve(&request),
+        RequestPayload::RNGSeed(request) => digests::rng_seed(&request),
         _ => Err(KmipError::new(
             ResultReason::OperationNotSupported,
             "hyok does not serve this operation yet (Query lists those it does)",

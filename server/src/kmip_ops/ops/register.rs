@@ -14,6 +14,7 @@ use hyok_kmip::encode;
 use serde_json::json;
 
 use crate::keys::{digest, NewManagedObject, NewSymmetricKey};
+use crate::kmip_ops::asymmetric_keys::check_registered;
 use crate::kmip_ops::attributes;
 use crate::kmip_ops::context::Context;
 use crate::kmip_ops::error::KmipError;
@@ -112,6 +113,9 @@ async fn register_whole(
     request: &RegisterRequest,
     object_type: &str,
 ) -> Result<Vec<Item>, KmipError> {
+    if let Some(kind) = enums::ObjectType::from_value(request.object_type) {
+        check_registered(kind, &request.object)?;
+    }
     let requested = attributes::requested(request.attributes.children().unwrap_or_default())?;
     for name in &requested.names {
         context.ensure_name_free(name).await?;

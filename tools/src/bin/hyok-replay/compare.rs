@@ -3,7 +3,8 @@
 //! with the expected ones, binding the placeholders they introduce, and tolerating what a
 //! server may choose: time stamps, identifiers, IVs and random outputs (placeholders),
 //! message text, vendor Query lists, digests of random keys, the order of bits in a mask,
-//! and the order (and surplus) of returned attributes.
+//! the order (and surplus) of returned attributes, and the value (not the length) of
+//! an RSA-OAEP ciphertext or RSA-PSS signature, which are randomized by design.
 
 use std::collections::HashMap;
 
@@ -20,6 +21,10 @@ pub struct Bindings {
     client_keys: bool,
     /// Inside a response whose IV the server chose.
     server_iv: bool,
+    /// Whether a request so far named a randomized padding (OAEP, PSS).
+    randomized_padding: bool,
+    /// Inside the response to an Encrypt or Sign under a randomized padding.
+    random_output: bool,
     /// The last value the server returned for each key-dependent element, for request
     /// placeholders no response bound by name (test cases that show a literal value).
     last_output: HashMap<String, String>,
@@ -44,6 +49,11 @@ const IGNORED: [&str; 5] = [
     // How the server draws keys is its own (the attribute must be there).
     "RandomNumberGenerator",
 ];
+/// Outputs of a randomized padding (RSA-OAEP encryption, RSA-PSS signatures): equal in
+/// length to the expected ones, never in value.
+const RANDOMIZED: [&str; 2] = ["Data", "SignatureData"];
+/// The operations whose outputs those are.
+const RANDOMIZING: [&str; 2] = ["Encrypt", "Sign"];
 /// Header fields a server may or may not return.
 const OPTIONAL: [&str; 2] = ["ClientCorrelationValue", "ServerCorrelationValue"];
 /// Operations whose response payload lists what the server has, in its own order.
@@ -74,7 +84,13 @@ impl Bindings {
         fn has_key(node: &Node) -> bool {
             node.name == "KeyMaterial" || node.children.iter().any(has_key)
         }
+        fn randomized(node: &Node) -> bool {
+            (node.name == "PaddingMethod"
+                && matches!(node.value.as_deref(), Some("OAEP") | Some("PSS")))
+                || node.children.iter().any(randomized)
+        }
         self.client_keys |= has_key(request);
+        self.randomized_padding |= randomized(request);
     }
 
     /// The request with its placeholders replaced.
@@ -126,6 +142,13 @@ impl Bindings {
         {
             return Ok(());
         }
+        if self.random_output && literal && RANDOMIZED.contains(&expected.name.as_str()) {
+            let (want, got) = (expected.value.as_deref(), actual.value.as_deref());
+            return match want.map(str::len) == got.map(str::len) {
+                true => Ok(()),
+                false => Err(format!("{path}: expected {want:?}'s length, got {got:?}")),
+            };
+        }
         if expected.name == "Attribute" {
             let name = |node: &Node| node.child("AttributeName").and_then(|n| n.value.clone());
             let ignored = name(expected)
@@ -176,6 +199,14 @@ impl Bindings {
                     (Some(want), Some(got)) => self.compare(want, got, &path),
                     _ => Err(format!("{path}: no Result Status")),
                 };
+            }
+            if self.randomized_padding && !self.random_output && RANDOMIZING.contains(&operation) {
+                let mut random = self.clone();
+                random.random_output = true;
+                let result = random.compare(expected, actual, path.trim_end_matches("/BatchItem"));
+                random.random_output = false;
+                *self = random;
+                return result;
             }
             if UNORDERED_PAYLOADS.contains(&operation) {
                 if expected.children.len() != actual.children.len() {
@@ -327,5 +358,87 @@ fn same(item_type: &str, want: &str, got: &str) -> bool {
             a == b
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node;
+
+    fn one(xml: &str) -> Node {
+        node::parse(xml).unwrap().remove(0)
+    }
+
+    fn response(operation: &str, payload: &str) -> Node {
+        one(&format!(
+            r#"<ResponseMessage><BatchItem><Operation type="Enumeration" value="{operation}"/><ResultStatus type="Enumeration" value="Success"/><ResponsePayload>{payload}</ResponsePayload></BatchItem></ResponseMessage>"#
+        ))
+    }
+
+    fn data(hex: &str) -> String {
+        format!(r#"<Data type="ByteString" value="{hex}"/>"#)
+    }
+
+    /// Bindings after a request that brought its own key (outputs then are fixed), under
+    /// `padding`.
+    fn with_client_key(padding: &str) -> Bindings {
+        let mut bindings = Bindings::default();
+        bindings.note_request(&one(&format!(
+            r#"<RequestMessage><KeyMaterial type="ByteString" value="00"/><PaddingMethod type="Enumeration" value="{padding}"/></RequestMessage>"#
+        )));
+        bindings
+    }
+
+    #[test]
+    fn a_fixed_output_must_match_exactly() {
+        let mut bindings = with_client_key("PKCS5");
+        let expected = response("Encrypt", &data("aabb"));
+        assert!(bindings
+            .compare(&expected, &response("Encrypt", &data("AABB")), "")
+            .is_ok());
+        let error = bindings
+            .compare(&expected, &response("Encrypt", &data("aabc")), "")
+            .unwrap_err();
+        assert!(error.contains("Data"), "{error}");
+    }
+
+    #[test]
+    fn a_randomized_padding_varies_in_value_only_and_only_where_it_randomizes() {
+        let mut bindings = with_client_key("OAEP");
+        let expected = response("Encrypt", &data("aabb"));
+        assert!(bindings
+            .compare(&expected, &response("Encrypt", &data("ccdd")), "")
+            .is_ok());
+        let error = bindings
+            .compare(&expected, &response("Encrypt", &data("ccddee")), "")
+            .unwrap_err();
+        assert!(error.contains("length"), "{error}");
+        // Decryption is deterministic under every padding.
+        let expected = response("Decrypt", &data("aabb"));
+        assert!(bindings
+            .compare(&expected, &response("Decrypt", &data("ccdd")), "")
+            .is_err());
+    }
+
+    #[test]
+    fn a_placeholder_binds_once_and_a_different_result_fails() {
+        let mut bindings = Bindings::default();
+        let id = |value: &str| {
+            response(
+                "Create",
+                &format!(r#"<UniqueIdentifier type="TextString" value="{value}"/>"#),
+            )
+        };
+        assert!(bindings
+            .compare(&id("$UNIQUE_IDENTIFIER_0"), &id("k1"), "")
+            .is_ok());
+        assert!(bindings
+            .compare(&id("$UNIQUE_IDENTIFIER_0"), &id("k2"), "")
+            .is_err());
+        let failed = one(
+            r#"<ResponseMessage><BatchItem><Operation type="Enumeration" value="Create"/><ResultStatus type="Enumeration" value="OperationFailed"/></BatchItem></ResponseMessage>"#,
+        );
+        assert!(bindings.compare(&id("k1"), &failed, "").is_err());
     }
 }

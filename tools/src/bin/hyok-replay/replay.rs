@@ -57,7 +57,7 @@ const MODES: [&str; 9] = [
     "AESKeyWrapPadding",
     "AEAD",
 ];
-const PADDINGS: [&str; 2] = ["PKCS5", "None"];
+const PADDINGS: [&str; 5] = ["PKCS5", "None", "OAEP", "PSS", "PKCS1V1_5"];
 const KEY_FORMATS: [&str; 5] = ["Raw", "Opaque", "PKCS_1", "PKCS_8", "X_509"];
 const OBJECT_TYPES: [&str; 7] = [
     "SymmetricKey",

@@ -1,0 +1,205 @@
+//! Private and public keys as OpenSSL keys, read from the KMIP object hyok keeps for
+//! each (its Key Block, in PKCS#1, PKCS#8, X.509 SubjectPublicKeyInfo, ECPrivateKey or,
+//! for Ed25519 and Ed448, Raw), and a Key Block's material checked when one is
+//! registered.
+
+use hyok_kmip::enums::{CryptographicAlgorithm, KeyFormatType, ObjectType, ResultReason};
+use hyok_kmip::registry::tag;
+use hyok_kmip::{Item, Limits, Value};
+use openssl::ec::EcKey;
+use openssl::pkey::{Id, PKey, Private, Public};
+use openssl::rsa::Rsa;
+use zeroize::Zeroizing;
+
+use crate::kmip_ops::error::KmipError;
+
+/// What a Key Block holds.
+struct Block {
+    format: KeyFormatType,
+    material: Zeroizing<Vec<u8>>,
+    algorithm: Option<CryptographicAlgorithm>,
+}
+
+fn damaged(uid: &str) -> KmipError {
+    KmipError::new(
+        ResultReason::GeneralFailure,
+        format!("the stored form of {uid} is damaged"),
+    )
+}
+
+fn unreadable(format: KeyFormatType, what: &str) -> KmipError {
+    KmipError::invalid_field(format!("the Key Material is not a {what} in {format}"))
+}
+
+/// The Key Block of an object's Private Key or Public Key structure.
+fn block_of(object: &Item) -> Result<Block, KmipError> {
+    let block = object
+        .child(tag::KEY_BLOCK)
+        .ok_or_else(|| KmipError::invalid_field("the key has no Key Block"))?;
+    let enumeration = |wanted| match block.child(wanted).map(|i| &i.value) {
+        Some(Value::Enumeration(value)) => Some(*value),
+        _ => None,
+    };
+    let format = enumeration(tag::KEY_FORMAT_TYPE)
+        .and_then(KeyFormatType::from_value)
+        .ok_or_else(|| KmipError::invalid_field("the Key Block has no Key Format Type"))?;
+    let material = match block
+        .child(tag::KEY_VALUE)
+        .and_then(|v| v.child(tag::KEY_MATERIAL))
+        .map(|m| &m.value)
+    {
+        Some(Value::ByteString(bytes)) => Zeroizing::new(bytes.clone()),
+        _ => {
+            return Err(KmipError::new(
+                ResultReason::KeyFormatTypeNotSupported,
+                format!("hyok computes with keys whose Key Material is bytes, not {format}"),
+            ))
+        }
+    };
+    Ok(Block {
+        format,
+        material,
+        algorithm: enumeration(tag::CRYPTOGRAPHIC_ALGORITHM)
+            .and_then(CryptographicAlgorithm::from_value),
+    })
+}
+
+fn raw_id(algorithm: Option<CryptographicAlgorithm>) -> Option<Id> {
+    match algorithm {
+        Some(CryptographicAlgorithm::Ed25519) => Some(Id::ED25519),
+        Some(CryptographicAlgorithm::Ed448) => Some(Id::ED448),
+        _ => None,
+    }
+}
+
+fn parse_private(block: &Block) -> Result<PKey<Private>, KmipError> {
+    let bytes = block.material.as_slice();
+    let format = block.format;
+    match format {
+        KeyFormatType::PKCS_1 => Rsa::private_key_from_der(bytes)
+            .and_then(PKey::from_rsa)
+            .map_err(|_| unreadable(format, "RSA private key")),
+        KeyFormatType::PKCS_8 => {
+            PKey::private_key_from_pkcs8(bytes).map_err(|_| unreadable(format, "private key"))
+        }
+        KeyFormatType::ECPrivateKey => EcKey::private_key_from_der(bytes)
+            .and_then(PKey::from_ec_key)
+            .map_err(|_| unreadable(format, "EC private key")),
+        KeyFormatType::Raw => match raw_id(block.algorithm) {
+            Some(id) => PKey::private_key_from_raw_bytes(bytes, id)
+                .map_err(|_| unreadable(format, "EdDSA private key")),
+            None => Err(not_computed(format)),
+        },
+        other => Err(not_computed(other)),
+    }
+}
+
+fn parse_public(block: &Block) -> Result<PKey<Public>, KmipError> {
+    let bytes = block.material.as_slice();
+    let format = block.format;
+    match format {
+        KeyFormatType::PKCS_1 => Rsa::public_key_from_der_pkcs1(bytes)
+            .and_then(PKey::from_rsa)
+            .map_err(|_| unreadable(format, "RSA public key")),
+        KeyFormatType::X_509 => {
+            PKey::public_key_from_der(bytes).map_err(|_| unreadable(format, "public key"))
+        }
+        KeyFormatType::Raw => match raw_id(block.algorithm) {
+            Some(id) => PKey::public_key_from_raw_bytes(bytes, id)
+                .map_err(|_| unreadable(format, "EdDSA public key")),
+            None => Err(not_computed(format)),
+        },
+        other => Err(not_computed(other)),
+    }
+}
+
+fn not_computed(format: KeyFormatType) -> KmipError {
+    KmipError::new(
+        ResultReason::KeyFormatTypeNotSupported,
+        format!("hyok does not compute with asymmetric keys in {format}"),
+    )
+}
+
+fn stored_object(uid: &str, stored: &[u8]) -> Result<Item, KmipError> {
+    hyok_kmip::decode(stored, &Limits::default()).map_err(|_| damaged(uid))
+}
+
+/// The private key `uid`, from its stored object.
+pub fn private_key(uid: &str, stored: &[u8]) -> Result<PKey<Private>, KmipError> {
+    let object = stored_object(uid, stored)?;
+    parse_private(&block_of(&object)?)
+}
+
+/// The public key `uid`, from its stored object.
+pub fn public_key(uid: &str, stored: &[u8]) -> Result<PKey<Public>, KmipError> {
+    let object = stored_object(uid, stored)?;
+    parse_public(&block_of(&object)?)
+}
+
+/// Checks that a Private Key or Public Key a client registers holds a key hyok can read
+/// (Invalid Field otherwise); a format hyok does not compute with is kept as it is.
+pub fn check_registered(object_type: ObjectType, object: &Item) -> Result<(), KmipError> {
+    let outcome = match object_type {
+        ObjectType::PrivateKey => block_of(object).and_then(|b| parse_private(&b).map(|_| ())),
+        ObjectType::PublicKey => block_of(object).and_then(|b| parse_public(&b).map(|_| ())),
+        _ => Ok(()),
+    };
+    match outcome {
+        Err(error) if error.reason == ResultReason::KeyFormatTypeNotSupported => Ok(()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(object_tag: u32, format: KeyFormatType, material: Vec<u8>) -> Item {
+        Item::structure(
+            object_tag,
+            vec![Item::structure(
+                tag::KEY_BLOCK,
+                vec![
+                    Item::enumeration(tag::KEY_FORMAT_TYPE, format.value()),
+                    Item::structure(
+                        tag::KEY_VALUE,
+                        vec![Item::bytes(tag::KEY_MATERIAL, material)],
+                    ),
+                ],
+            )],
+        )
+    }
+
+    #[test]
+    fn keys_read_back_in_each_format_and_garbage_is_refused() {
+        let rsa = Rsa::generate(2048).unwrap();
+        let private = object(
+            tag::PRIVATE_KEY,
+            KeyFormatType::PKCS_1,
+            rsa.private_key_to_der().unwrap(),
+        );
+        let encoded = hyok_kmip::encode(&private).unwrap();
+        let key = private_key("k", &encoded).unwrap();
+        assert_eq!(key.rsa().unwrap().n(), rsa.n());
+        let public = object(
+            tag::PUBLIC_KEY,
+            KeyFormatType::X_509,
+            PKey::from_rsa(rsa.clone())
+                .unwrap()
+                .public_key_to_der()
+                .unwrap(),
+        );
+        let encoded = hyok_kmip::encode(&public).unwrap();
+        assert_eq!(
+            public_key("k", &encoded).unwrap().rsa().unwrap().n(),
+            rsa.n()
+        );
+        let garbage = object(tag::PRIVATE_KEY, KeyFormatType::PKCS_8, vec![1, 2, 3]);
+        let refused = check_registered(ObjectType::PrivateKey, &garbage).unwrap_err();
+        assert_eq!(refused.reason, ResultReason::InvalidField);
+        let opaque = object(tag::PRIVATE_KEY, KeyFormatType::Opaque, vec![1, 2, 3]);
+        assert!(check_registered(ObjectType::PrivateKey, &opaque).is_ok());
+        let certificate = Item::structure(tag::CERTIFICATE, vec![]);
+        assert!(check_registered(ObjectType::Certificate, &certificate).is_ok());
+    }
+}
