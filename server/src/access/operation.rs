@@ -25,12 +25,13 @@ pub enum Operation {
     SignatureVerify,
     Mac,
     MacVerify,
+    DeriveKey,
     Export,
     Block,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 19] = [
+    pub const ALL: [Operation; 20] = [
         Operation::Get,
         Operation::GetAttributes,
         Operation::GetAttributeList,
@@ -48,6 +49,7 @@ impl Operation {
         Operation::SignatureVerify,
         Operation::Mac,
         Operation::MacVerify,
+        Operation::DeriveKey,
         Operation::Export,
         Operation::Block,
     ];
@@ -71,6 +73,7 @@ impl Operation {
             Operation::SignatureVerify => "signature-verify",
             Operation::Mac => "mac",
             Operation::MacVerify => "mac-verify",
+            Operation::DeriveKey => "derive-key",
             Operation::Export => "export",
             Operation::Block => "block",
         }

@@ -5,6 +5,7 @@
 mod asymmetric_keys;
 mod attributes;
 mod context;
+mod derivation;
 mod dispatch;
 mod error;
 mod hashing;

@@ -356,16 +356,19 @@ fn the_batch_vsphere_sends_succeeds() {
 }
 
 #[test]
-fn pykmip_signs_verifies_and_encrypts_with_key_pairs_checked_by_python_cryptography() {
+fn pykmip_signs_encrypts_macs_and_derives_checked_by_python_cryptography() {
     let dir = tempdir();
     let (hyok, certs) = start(dir.path());
-    let seen = pykmip(&hyok, &certs, "pykmip_asymmetric.py", &[]);
+    let seen = pykmip(&hyok, &certs, "pykmip_crypto.py", &[]);
     for check in [
         "rsa_pss_verified_outside",
         "rsa_pkcs1_verified_outside",
         "ecdsa_verified_outside",
         "ed25519_verified_outside",
         "hmac_equal",
+        "pbkdf2_equal",
+        "hkdf_equal",
+        "sp800_108_equal",
     ] {
         assert_eq!(seen[check], true, "{check}: {seen}");
     }

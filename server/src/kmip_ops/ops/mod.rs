@@ -4,6 +4,7 @@
 mod attribute_changes;
 mod create;
 mod crypto;
+mod derive;
 mod digests;
 mod get;
 mod key_pair;
@@ -23,7 +24,7 @@ use super::context::Context;
 use super::error::KmipError;
 
 /// The operations served, in Query's order.
-pub const SERVED: [Operation; 27] = [
+pub const SERVED: [Operation; 28] = [
     Operation::DiscoverVersions,
     Operation::Query,
     Operation::Create,
@@ -51,6 +52,7 @@ pub const SERVED: [Operation; 27] = [
     Operation::MACVerify,
     Operation::RNGRetrieve,
     Operation::RNGSeed,
+    Operation::DeriveKey,
 ];
 
 pub async fn run(context: &Context<'_>, payload: RequestPayload) -> Result<Vec<Item>, KmipError> {
@@ -92,6 +94,7 @@ pub async fn run(context: &Context<'_>, payload: RequestPayload) -> Result<Vec<I
         RequestPayload::MACVerify(request) => digests::mac_verify(context, &request).await,
         RequestPayload::RNGRetrieve(request) => digests::rng_retrieve(&request),
         RequestPayload::RNGSeed(request) => digests::rng_seed(&request),
+        RequestPayload::DeriveKey(request) => derive::derive_key(context, &request).await,
         _ => Err(KmipError::new(
             ResultReason::OperationNotSupported,
             "hyok does not serve this operation yet (Query lists those it does)",

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Drives a KMIP server's key pairs, signatures, RSA encryption and MACs with PyKMIP's
+"""Drives a KMIP server's key pairs, signatures, RSA encryption, MACs and key derivation
+with PyKMIP's
 ProxyKmipClient, and checks every output with Python's `cryptography` and `hmac` (peers
 independent of the server). Prints one JSON object of what it saw.
 
-Usage: pykmip_asymmetric.py HOST PORT CERT KEY CA
+Usage: pykmip_crypto.py HOST PORT CERT KEY CA
 """
 
 import hashlib
@@ -15,6 +16,8 @@ import sys
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.kbkdf import CounterLocation, KBKDFHMAC, Mode
 from kmip import enums
 from kmip.pie import objects
 from kmip.pie.client import ProxyKmipClient
@@ -103,9 +106,36 @@ with client:
     # HMAC-SHA-256 on a registered key: the server's MAC equals Python's.
     mac_key = bytes(range(32))
     uid = client.register(objects.SymmetricKey(
-        enums.CryptographicAlgorithm.HMAC_SHA256, 256, mac_key, [U.MAC_GENERATE]))
+        enums.CryptographicAlgorithm.HMAC_SHA256, 256, mac_key, [U.MAC_GENERATE],
+        name="pykmip-crypto-mac"))
     client.activate(uid)
     _, mac = client.mac(message, uid=uid, algorithm=enums.CryptographicAlgorithm.HMAC_SHA256)
     out["hmac_equal"] = hmac.compare_digest(
         mac, hmac.new(mac_key, message, hashlib.sha256).digest())
+
+    # Derive Key from a registered AES key: PBKDF2, HMAC (HKDF) and SP 800-108 counter
+    # mode, each derived key fetched and compared with Python's own derivation.
+    base_key = bytes(range(100, 132))
+    base = client.register(objects.SymmetricKey(
+        enums.CryptographicAlgorithm.AES, 256, base_key, [U.DERIVE_KEY],
+        name="pykmip-crypto-base"))
+    client.activate(base)
+    sha256 = {"hashing_algorithm": enums.HashingAlgorithm.SHA_256}
+
+    def derived(method, parameters):
+        uid = client.derive_key(enums.ObjectType.SYMMETRIC_KEY, [base], method, parameters,
+                                cryptographic_length=128,
+                                cryptographic_algorithm=enums.CryptographicAlgorithm.AES)
+        return client.get(uid).value
+
+    out["pbkdf2_equal"] = derived(enums.DerivationMethod.PBKDF2, {
+        "cryptographic_parameters": sha256, "salt": b"NaCl", "iteration_count": 1000,
+    }) == hashlib.pbkdf2_hmac("sha256", base_key, b"NaCl", 1000, 16)
+    out["hkdf_equal"] = derived(enums.DerivationMethod.HMAC, {
+        "cryptographic_parameters": sha256, "salt": b"salt", "derivation_data": b"info",
+    }) == HKDF(hashes.SHA256(), 16, b"salt", b"info").derive(base_key)
+    out["sp800_108_equal"] = derived(enums.DerivationMethod.NIST800_108_C, {
+        "cryptographic_parameters": sha256, "derivation_data": b"fixed input",
+    }) == KBKDFHMAC(hashes.SHA256(), Mode.CounterMode, 16, 4, None,
+                    CounterLocation.BeforeFixed, None, None, b"fixed input").derive(base_key)
 print(json.dumps(out))
