@@ -60,6 +60,7 @@ pub async fn run(loaded: Loaded, path: Option<PathBuf>) -> Result<(), String> {
         config: config.clone(),
         db: db.clone(),
         keys,
+        parsed_keys: crate::kmip_ops::ParsedKeys::new(&limits),
         access,
         audit: audit.clone(),
         tokens,

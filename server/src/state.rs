@@ -14,6 +14,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub keys: KeyService,
+    /// Private and public keys parsed for KMIP operations.
+    pub parsed_keys: crate::kmip_ops::ParsedKeys,
     pub access: Access,
     pub audit: Arc<AuditLog>,
     pub tokens: TokenVerifier,

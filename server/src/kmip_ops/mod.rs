@@ -12,6 +12,7 @@ mod hashing;
 mod http;
 pub(crate) mod key_use;
 mod ops;
+mod parsed_keys;
 mod rsa_cipher;
 mod signatures;
 pub(crate) mod stored;
@@ -20,3 +21,4 @@ mod undo;
 
 pub use dispatch::{handle, unauthenticated, unreadable};
 pub use http::routes;
+pub use parsed_keys::ParsedKeys;

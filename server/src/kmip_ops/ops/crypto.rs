@@ -13,7 +13,6 @@ use hyok_kmip::Item;
 
 use crate::access::Operation;
 use crate::keys::RecordKinds;
-use crate::kmip_ops::asymmetric_keys::{private_key, public_key};
 use crate::kmip_ops::attributes::cryptographic_parameters;
 use crate::kmip_ops::context::{required_uid, Context};
 use crate::kmip_ops::error::KmipError;
@@ -70,7 +69,7 @@ pub async fn encrypt(
             cryptographic_parameters(request.cryptographic_parameters.as_ref(), &object).as_ref(),
         )?;
         let stored = context.state.keys.material(uid).await?;
-        let sealed = cipher.encrypt(&*public_key(uid, &stored)?, data)?;
+        let sealed = cipher.encrypt(&*context.state.parsed_keys.public(uid, &stored)?, data)?;
         context.audit_key_use(Operation::Encrypt, uid).await;
         return Ok(vec![
             Item::text(tag::UNIQUE_IDENTIFIER, uid),
@@ -115,7 +114,7 @@ pub async fn decrypt(
             cryptographic_parameters(request.cryptographic_parameters.as_ref(), &object).as_ref(),
         )?;
         let stored = context.state.keys.material(uid).await?;
-        let plaintext = cipher.decrypt(&*private_key(uid, &stored)?, data)?;
+        let plaintext = cipher.decrypt(&*context.state.parsed_keys.private(uid, &stored)?, data)?;
         context.audit_key_use(Operation::Decrypt, uid).await;
         return Ok(vec![
             Item::text(tag::UNIQUE_IDENTIFIER, uid),

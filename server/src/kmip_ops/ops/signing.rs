@@ -12,7 +12,6 @@ use hyok_kmip::Item;
 use openssl::pkey::{HasPublic, PKeyRef};
 
 use crate::access::Operation;
-use crate::kmip_ops::asymmetric_keys::{private_key, public_key};
 use crate::kmip_ops::attributes::cryptographic_parameters;
 use crate::kmip_ops::context::{required_uid, Context};
 use crate::kmip_ops::error::KmipError;
@@ -72,7 +71,7 @@ pub async fn sign(context: &Context<'_>, request: &SignRequest) -> Result<Vec<It
         CryptographicUsageMask::Sign,
     )?;
     let stored = context.state.keys.material(uid).await?;
-    let key = private_key(uid, &stored)?;
+    let key = context.state.parsed_keys.private(uid, &stored)?;
     let signature =
         scheme(&key, request.cryptographic_parameters.as_ref(), &object)?.sign(&key, input)?;
     context.audit_key_use(Operation::Sign, uid).await;
@@ -108,7 +107,7 @@ pub async fn signature_verify(
         CryptographicUsageMask::Verify,
     )?;
     let stored = context.state.keys.material(uid).await?;
-    let key = public_key(uid, &stored)?;
+    let key = context.state.parsed_keys.public(uid, &stored)?;
     let valid = scheme(&key, request.cryptographic_parameters.as_ref(), &object)?
         .verify(&key, input, signature)?;
     context.audit_key_use(Operation::SignatureVerify, uid).await;

@@ -19,10 +19,17 @@ use crate::tally::{first_request, report, Tally};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum KmipOperation {
+    /// AES-256-GCM.
     Encrypt,
     Get,
     Create,
     Locate,
+    /// Sign with an RSA-2048 private key (PKCS#1 v1.5, SHA-256).
+    SignRsa2048,
+    /// Sign with an ECDSA P-256 private key (SHA-256).
+    SignEcdsaP256,
+    /// MAC with an HMAC-SHA-256 key.
+    MacHmacSha256,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -82,31 +89,45 @@ fn request(operation: enums::Operation, payload: Vec<Item>) -> Vec<u8> {
     encode(&message.to_item(tag::REQUEST_MESSAGE)).expect("a request encodes")
 }
 
+fn name_attribute(name: &str) -> Item {
+    Item::structure(
+        tag::NAME,
+        vec![
+            Item::text(tag::NAME_VALUE, name),
+            Item::enumeration(
+                tag::NAME_TYPE,
+                enums::NameType::UninterpretedTextString.value(),
+            ),
+        ],
+    )
+}
+
+/// Algorithm, length and usage mask attributes.
+fn key_attributes(
+    algorithm: enums::CryptographicAlgorithm,
+    bits: i32,
+    usage: &[enums::CryptographicUsageMask],
+) -> Vec<Item> {
+    let mask = usage.iter().fold(0, |mask, bit| mask | bit.value());
+    vec![
+        Item::enumeration(tag::CRYPTOGRAPHIC_ALGORITHM, algorithm.value()),
+        Item::integer(tag::CRYPTOGRAPHIC_LENGTH, bits),
+        Item::integer(tag::CRYPTOGRAPHIC_USAGE_MASK, mask as i32),
+    ]
+}
+
 fn create_request(name: Option<&str>) -> Vec<u8> {
-    let mut attributes = vec![
-        Item::enumeration(
-            tag::CRYPTOGRAPHIC_ALGORITHM,
-            enums::CryptographicAlgorithm::AES.value(),
-        ),
-        Item::integer(tag::CRYPTOGRAPHIC_LENGTH, 256),
-        Item::integer(
-            tag::CRYPTOGRAPHIC_USAGE_MASK,
-            (enums::CryptographicUsageMask::Encrypt.value()
-                | enums::CryptographicUsageMask::Decrypt.value()) as i32,
-        ),
-    ];
-    if let Some(name) = name {
-        attributes.push(Item::structure(
-            tag::NAME,
-            vec![
-                Item::text(tag::NAME_VALUE, name),
-                Item::enumeration(
-                    tag::NAME_TYPE,
-                    enums::NameType::UninterpretedTextString.value(),
-                ),
-            ],
-        ));
-    }
+    use enums::CryptographicUsageMask as U;
+    let mut attributes = key_attributes(
+        enums::CryptographicAlgorithm::AES,
+        256,
+        &[U::Encrypt, U::Decrypt],
+    );
+    attributes.extend(name.map(name_attribute));
+    create_symmetric(attributes)
+}
+
+fn create_symmetric(attributes: Vec<Item>) -> Vec<u8> {
     request(
         enums::Operation::Create,
         vec![
@@ -161,6 +182,36 @@ impl KmipBench {
         Ok(builder.build())
     }
 
+    /// The request that makes the key named `name` this run uses, and the response field
+    /// holding the key's id.
+    fn key_request(&self, name: &str) -> (Vec<u8>, u32) {
+        use enums::CryptographicAlgorithm as A;
+        use enums::CryptographicUsageMask as U;
+        let pair = |algorithm: A, bits: i32| {
+            let mut private = key_attributes(algorithm, bits, &[U::Sign]);
+            private.push(name_attribute(name));
+            let public = key_attributes(algorithm, bits, &[U::Verify]);
+            let request = request(
+                enums::Operation::CreateKeyPair,
+                vec![
+                    Item::structure(tag::PRIVATE_KEY_ATTRIBUTES, private),
+                    Item::structure(tag::PUBLIC_KEY_ATTRIBUTES, public),
+                ],
+            );
+            (request, tag::PRIVATE_KEY_UNIQUE_IDENTIFIER)
+        };
+        match self.operation {
+            KmipOperation::SignRsa2048 => pair(A::RSA, 2048),
+            KmipOperation::SignEcdsaP256 => pair(A::ECDSA, 256),
+            KmipOperation::MacHmacSha256 => {
+                let mut attributes = key_attributes(A::HMAC_SHA256, 256, &[U::MACGenerate]);
+                attributes.push(name_attribute(name));
+                (create_symmetric(attributes), tag::UNIQUE_IDENTIFIER)
+            }
+            _ => (create_request(Some(name)), tag::UNIQUE_IDENTIFIER),
+        }
+    }
+
     /// The keys to use: created and activated on one connection before the run.
     async fn prepare(&self, target: &Target, tag_name: &str) -> Result<Vec<String>, String> {
         let mut connection = KmipConnection::open(target).await?;
@@ -173,8 +224,9 @@ impl KmipBench {
         let mut keys = Vec::new();
         for n in 0..self.keys.max(1) {
             let name = format!("{tag_name}-{n}");
-            let created = exchange(&create_request(Some(&name)), "Create").await?;
-            let uid = match created.child(tag::UNIQUE_IDENTIFIER).map(|u| &u.value) {
+            let (create, id_tag) = self.key_request(&name);
+            let created = exchange(&create, "Create").await?;
+            let uid = match created.child(id_tag).map(|u| &u.value) {
                 Some(Value::TextString(uid)) => uid.clone(),
                 _ => return Err("preparing keys: Create returned no id".into()),
             };
@@ -213,6 +265,20 @@ impl KmipBench {
                     vec![Item::text(tag::UNIQUE_IDENTIFIER, uid)],
                 ),
                 KmipOperation::Create => create_request(None),
+                KmipOperation::SignRsa2048 | KmipOperation::SignEcdsaP256 => request(
+                    enums::Operation::Sign,
+                    vec![
+                        Item::text(tag::UNIQUE_IDENTIFIER, uid),
+                        Item::bytes(tag::DATA, data.clone()),
+                    ],
+                ),
+                KmipOperation::MacHmacSha256 => request(
+                    enums::Operation::MAC,
+                    vec![
+                        Item::text(tag::UNIQUE_IDENTIFIER, uid),
+                        Item::bytes(tag::DATA, data.clone()),
+                    ],
+                ),
                 KmipOperation::Locate => request(
                     enums::Operation::Locate,
                     vec![Item::structure(
@@ -268,6 +334,9 @@ impl KmipBench {
             KmipOperation::Get => "kmip get",
             KmipOperation::Create => "kmip create",
             KmipOperation::Locate => "kmip locate",
+            KmipOperation::SignRsa2048 => "kmip sign rsa-2048",
+            KmipOperation::SignEcdsaP256 => "kmip sign ecdsa-p256",
+            KmipOperation::MacHmacSha256 => "kmip mac hmac-sha256",
         };
         report(operation, connections, self.json, total, started.elapsed());
         Ok(())
