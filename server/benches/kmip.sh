@@ -22,15 +22,7 @@ port = 9102
 [db]
 url = "sqlite://$WORK/tls/data/hyok.db"
 $(keystore_section "$WORK/tls/data" hyok-tls)
-[kmip]
-enable = true
-port = 15697
-[auth]
-auto_create_cert_users = true
-[tls]
-cert = "$WORK/certs/server.pem"
-key = "$WORK/certs/server.key"
-client_ca = "$WORK/certs/ca.pem"
+$(kmip_tls_sections 15697)
 CONF
 $H serve --config plain/hyok.toml > plain/out.txt 2> plain/err.txt &
 P1=$!

@@ -16,15 +16,7 @@ port = 9104
 [db]
 url = "sqlite://$WORK/server/data/hyok.db"
 $(keystore_section "$WORK/server/data" hyok-crypto)
-[kmip]
-enable = true
-port = 15698
-[auth]
-auto_create_cert_users = true
-[tls]
-cert = "$WORK/certs/server.pem"
-key = "$WORK/certs/server.key"
-client_ca = "$WORK/certs/ca.pem"
+$(kmip_tls_sections 15698)
 CONF
 $H serve --config server/hyok.toml > server/out.txt 2> server/err.txt &
 SERVER=$!

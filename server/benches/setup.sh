@@ -24,3 +24,11 @@ keystore_section() {
     printf '[keystore]\nfile = "%s/master.key"\n' "$1"
   fi
 }
+
+# The [kmip], [auth] and [tls] sections of a server with the KMIP port $1, trusting the
+# certificates `hyok tls dev-certs certs` made in $WORK.
+kmip_tls_sections() {
+  printf '[kmip]\nenable = true\nport = %s\n[auth]\nauto_create_cert_users = true\n' "$1"
+  printf '[tls]\ncert = "%s/certs/server.pem"\nkey = "%s/certs/server.key"\nclient_ca = "%s/certs/ca.pem"\n' \
+    "$WORK" "$WORK" "$WORK"
+}
