@@ -1,22 +1,29 @@
 //! Private and public keys as OpenSSL keys, read from the KMIP object hyok keeps for
-//! each (its Key Block, in PKCS#1, PKCS#8, X.509 SubjectPublicKeyInfo, ECPrivateKey or,
-//! for Ed25519 and Ed448, Raw), and a Key Block's material checked when one is
-//! registered.
+//! each (its Key Block, in PKCS#1, PKCS#8, X.509 SubjectPublicKeyInfo, ECPrivateKey,
+//! Transparent RSA/EC Private/Public Key or, for Ed25519 and Ed448, Raw), and a Key
+//! Block's material checked when one is registered. [`crate::kmip_ops::key_formats`]
+//! writes them back in any of those formats.
 
-use hyok_kmip::enums::{CryptographicAlgorithm, KeyFormatType, ObjectType, ResultReason};
+use hyok_kmip::enums::{
+    CryptographicAlgorithm, KeyFormatType, ObjectType, RecommendedCurve, ResultReason,
+};
 use hyok_kmip::registry::tag;
 use hyok_kmip::{Item, Limits, Value};
-use openssl::ec::EcKey;
+use openssl::bn::{BigNum, BigNumContext};
+use openssl::ec::{EcGroup, EcKey, EcPoint};
+use openssl::nid::Nid;
 use openssl::pkey::{Id, PKey, Private, Public};
 use openssl::rsa::Rsa;
 use zeroize::Zeroizing;
 
 use crate::kmip_ops::error::KmipError;
 
-/// What a Key Block holds.
+/// What a Key Block holds: its Key Material as bytes, or as the structure of a
+/// transparent format.
 struct Block {
     format: KeyFormatType,
     material: Zeroizing<Vec<u8>>,
+    transparent: Option<Item>,
     algorithm: Option<CryptographicAlgorithm>,
 }
 
@@ -43,22 +50,23 @@ fn block_of(object: &Item) -> Result<Block, KmipError> {
     let format = enumeration(tag::KEY_FORMAT_TYPE)
         .and_then(KeyFormatType::from_value)
         .ok_or_else(|| KmipError::invalid_field("the Key Block has no Key Format Type"))?;
-    let material = match block
+    let key_material = block
         .child(tag::KEY_VALUE)
-        .and_then(|v| v.child(tag::KEY_MATERIAL))
-        .map(|m| &m.value)
-    {
-        Some(Value::ByteString(bytes)) => Zeroizing::new(bytes.clone()),
+        .and_then(|v| v.child(tag::KEY_MATERIAL));
+    let (material, transparent) = match key_material.map(|m| &m.value) {
+        Some(Value::ByteString(bytes)) => (Zeroizing::new(bytes.clone()), None),
+        Some(Value::Structure(_)) => (Zeroizing::new(Vec::new()), key_material.cloned()),
         _ => {
             return Err(KmipError::new(
                 ResultReason::KeyFormatTypeNotSupported,
-                format!("hyok computes with keys whose Key Material is bytes, not {format}"),
+                format!("the Key Material of this {format} key is neither bytes nor a structure"),
             ))
         }
     };
     Ok(Block {
         format,
         material,
+        transparent,
         algorithm: enumeration(tag::CRYPTOGRAPHIC_ALGORITHM)
             .and_then(CryptographicAlgorithm::from_value),
     })
@@ -72,7 +80,100 @@ fn raw_id(algorithm: Option<CryptographicAlgorithm>) -> Option<Id> {
     }
 }
 
+/// The BigInteger `field` of a transparent key.
+fn big(material: &Item, field: u32) -> Result<BigNum, KmipError> {
+    let name = hyok_kmip::registry::tag_name(field).unwrap_or("a field");
+    match material.child(field).map(|f| &f.value) {
+        Some(Value::BigInteger(bytes)) => BigNum::from_slice(bytes)
+            .map_err(|_| KmipError::invalid_field(format!("{name} is not a number"))),
+        _ => Err(KmipError::invalid_field(format!(
+            "the transparent key needs {name} as a Big Integer"
+        ))),
+    }
+}
+
+/// The curve a transparent EC key names.
+fn curve_group(material: &Item) -> Result<EcGroup, KmipError> {
+    let curve = match material.child(tag::RECOMMENDED_CURVE).map(|c| &c.value) {
+        Some(Value::Enumeration(v)) => RecommendedCurve::from_value(*v),
+        _ => None,
+    };
+    let nid = match curve {
+        Some(RecommendedCurve::P_256) => Nid::X9_62_PRIME256V1,
+        Some(RecommendedCurve::P_384) => Nid::SECP384R1,
+        Some(RecommendedCurve::P_521) => Nid::SECP521R1,
+        _ => {
+            return Err(KmipError::invalid_field(
+                "a transparent EC key names its Recommended Curve: P-256, P-384 or P-521",
+            ))
+        }
+    };
+    EcGroup::from_curve_name(nid).map_err(|_| KmipError::invalid_field("unknown curve"))
+}
+
+fn transparent_private(format: KeyFormatType, m: &Item) -> Result<PKey<Private>, KmipError> {
+    let bad = |_| unreadable(format, "consistent key");
+    match format {
+        KeyFormatType::TransparentRSAPrivateKey => Rsa::from_private_components(
+            big(m, tag::MODULUS)?,
+            big(m, tag::PUBLIC_EXPONENT)?,
+            big(m, tag::PRIVATE_EXPONENT)?,
+            big(m, tag::P)?,
+            big(m, tag::Q)?,
+            big(m, tag::PRIME_EXPONENT_P)?,
+            big(m, tag::PRIME_EXPONENT_Q)?,
+            big(m, tag::CRT_COEFFICIENT)?,
+        )
+        .and_then(PKey::from_rsa)
+        .map_err(bad),
+        KeyFormatType::TransparentECPrivateKey => {
+            let group = curve_group(m)?;
+            let d = big(m, tag::D)?;
+            let mut context = BigNumContext::new().map_err(bad)?;
+            let mut point = EcPoint::new(&group).map_err(bad)?;
+            point
+                .mul_generator2(&group, &d, &mut context)
+                .map_err(bad)?;
+            EcKey::from_private_components(&group, &d, &point)
+                .and_then(PKey::from_ec_key)
+                .map_err(bad)
+        }
+        other => Err(not_computed(other)),
+    }
+}
+
+fn transparent_public(format: KeyFormatType, m: &Item) -> Result<PKey<Public>, KmipError> {
+    let bad = |_| unreadable(format, "consistent key");
+    match format {
+        KeyFormatType::TransparentRSAPublicKey => {
+            Rsa::from_public_components(big(m, tag::MODULUS)?, big(m, tag::PUBLIC_EXPONENT)?)
+                .and_then(PKey::from_rsa)
+                .map_err(bad)
+        }
+        KeyFormatType::TransparentECPublicKey => {
+            let group = curve_group(m)?;
+            let q = match m.child(tag::Q_STRING).map(|q| &q.value) {
+                Some(Value::ByteString(q)) => q,
+                _ => {
+                    return Err(KmipError::invalid_field(
+                        "a transparent EC public key needs Q String",
+                    ))
+                }
+            };
+            let mut context = BigNumContext::new().map_err(bad)?;
+            EcPoint::from_bytes(&group, q, &mut context)
+                .and_then(|point| EcKey::from_public_key(&group, &point))
+                .and_then(PKey::from_ec_key)
+                .map_err(bad)
+        }
+        other => Err(not_computed(other)),
+    }
+}
+
 fn parse_private(block: &Block) -> Result<PKey<Private>, KmipError> {
+    if let Some(material) = &block.transparent {
+        return transparent_private(block.format, material);
+    }
     let bytes = block.material.as_slice();
     let format = block.format;
     match format {
@@ -95,6 +196,9 @@ fn parse_private(block: &Block) -> Result<PKey<Private>, KmipError> {
 }
 
 fn parse_public(block: &Block) -> Result<PKey<Public>, KmipError> {
+    if let Some(material) = &block.transparent {
+        return transparent_public(block.format, material);
+    }
     let bytes = block.material.as_slice();
     let format = block.format;
     match format {
@@ -151,23 +255,25 @@ pub fn check_registered(object_type: ObjectType, object: &Item) -> Result<(), Km
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn object(object_tag: u32, format: KeyFormatType, material: Vec<u8>) -> Item {
+    /// A Private Key or Public Key structure (`object_tag`) holding `material` in `format`.
+    pub(crate) fn with_material(object_tag: u32, format: KeyFormatType, material: Item) -> Item {
         Item::structure(
             object_tag,
             vec![Item::structure(
                 tag::KEY_BLOCK,
                 vec![
                     Item::enumeration(tag::KEY_FORMAT_TYPE, format.value()),
-                    Item::structure(
-                        tag::KEY_VALUE,
-                        vec![Item::bytes(tag::KEY_MATERIAL, material)],
-                    ),
+                    Item::structure(tag::KEY_VALUE, vec![material]),
                 ],
             )],
         )
+    }
+
+    fn object(object_tag: u32, format: KeyFormatType, material: Vec<u8>) -> Item {
+        with_material(object_tag, format, Item::bytes(tag::KEY_MATERIAL, material))
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod dispatch;
 mod error;
 mod hashing;
 mod http;
+mod key_formats;
 pub(crate) mod key_use;
 mod ops;
 mod parsed_keys;

@@ -1,18 +1,19 @@
-//! Get (a symmetric key in Raw format; any other object as it was created or
-//! registered), Get Attributes and Get Attribute List.
+//! Get (a key in the Key Format Type asked for, else in the one it was created or
+//! registered in, converted by [`crate::kmip_ops::key_formats`]; any other object as it
+//! came), Get Attributes and Get Attribute List.
 
 use hyok_kmip::enums;
 use hyok_kmip::enums::ResultReason;
 use hyok_kmip::message::{GetAttributeListRequest, GetAttributesRequest, GetRequest};
 use hyok_kmip::registry::tag;
-use hyok_kmip::Item;
+use hyok_kmip::{Item, Value};
 
-use super::key_pair::key_block;
 use crate::access::Operation;
-use crate::keys::OBJECT_ITEM;
+use crate::keys::{RecordKinds, OBJECT_ITEM};
 use crate::kmip_ops::attributes;
 use crate::kmip_ops::context::{required_uid, Context};
 use crate::kmip_ops::error::KmipError;
+use crate::kmip_ops::key_formats;
 use crate::kmip_ops::stored::{from_stored, stored_algorithm, stored_item};
 
 pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item>, KmipError> {
@@ -25,33 +26,55 @@ pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item
     }
     let object = context.object(uid, Operation::Get).await?;
     let stored = object.attributes();
-    let format = stored["KeyFormatType"].as_str().unwrap_or("Raw");
-    if request.key_format_type.is_some_and(|wanted| {
-        Some(wanted) != from_stored::<enums::KeyFormatType>(format).map(|f| f.value())
-    }) {
-        return Err(KmipError::new(
-            ResultReason::KeyFormatTypeNotSupported,
-            format!("hyok returns this object in its own format, {format}"),
-        ));
-    }
+    let own_format = stored["KeyFormatType"]
+        .as_str()
+        .and_then(from_stored::<enums::KeyFormatType>)
+        .unwrap_or(enums::KeyFormatType::Raw);
+    let format = match request.key_format_type {
+        Some(asked) => enums::KeyFormatType::from_value(asked).ok_or_else(|| {
+            KmipError::new(
+                ResultReason::KeyFormatTypeNotSupported,
+                "unknown Key Format Type",
+            )
+        })?,
+        None => own_format,
+    };
     let material = context.state.keys.material(uid).await?;
     let answer = if stored[OBJECT_ITEM].as_bool() == Some(true) {
-        let item = hyok_kmip::decode(&material, &hyok_kmip::Limits::default()).map_err(|_| {
+        let damaged = || {
             KmipError::new(
                 ResultReason::GeneralFailure,
                 format!("the stored form of {uid} is damaged"),
             )
-        })?;
+        };
+        let item =
+            hyok_kmip::decode(&material, &hyok_kmip::Limits::default()).map_err(|_| damaged())?;
         let object_type = stored_item::<enums::ObjectType>(tag::OBJECT_TYPE, &object.object_type)
-            .ok_or_else(|| {
-            KmipError::new(
-                ResultReason::GeneralFailure,
-                format!("the stored object type of {uid} is damaged"),
-            )
-        })?;
+            .ok_or_else(damaged)?;
+        let item = if format == own_format {
+            item
+        } else {
+            let converted = match object.kmip_type() {
+                Some(enums::ObjectType::PrivateKey) => key_formats::private(
+                    format,
+                    &**context.state.parsed_keys.private(uid, &material)?,
+                )?,
+                Some(enums::ObjectType::PublicKey) => key_formats::public(
+                    format,
+                    &**context.state.parsed_keys.public(uid, &material)?,
+                )?,
+                _ => {
+                    return Err(KmipError::new(
+                        ResultReason::KeyFormatTypeNotSupported,
+                        format!("hyok returns this object in its own format, {own_format}"),
+                    ))
+                }
+            };
+            in_format(item, format, converted)
+        };
         vec![object_type, Item::text(tag::UNIQUE_IDENTIFIER, uid), item]
     } else {
-        symmetric_key(uid, stored, &material)
+        symmetric_key(uid, stored, format, &material)?
     };
     context.audit_key_use(Operation::Get, uid).await;
     if stored["Fresh"].as_bool() != Some(false) {
@@ -68,24 +91,58 @@ pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item
     Ok(answer)
 }
 
-fn symmetric_key(uid: &str, stored: &serde_json::Value, material: &[u8]) -> Vec<Item> {
+/// `object` (a Private Key or Public Key structure) with its Key Block in `format`,
+/// holding `material`.
+fn in_format(mut object: Item, format: enums::KeyFormatType, material: Item) -> Item {
+    if let Value::Structure(children) = &mut object.value {
+        for child in children.iter_mut().filter(|c| c.tag == tag::KEY_BLOCK) {
+            if let Value::Structure(fields) = &mut child.value {
+                for field in fields.iter_mut() {
+                    match field.tag {
+                        tag::KEY_FORMAT_TYPE => {
+                            *field = Item::enumeration(tag::KEY_FORMAT_TYPE, format.value())
+                        }
+                        tag::KEY_VALUE => {
+                            *field = Item::structure(tag::KEY_VALUE, vec![material.clone()])
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    object
+}
+
+fn symmetric_key(
+    uid: &str,
+    stored: &serde_json::Value,
+    format: enums::KeyFormatType,
+    material: &[u8],
+) -> Result<Vec<Item>, KmipError> {
     let algorithm = stored_algorithm(stored).unwrap_or(enums::CryptographicAlgorithm::AES);
     let length = stored["CryptographicLength"]
         .as_i64()
         .unwrap_or(material.len() as i64 * 8);
-    vec![
+    Ok(vec![
         Item::enumeration(tag::OBJECT_TYPE, enums::ObjectType::SymmetricKey.value()),
         Item::text(tag::UNIQUE_IDENTIFIER, uid),
         Item::structure(
             tag::SYMMETRIC_KEY,
-            vec![key_block(
-                enums::KeyFormatType::Raw,
-                material,
-                algorithm,
-                length as i32,
+            vec![Item::structure(
+                tag::KEY_BLOCK,
+                vec![
+                    Item::enumeration(tag::KEY_FORMAT_TYPE, format.value()),
+                    Item::structure(
+                        tag::KEY_VALUE,
+                        vec![key_formats::symmetric(format, material)?],
+                    ),
+                    Item::enumeration(tag::CRYPTOGRAPHIC_ALGORITHM, algorithm.value()),
+                    Item::integer(tag::CRYPTOGRAPHIC_LENGTH, length as i32),
+                ],
             )],
         ),
-    ]
+    ])
 }
 
 async fn all_attributes(

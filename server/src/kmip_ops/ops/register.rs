@@ -1,5 +1,6 @@
 //! Register: an object the client brings, wrapped by the master key on arrival and owned
-//! by the caller. A symmetric key in Raw format becomes a key hyok computes with (an
+//! by the caller. A symmetric key in Raw or Transparent Symmetric Key format becomes a
+//! key hyok computes with (an
 //! AES-256 one, a key AWS XKS can use); every other object (key pairs' halves, secret data, opaque objects,
 //! certificates, split keys, ...) is kept whole, and Get returns it as it came.
 
@@ -36,8 +37,9 @@ pub async fn register(
     let format = block
         .and_then(|b| b.child(tag::KEY_FORMAT_TYPE))
         .map(|f| &f.value);
+    let transparent = enums::KeyFormatType::TransparentSymmetricKey.value();
     let raw_symmetric = request.object.tag == tag::SYMMETRIC_KEY
-        && matches!(format, Some(Value::Enumeration(f)) if *f == raw);
+        && matches!(format, Some(Value::Enumeration(f)) if *f == raw || *f == transparent);
     if !raw_symmetric {
         return register_whole(context, request, object_type).await;
     }
@@ -48,9 +50,12 @@ pub async fn register(
             "register the key unwrapped (over TLS)",
         ));
     }
-    let material = match block
+    let key_material = block
         .child(tag::KEY_VALUE)
-        .and_then(|v| v.child(tag::KEY_MATERIAL))
+        .and_then(|v| v.child(tag::KEY_MATERIAL));
+    // (Transparent Symmetric Key: the Key inside the Key Material.)
+    let material = match key_material
+        .and_then(|m| m.child(tag::KEY).or(Some(m)))
         .map(|m| &m.value)
     {
         Some(Value::ByteString(bytes)) => Zeroizing::new(bytes.clone()),
@@ -61,6 +66,13 @@ pub async fn register(
         }
     };
     let mut requested = attributes::requested(request.attributes.children().unwrap_or_default())?;
+    if matches!(format, Some(Value::Enumeration(f)) if *f == transparent) {
+        // Get answers in the format the key came in.
+        requested.stored.insert(
+            "KeyFormatType".into(),
+            json!(enums::KeyFormatType::TransparentSymmetricKey.name()),
+        );
+    }
     if let Some(Item {
         value: Value::Enumeration(algorithm),
         ..

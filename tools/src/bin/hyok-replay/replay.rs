@@ -58,7 +58,19 @@ const MODES: [&str; 9] = [
     "AEAD",
 ];
 const PADDINGS: [&str; 5] = ["PKCS5", "None", "OAEP", "PSS", "PKCS1V1_5"];
-const KEY_FORMATS: [&str; 5] = ["Raw", "Opaque", "PKCS_1", "PKCS_8", "X_509"];
+const KEY_FORMATS: [&str; 11] = [
+    "Raw",
+    "Opaque",
+    "PKCS_1",
+    "PKCS_8",
+    "X_509",
+    "ECPrivateKey",
+    "TransparentSymmetricKey",
+    "TransparentRSAPrivateKey",
+    "TransparentRSAPublicKey",
+    "TransparentECPrivateKey",
+    "TransparentECPublicKey",
+];
 const OBJECT_TYPES: [&str; 7] = [
     "SymmetricKey",
     "PublicKey",
