@@ -379,6 +379,103 @@ fn pykmip_signs_encrypts_macs_and_derives_checked_by_python_cryptography() {
     assert_eq!(seen["oaep_decrypted_by_server"], "from outside", "{seen}");
 }
 
+#[test]
+fn rekey_key_pair_replaces_both_halves_linked_both_ways() {
+    let dir = tempdir();
+    let (hyok, certs) = start(dir.path());
+    let mut alice = connect(&hyok, &certs, Some("alice")).unwrap();
+    let attribute = |name: &str, kind: &str, value: &str| {
+        format!(
+            r#"<Attribute><AttributeName type="TextString" value="{name}"/><AttributeValue type="{kind}" value="{value}"/></Attribute>"#
+        )
+    };
+    let create = format!(
+        "<CommonTemplateAttribute>{}{}</CommonTemplateAttribute>\
+         <PrivateKeyTemplateAttribute>{}</PrivateKeyTemplateAttribute>\
+         <PublicKeyTemplateAttribute>{}</PublicKeyTemplateAttribute>",
+        attribute("Cryptographic Algorithm", "Enumeration", "EC"),
+        attribute("Cryptographic Length", "Integer", "384"),
+        attribute("Cryptographic Usage Mask", "Integer", "Sign"),
+        attribute("Cryptographic Usage Mask", "Integer", "Verify"),
+    );
+    let created = exchange(&mut alice, &request(&item("CreateKeyPair", &create))).unwrap();
+    let old_private = payload_text(&created, tag::PRIVATE_KEY_UNIQUE_IDENTIFIER);
+    let old_public = payload_text(&created, tag::PUBLIC_KEY_UNIQUE_IDENTIFIER);
+    let uid = |uid: &str| format!(r#"<UniqueIdentifier type="TextString" value="{uid}"/>"#);
+    for half in [&old_private, &old_public] {
+        exchange(&mut alice, &request(&item("Activate", &uid(half)))).unwrap();
+    }
+    let rekeyed = exchange(
+        &mut alice,
+        &request(&item(
+            "ReKeyKeyPair",
+            &format!(r#"<PrivateKeyUniqueIdentifier type="TextString" value="{old_private}"/>"#),
+        )),
+    )
+    .unwrap();
+    let new_private = payload_text(&rekeyed, tag::PRIVATE_KEY_UNIQUE_IDENTIFIER);
+    let new_public = payload_text(&rekeyed, tag::PUBLIC_KEY_UNIQUE_IDENTIFIER);
+    assert!(new_private != old_private && new_public != old_public);
+    let attributes = |alice: &mut SslStream<TcpStream>, of: &str| {
+        to_xml(&exchange(alice, &request(&item("GetAttributes", &uid(of)))).unwrap())
+    };
+    let links = [
+        (&old_private, "ReplacementObjectLink", &new_private),
+        (&old_public, "ReplacementObjectLink", &new_public),
+        (&new_private, "ReplacedObjectLink", &old_private),
+        (&new_public, "ReplacedObjectLink", &old_public),
+        (&new_private, "PublicKeyLink", &new_public),
+        (&new_public, "PrivateKeyLink", &new_private),
+    ];
+    for (from, link, to) in links {
+        let xml = attributes(&mut alice, from);
+        let at = xml
+            .find(link)
+            .unwrap_or_else(|| panic!("{link} on {from}: {xml}"));
+        assert!(
+            xml[at..].contains(to.as_str()),
+            "{link} on {from} to {to}: {xml}"
+        );
+    }
+    let new_state = attributes(&mut alice, &new_private);
+    assert!(new_state.contains(r#"value="Active""#), "{new_state}");
+    assert!(
+        new_state.contains(r#"value="384""#),
+        "same length: {new_state}"
+    );
+
+    // The new private key signs; its own public key verifies, the old one does not.
+    let data = r#"<Data type="ByteString" value="00112233"/>"#;
+    let signed = exchange(
+        &mut alice,
+        &request(&item("Sign", &format!("{}{data}", uid(&new_private)))),
+    )
+    .unwrap();
+    let signature = match signed
+        .child(tag::BATCH_ITEM)
+        .and_then(|b| b.child(tag::RESPONSE_PAYLOAD))
+        .and_then(|p| p.child(tag::SIGNATURE_DATA))
+        .map(|s| &s.value)
+    {
+        Some(Value::ByteString(bytes)) => {
+            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        }
+        _ => panic!("{}", to_xml(&signed)),
+    };
+    for (public, verdict) in [(&new_public, "Valid"), (&old_public, "Invalid")] {
+        let verify = format!(
+            r#"{}{data}<SignatureData type="ByteString" value="{signature}"/>"#,
+            uid(public)
+        );
+        let answer =
+            to_xml(&exchange(&mut alice, &request(&item("SignatureVerify", &verify))).unwrap());
+        assert!(
+            answer.contains(&format!(r#"value="{verdict}""#)),
+            "{public}: {answer}"
+        );
+    }
+}
+
 /// Runs the PyKMIP script `script` (in `tests/kmip/`) against `hyok` as alice, with
 /// `args` after the connection's; what it printed, as JSON.
 fn pykmip(hyok: &Hyok, certs: &Path, script: &str, args: &[&str]) -> serde_json::Value {

@@ -2,11 +2,12 @@
 //! Ed448), generated with OpenSSL, stored as two objects linked both ways (Public Key
 //! Link, Private Key Link), each wrapped by the master key. RSA keys are kept in PKCS#1,
 //! other private keys in PKCS#8 and other public keys as X.509 SubjectPublicKeyInfo.
+//! Re-key Key Pair replaces a pair with a new one of the same kind.
 
 use hyok_kmip::enums::{
-    CryptographicAlgorithm, KeyFormatType, ObjectType, RecommendedCurve, ResultReason,
+    CryptographicAlgorithm, KeyFormatType, ObjectType, RecommendedCurve, ResultReason, State,
 };
-use hyok_kmip::message::CreateKeyPairRequest;
+use hyok_kmip::message::{CreateKeyPairRequest, ReKeyKeyPairRequest};
 use hyok_kmip::registry::tag;
 use hyok_kmip::{encode, Item, Value};
 use openssl::ec::{EcGroup, EcKey};
@@ -16,10 +17,12 @@ use openssl::rsa::Rsa;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use crate::keys::{digest, NewManagedObject};
+use crate::access::Operation;
+use crate::keys::{digest, NewManagedObject, RecordKinds};
 use crate::kmip_ops::attributes::{self, Requested};
-use crate::kmip_ops::context::Context;
+use crate::kmip_ops::context::{required_uid, Context};
 use crate::kmip_ops::error::KmipError;
+use crate::kmip_ops::stored::stored_algorithm;
 
 /// One half of the pair, ready to store.
 struct Half {
@@ -188,33 +191,70 @@ pub async fn create_key_pair(
     }
     let private_uid = crate::keys::new_uid();
     let public_uid = crate::keys::new_uid();
+    let pair = NewPair {
+        algorithm,
+        bits,
+        private: (&private_uid, private_half, private.stored, &private.names),
+        public: (&public_uid, public_half, public.stored, &public.names),
+    };
+    store_pair(context, pair, "create-key-pair").await?;
+    Ok(vec![
+        Item::text(tag::PRIVATE_KEY_UNIQUE_IDENTIFIER, private_uid),
+        Item::text(tag::PUBLIC_KEY_UNIQUE_IDENTIFIER, public_uid),
+    ])
+}
+
+/// One half to store: its uid, material, attributes and names.
+type NewHalf<'a> = (
+    &'a String,
+    Half,
+    serde_json::Map<String, serde_json::Value>,
+    &'a [String],
+);
+
+/// Both halves of a new pair.
+struct NewPair<'a> {
+    algorithm: CryptographicAlgorithm,
+    bits: i32,
+    private: NewHalf<'a>,
+    public: NewHalf<'a>,
+}
+
+/// Stores both halves, each linked to the other (and keeping the Links already in its
+/// attributes), wrapped by the master key.
+async fn store_pair(
+    context: &Context<'_>,
+    pair: NewPair<'_>,
+    operation: &str,
+) -> Result<(), KmipError> {
+    let (private_uid, public_uid) = (pair.private.0.clone(), pair.public.0.clone());
     let stored = [
-        (
-            private_half,
-            private,
-            &private_uid,
-            ("PublicKeyLink", &public_uid),
-        ),
-        (
-            public_half,
-            public,
-            &public_uid,
-            ("PrivateKeyLink", &private_uid),
-        ),
+        (pair.private, ("PublicKeyLink", public_uid)),
+        (pair.public, ("PrivateKeyLink", private_uid)),
     ];
-    for (half, requested, uid, (link_type, other)) in stored {
-        let mut map = requested.stored;
-        map.insert("CryptographicAlgorithm".into(), json!(algorithm.name()));
-        map.insert("CryptographicLength".into(), json!(bits));
+    for ((uid, half, mut map, names), (link_type, other)) in stored {
+        map.insert(
+            "CryptographicAlgorithm".into(),
+            json!(pair.algorithm.name()),
+        );
+        map.insert("CryptographicLength".into(), json!(pair.bits));
         map.insert("KeyFormatType".into(), json!(half.format.name()));
         map.insert("Digest".into(), json!(digest(&half.material)));
         map.insert("RandomNumberGenerator".into(), json!("Unspecified"));
-        let mut links = serde_json::Map::new();
+        let mut links = match map.remove("Links") {
+            Some(serde_json::Value::Object(links)) => links,
+            _ => serde_json::Map::new(),
+        };
         links.insert(link_type.into(), json!(other));
         map.insert("Links".into(), serde_json::Value::Object(links));
         let object = Item::structure(
             names_tag(half.object_type),
-            vec![key_block(half.format, &half.material, algorithm, bits)],
+            vec![key_block(
+                half.format,
+                &half.material,
+                pair.algorithm,
+                pair.bits,
+            )],
         );
         let encoded = Zeroizing::new(
             encode(&object)
@@ -224,14 +264,143 @@ pub async fn create_key_pair(
             uid: uid.clone(),
             owner: &context.caller.user,
             object_type: half.object_type.name(),
-            names: &requested.names,
+            names,
             attributes: map,
         };
         context
             .state
             .keys
-            .store_object(new, encoded, &context.actor(), "create-key-pair")
+            .store_object(new, encoded, &context.actor(), operation)
             .await?;
+    }
+    Ok(())
+}
+
+/// Attributes a replacement does not inherit from the object it replaces: its own dates,
+/// state, digest and links are new.
+const NOT_INHERITED: [&str; 9] = [
+    "Links",
+    "Digest",
+    "Fresh",
+    "ActivationDate",
+    "DeactivationDate",
+    "CompromiseDate",
+    "DestroyDate",
+    "RevocationReason",
+    crate::keys::OBJECT_ITEM,
+];
+
+fn inherited(
+    stored: &serde_json::Value,
+    replaced: &str,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut map = stored.as_object().cloned().unwrap_or_default();
+    for name in NOT_INHERITED {
+        map.remove(name);
+    }
+    map.insert("Links".into(), json!({ "ReplacedObjectLink": replaced }));
+    map
+}
+
+/// Re-key Key Pair: a new pair of the same algorithm and length, inheriting the old
+/// halves' attributes (names stay with the old pair); each old half links to its
+/// replacement (Replacement Object Link) and each new half to the old one (Replaced
+/// Object Link). The new pair is Active when the old private key is. Grant `rekey`.
+pub async fn rekey_key_pair(
+    context: &Context<'_>,
+    request: &ReKeyKeyPairRequest,
+) -> Result<Vec<Item>, KmipError> {
+    let old_private = required_uid(&request.private_key_unique_identifier)?;
+    let given = [
+        request.common_attributes.as_ref(),
+        request.private_key_attributes.as_ref(),
+        request.public_key_attributes.as_ref(),
+    ];
+    if request.offset.is_some()
+        || given
+            .iter()
+            .flatten()
+            .any(|a| !a.children().unwrap_or_default().is_empty())
+    {
+        return Err(KmipError::not_supported(
+            "Re-key Key Pair takes no Offset or new attributes yet",
+        ));
+    }
+    let private_object = context.object(old_private, Operation::Rekey).await?;
+    if private_object.kmip_type() != Some(ObjectType::PrivateKey) {
+        return Err(KmipError::new(
+            ResultReason::IllegalObjectType,
+            format!(
+                "{old_private} is a {}, not a Private Key",
+                private_object.object_type
+            ),
+        ));
+    }
+    let stored = private_object.attributes();
+    let old_public = stored["Links"]["PublicKeyLink"]
+        .as_str()
+        .ok_or_else(|| {
+            KmipError::new(
+                ResultReason::InvalidField,
+                format!("{old_private} has no Public Key Link to re-key with"),
+            )
+        })?
+        .to_string();
+    let public_object = context.object(&old_public, Operation::Rekey).await?;
+    let algorithm = stored_algorithm(stored).ok_or_else(|| {
+        KmipError::new(
+            ResultReason::InvalidField,
+            format!("{old_private} has no Cryptographic Algorithm"),
+        )
+    })?;
+    let bits = stored["CryptographicLength"].as_i64().unwrap_or(0) as i32;
+    let (key, bits, kind) = generate(algorithm, bits, None)?;
+    let (private_half, public_half) = halves(&key, kind)?;
+    let private_uid = crate::keys::new_uid();
+    let public_uid = crate::keys::new_uid();
+    let pair = NewPair {
+        algorithm,
+        bits,
+        private: (
+            &private_uid,
+            private_half,
+            inherited(stored, old_private),
+            &[],
+        ),
+        public: (
+            &public_uid,
+            public_half,
+            inherited(public_object.attributes(), &old_public),
+            &[],
+        ),
+    };
+    store_pair(context, pair, "rekey-key-pair").await?;
+    for (old, new) in [
+        (old_private, &private_uid),
+        (old_public.as_str(), &public_uid),
+    ] {
+        let new = new.clone();
+        context
+            .state
+            .keys
+            .change_attributes(
+                old,
+                &context.actor(),
+                "rekey-key-pair",
+                move |_, stored, _| {
+                    if !stored["Links"].is_object() {
+                        stored["Links"] = json!({});
+                    }
+                    stored["Links"]["ReplacementObjectLink"] = json!(new);
+                    Ok(())
+                },
+            )
+            .await?;
+    }
+    if private_object.kmip_state() == Some(State::Active) {
+        for uid in [&private_uid, &public_uid] {
+            context.state.keys.activate(uid, &context.actor()).await?;
+        }
     }
     Ok(vec![
         Item::text(tag::PRIVATE_KEY_UNIQUE_IDENTIFIER, private_uid),

@@ -24,7 +24,7 @@ use super::context::Context;
 use super::error::KmipError;
 
 /// The operations served, in Query's order.
-pub const SERVED: [Operation; 28] = [
+pub const SERVED: [Operation; 29] = [
     Operation::DiscoverVersions,
     Operation::Query,
     Operation::Create,
@@ -42,6 +42,7 @@ pub const SERVED: [Operation; 28] = [
     Operation::Revoke,
     Operation::Destroy,
     Operation::ReKey,
+    Operation::ReKeyKeyPair,
     Operation::Encrypt,
     Operation::Decrypt,
     Operation::Check,
@@ -74,6 +75,7 @@ pub async fn run(context: &Context<'_>, payload: RequestPayload) -> Result<Vec<I
             attribute_changes::delete(context, &request).await
         }
         RequestPayload::ReKey(request) => lifecycle::rekey(context, &request).await,
+        RequestPayload::ReKeyKeyPair(request) => key_pair::rekey_key_pair(context, &request).await,
         RequestPayload::Check(request) => lifecycle::check(context, &request).await,
         RequestPayload::Get(request) => get::get(context, &request).await,
         RequestPayload::GetAttributes(request) => get::get_attributes(context, &request).await,
