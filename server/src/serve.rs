@@ -61,6 +61,7 @@ pub async fn run(loaded: Loaded, path: Option<PathBuf>) -> Result<(), String> {
         db: db.clone(),
         keys,
         parsed_keys: crate::kmip_ops::ParsedKeys::new(&limits),
+        streams: Default::default(),
         access,
         audit: audit.clone(),
         tokens,

@@ -16,6 +16,8 @@ pub struct AppState {
     pub keys: KeyService,
     /// Private and public keys parsed for KMIP operations.
     pub parsed_keys: crate::kmip_ops::ParsedKeys,
+    /// KMIP multi-part operations under way.
+    pub streams: crate::kmip_ops::Streams,
     pub access: Access,
     pub audit: Arc<AuditLog>,
     pub tokens: TokenVerifier,

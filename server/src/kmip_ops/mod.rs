@@ -17,9 +17,11 @@ mod parsed_keys;
 mod rsa_cipher;
 mod signatures;
 pub(crate) mod stored;
+mod streams;
 pub(crate) mod symmetric;
 mod undo;
 
 pub use dispatch::{handle, unauthenticated, unreadable};
 pub use http::routes;
 pub use parsed_keys::ParsedKeys;
+pub use streams::Streams;

@@ -401,6 +401,55 @@ impl Spec {
         Ok(out)
     }
 
+    /// Starts a multi-part encryption (`encrypting`) or decryption with `iv` (drawn when
+    /// absent, for encryption) and the additional data `aad`. CCM, XTS and key wrap need
+    /// all the data at once and refuse.
+    pub fn start(
+        &self,
+        key: &[u8],
+        iv: Option<&[u8]>,
+        aad: &[u8],
+        encrypting: bool,
+    ) -> Result<(Streaming, Option<Vec<u8>>), KmipError> {
+        if matches!(
+            self.mode,
+            Mode::Ccm | Mode::Xts | Mode::KeyWrap | Mode::KeyWrapPadded
+        ) {
+            return Err(KmipError::not_supported(format!(
+                "{:?} mode takes all its data in one request, not in parts",
+                self.mode
+            )));
+        }
+        let cipher = self.cipher(key)?;
+        let draw = self.iv_to_draw();
+        let generated_iv = match iv {
+            None if draw > 0 && encrypting => Some(random(draw)?),
+            None if draw > 0 => {
+                return Err(KmipError::new(
+                    ResultReason::InvalidMessage,
+                    "missing IV: Decrypt needs the IV/Counter/Nonce",
+                ))
+            }
+            _ => None,
+        };
+        let openssl_iv = self.iv_bytes(iv.or(generated_iv.as_deref()).unwrap_or_default())?;
+        let failed = |_| failure(format!("{} could not start", self.algorithm));
+        let mut ctx = self.context(cipher, encrypting)?;
+        self.set_lengths(&mut ctx, openssl_iv.len())?;
+        let key = self.key_bytes(key);
+        let iv = (!openssl_iv.is_empty()).then_some(&openssl_iv[..]);
+        if encrypting {
+            ctx.encrypt_init(None, Some(&key), iv).map_err(failed)?;
+        } else {
+            ctx.decrypt_init(None, Some(&key), iv).map_err(failed)?;
+        }
+        ctx.set_padding(self.padding);
+        if self.authenticates() && !aad.is_empty() {
+            ctx.cipher_update(aad, None).map_err(failed)?;
+        }
+        Ok((Streaming { ctx, spec: *self }, generated_iv))
+    }
+
     fn authenticates(&self) -> bool {
         matches!(self.mode, Mode::Gcm | Mode::Ccm | Mode::Aead)
     }
@@ -442,6 +491,63 @@ pub fn random(length: usize) -> Result<Vec<u8>, KmipError> {
     let mut bytes = vec![0u8; length];
     openssl::rand::rand_bytes(&mut bytes).map_err(|_| failure("the random generator failed"))?;
     Ok(bytes)
+}
+
+/// An encryption or decryption under way across several requests.
+pub struct Streaming {
+    ctx: CipherCtx,
+    spec: Spec,
+}
+
+impl Streaming {
+    /// The output for the next part.
+    pub fn update(&mut self, data: &[u8]) -> Result<Zeroizing<Vec<u8>>, KmipError> {
+        let mut out = Zeroizing::new(Vec::new());
+        self.ctx
+            .cipher_update_vec(data, &mut out)
+            .map_err(|_| failure(format!("{} failed on this part", self.spec.algorithm)))?;
+        Ok(out)
+    }
+
+    /// Ends an encryption: the last output and, for an authenticated mode, the tag.
+    pub fn finish_encrypt(mut self) -> Result<(Vec<u8>, Option<Vec<u8>>), KmipError> {
+        let mut out = Vec::new();
+        self.ctx
+            .cipher_final_vec(&mut out)
+            .map_err(|_| self.spec.data_problem(&[]))?;
+        let tag = if self.spec.authenticates() {
+            let mut tag = vec![0; self.spec.tag_length];
+            self.ctx
+                .tag(&mut tag)
+                .map_err(|_| failure("the tag could not be computed"))?;
+            Some(tag)
+        } else {
+            None
+        };
+        Ok((out, tag))
+    }
+
+    /// Ends a decryption, checking `tag` for an authenticated mode.
+    pub fn finish_decrypt(mut self, tag: Option<&[u8]>) -> Result<Zeroizing<Vec<u8>>, KmipError> {
+        let rejected = |_| {
+            failure(format!(
+                "{} decryption failed: wrong key, IV, data, additional data or tag",
+                self.spec.algorithm
+            ))
+        };
+        if self.spec.authenticates() {
+            let tag = tag.ok_or_else(|| {
+                KmipError::new(
+                    ResultReason::MissingData,
+                    "the last part of an authenticated decryption needs the Authenticated Encryption Tag",
+                )
+            })?;
+            self.ctx.set_tag(tag).map_err(rejected)?;
+        }
+        let mut out = Zeroizing::new(Vec::new());
+        self.ctx.cipher_final_vec(&mut out).map_err(rejected)?;
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

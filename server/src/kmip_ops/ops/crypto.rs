@@ -11,18 +11,20 @@ use hyok_kmip::message::{DecryptRequest, EncryptRequest};
 use hyok_kmip::registry::tag;
 use hyok_kmip::Item;
 
+use super::cipher_parts::{cipher_part, CipherPart};
+use super::parts::{part, Part};
 use crate::access::Operation;
 use crate::keys::RecordKinds;
 use crate::kmip_ops::attributes::cryptographic_parameters;
 use crate::kmip_ops::context::{required_uid, Context};
 use crate::kmip_ops::error::KmipError;
-use crate::kmip_ops::key_use::{self, single_part_data, Direction};
+use crate::kmip_ops::key_use::{self, Direction};
 use crate::kmip_ops::rsa_cipher::RsaCipher;
 use crate::kmip_ops::stored::stored_algorithm;
 use crate::kmip_ops::symmetric::Spec;
 
 /// The cipher for `object`'s algorithm, as `requested` (or the key's own parameters) ask.
-fn spec(requested: Option<&Item>, object: &ObjectRecord) -> Result<Spec, KmipError> {
+pub(super) fn spec(requested: Option<&Item>, object: &ObjectRecord) -> Result<Spec, KmipError> {
     let algorithm =
         stored_algorithm(object.attributes()).unwrap_or(enums::CryptographicAlgorithm::AES);
     Spec::choose(
@@ -32,7 +34,7 @@ fn spec(requested: Option<&Item>, object: &ObjectRecord) -> Result<Spec, KmipErr
 }
 
 /// The state, usage and date checks of a cryptographic operation.
-fn usable(object: &ObjectRecord, operation: Operation) -> Result<(), KmipError> {
+pub(super) fn usable(object: &ObjectRecord, operation: Operation) -> Result<(), KmipError> {
     let (kinds, direction, bit) = match operation {
         Operation::Encrypt => (
             [ObjectType::SymmetricKey, ObjectType::PublicKey],
@@ -48,7 +50,7 @@ fn usable(object: &ObjectRecord, operation: Operation) -> Result<(), KmipError> 
     key_use::check(object, &kinds, operation, direction, bit)
 }
 
-fn asymmetric(object: &ObjectRecord) -> bool {
+pub(super) fn asymmetric(object: &ObjectRecord) -> bool {
     object.kmip_type() != Some(ObjectType::SymmetricKey)
 }
 
@@ -57,11 +59,26 @@ pub async fn encrypt(
     request: &EncryptRequest,
 ) -> Result<Vec<Item>, KmipError> {
     let uid = required_uid(&request.unique_identifier)?;
-    let data = single_part_data(
-        "Encrypt",
-        request.correlation_value.is_some() || request.init_indicator.is_some(),
-        request.data.as_deref(),
+    let part = part(
+        request.init_indicator,
+        request.final_indicator,
+        request.correlation_value.as_deref(),
     )?;
+    let aad = request
+        .authenticated_encryption_additional_data
+        .as_deref()
+        .unwrap_or_default();
+    if !matches!(part, Part::Single) {
+        let given = CipherPart {
+            parameters: request.cryptographic_parameters.as_ref(),
+            iv: request.iv_counter_nonce.as_deref(),
+            aad,
+            tag: None,
+        };
+        let data = request.data.as_deref().unwrap_or_default();
+        return cipher_part(context, uid, Operation::Encrypt, part, data, given).await;
+    }
+    let data = needed_data("Encrypt", request.data.as_deref())?;
     let object = context.key_for_use(uid, Operation::Encrypt).await?;
     usable(&object, Operation::Encrypt)?;
     if asymmetric(&object) {
@@ -102,11 +119,25 @@ pub async fn decrypt(
     request: &DecryptRequest,
 ) -> Result<Vec<Item>, KmipError> {
     let uid = required_uid(&request.unique_identifier)?;
-    let data = single_part_data(
-        "Decrypt",
-        request.correlation_value.is_some() || request.init_indicator.is_some(),
-        request.data.as_deref(),
+    let part = part(
+        request.init_indicator,
+        request.final_indicator,
+        request.correlation_value.as_deref(),
     )?;
+    if !matches!(part, Part::Single) {
+        let given = CipherPart {
+            parameters: request.cryptographic_parameters.as_ref(),
+            iv: request.iv_counter_nonce.as_deref(),
+            aad: request
+                .authenticated_encryption_additional_data
+                .as_deref()
+                .unwrap_or_default(),
+            tag: request.authenticated_encryption_tag.as_deref(),
+        };
+        let data = request.data.as_deref().unwrap_or_default();
+        return cipher_part(context, uid, Operation::Decrypt, part, data, given).await;
+    }
+    let data = needed_data("Decrypt", request.data.as_deref())?;
     let object = context.key_for_use(uid, Operation::Decrypt).await?;
     usable(&object, Operation::Decrypt)?;
     if asymmetric(&object) {
@@ -150,4 +181,8 @@ pub async fn decrypt(
         Item::text(tag::UNIQUE_IDENTIFIER, uid),
         Item::bytes(tag::DATA, plaintext.to_vec()),
     ])
+}
+
+fn needed_data<'a>(operation: &str, data: Option<&'a [u8]>) -> Result<&'a [u8], KmipError> {
+    data.ok_or_else(|| KmipError::new(ResultReason::MissingData, format!("{operation} needs Data")))
 }

@@ -18,6 +18,7 @@ use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
 use openssl::sign::Signer;
 
+use super::parts::{continued, gathered, part, Gathered};
 use crate::access::Operation;
 use crate::kmip_ops::attributes::cryptographic_parameters;
 use crate::kmip_ops::context::{required_uid, Context};
@@ -192,13 +193,17 @@ async fn mac_of(
 
 pub async fn mac(context: &Context<'_>, request: &MACRequest) -> Result<Vec<Item>, KmipError> {
     let uid = required_uid(&request.unique_identifier)?;
-    let data = single_part_data(
-        "MAC",
-        request.correlation_value.is_some() || request.init_indicator.is_some(),
-        request.data.as_deref(),
+    let part = part(
+        request.init_indicator,
+        request.final_indicator,
+        request.correlation_value.as_deref(),
     )?;
+    let data = match gathered(context, &part, uid, Operation::Mac, request.data.as_deref()).await? {
+        Gathered::All(data) => data,
+        Gathered::Kept(correlation) => return Ok(continued(uid, correlation)),
+    };
     let parameters = request.cryptographic_parameters.as_ref();
-    let mac = mac_of(context, uid, Operation::Mac, parameters, data).await?;
+    let mac = mac_of(context, uid, Operation::Mac, parameters, &data).await?;
     Ok(vec![
         Item::text(tag::UNIQUE_IDENTIFIER, uid),
         Item::bytes(tag::MAC_DATA, mac),
@@ -210,16 +215,21 @@ pub async fn mac_verify(
     request: &MACVerifyRequest,
 ) -> Result<Vec<Item>, KmipError> {
     let uid = required_uid(&request.unique_identifier)?;
-    let data = single_part_data(
-        "MAC Verify",
-        request.correlation_value.is_some() || request.init_indicator.is_some(),
-        request.data.as_deref(),
+    let part = part(
+        request.init_indicator,
+        request.final_indicator,
+        request.correlation_value.as_deref(),
     )?;
+    let operation = Operation::MacVerify;
+    let data = match gathered(context, &part, uid, operation, request.data.as_deref()).await? {
+        Gathered::All(data) => data,
+        Gathered::Kept(correlation) => return Ok(continued(uid, correlation)),
+    };
     let given = request.mac_data.as_deref().ok_or_else(|| {
         KmipError::new(ResultReason::MissingData, "MAC Verify needs the MAC Data")
     })?;
     let parameters = request.cryptographic_parameters.as_ref();
-    let mac = mac_of(context, uid, Operation::MacVerify, parameters, data).await?;
+    let mac = mac_of(context, uid, operation, parameters, &data).await?;
     let valid = mac.len() == given.len() && openssl::memcmp::eq(&mac, given);
     Ok(key_use::verdict(uid, valid))
 }

@@ -2,6 +2,7 @@
 //! with the items of its 2.x response payload.
 
 mod attribute_changes;
+mod cipher_parts;
 mod create;
 mod crypto;
 mod derive;
@@ -10,6 +11,7 @@ mod get;
 mod key_pair;
 mod lifecycle;
 mod locate;
+mod parts;
 mod query;
 mod register;
 mod signing;

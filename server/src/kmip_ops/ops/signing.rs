@@ -1,5 +1,5 @@
-//! Sign (with a private key) and Signature Verify (with a public key), single-part, on
-//! Data or Digested Data, in the schemes of [`crate::kmip_ops::signatures`]. Sign needs an
+//! Sign (with a private key) and Signature Verify (with a public key), on Data (in one
+//! request or several) or Digested Data, in the schemes of [`crate::kmip_ops::signatures`]. Sign needs an
 //! Active key whose usage mask allows Sign; Signature Verify also takes Deactivated and
 //! Compromised keys and answers Valid or Invalid, never an error, for a signature that
 //! does not verify.
@@ -11,6 +11,9 @@ use hyok_kmip::registry::tag;
 use hyok_kmip::Item;
 use openssl::pkey::{HasPublic, PKeyRef};
 
+use zeroize::Zeroizing;
+
+use super::parts::{continued, gathered, part, Gathered, Part};
 use crate::access::Operation;
 use crate::kmip_ops::attributes::cryptographic_parameters;
 use crate::kmip_ops::context::{required_uid, Context};
@@ -18,28 +21,28 @@ use crate::kmip_ops::error::KmipError;
 use crate::kmip_ops::key_use::{self, Direction};
 use crate::kmip_ops::signatures::{Input, Scheme};
 
-/// The Data or Digested Data of a single-part `operation`.
-fn input<'a>(
-    operation: &str,
-    multi_part: bool,
-    data: Option<&'a [u8]>,
-    digested: Option<&'a [u8]>,
-) -> Result<Input<'a>, KmipError> {
-    if multi_part {
-        return Err(KmipError::not_supported(format!(
-            "multi-part {operation} is not supported"
-        )));
-    }
+/// What a request signs or verifies: Digested Data (single-part only), or the Data of
+/// all its parts; `None` when this part was kept (its Correlation Value).
+async fn input_of(
+    context: &Context<'_>,
+    uid: &str,
+    operation: Operation,
+    part: Part<'_>,
+    data: Option<&[u8]>,
+    digested: Option<&[u8]>,
+) -> Result<Result<Zeroizing<Vec<u8>>, Vec<u8>>, KmipError> {
     match (data, digested) {
-        (Some(data), None) => Ok(Input::Data(data)),
-        (None, Some(digest)) => Ok(Input::Digested(digest)),
         (Some(_), Some(_)) => Err(KmipError::invalid_field(format!(
             "{operation} takes Data or Digested Data, not both"
         ))),
-        (None, None) => Err(KmipError::new(
-            ResultReason::MissingData,
-            format!("{operation} needs Data or Digested Data"),
+        (None, Some(_)) if !matches!(part, Part::Single) => Err(KmipError::invalid_field(
+            "Digested Data comes in one request, not in parts",
         )),
+        (None, Some(_)) => Ok(Ok(Zeroizing::new(Vec::new()))),
+        (data, None) => match gathered(context, &part, uid, operation, data).await? {
+            Gathered::All(all) => Ok(Ok(all)),
+            Gathered::Kept(correlation) => Ok(Err(correlation)),
+        },
     }
 }
 
@@ -56,12 +59,20 @@ fn scheme<T: HasPublic>(
 
 pub async fn sign(context: &Context<'_>, request: &SignRequest) -> Result<Vec<Item>, KmipError> {
     let uid = required_uid(&request.unique_identifier)?;
-    let input = input(
-        "Sign",
-        request.correlation_value.is_some() || request.init_indicator.is_some(),
-        request.data.as_deref(),
-        request.digested_data.as_deref(),
+    let part = part(
+        request.init_indicator,
+        request.final_indicator,
+        request.correlation_value.as_deref(),
     )?;
+    let (data, digested) = (request.data.as_deref(), request.digested_data.as_deref());
+    let data = match input_of(context, uid, Operation::Sign, part, data, digested).await? {
+        Ok(data) => data,
+        Err(correlation) => return Ok(continued(uid, correlation)),
+    };
+    let input = match digested {
+        Some(digest) => Input::Digested(digest),
+        None => Input::Data(&data),
+    };
     let object = context.key_for_use(uid, Operation::Sign).await?;
     key_use::check(
         &object,
@@ -86,12 +97,21 @@ pub async fn signature_verify(
     request: &SignatureVerifyRequest,
 ) -> Result<Vec<Item>, KmipError> {
     let uid = required_uid(&request.unique_identifier)?;
-    let input = input(
-        "Signature Verify",
-        request.correlation_value.is_some() || request.init_indicator.is_some(),
-        request.data.as_deref(),
-        request.digested_data.as_deref(),
+    let part = part(
+        request.init_indicator,
+        request.final_indicator,
+        request.correlation_value.as_deref(),
     )?;
+    let operation = Operation::SignatureVerify;
+    let (data, digested) = (request.data.as_deref(), request.digested_data.as_deref());
+    let data = match input_of(context, uid, operation, part, data, digested).await? {
+        Ok(data) => data,
+        Err(correlation) => return Ok(continued(uid, correlation)),
+    };
+    let input = match digested {
+        Some(digest) => Input::Digested(digest),
+        None => Input::Data(&data),
+    };
     let signature = request.signature_data.as_deref().ok_or_else(|| {
         KmipError::new(
             ResultReason::MissingData,

@@ -221,13 +221,6 @@ fn out_of_scope(requests: &[&Node], scope: &Scope) -> Option<String> {
         ("ObjectType", &OBJECT_TYPES, "object type"),
     ];
     for request in requests {
-        for multi_part in ["InitIndicator", "FinalIndicator", "CorrelationValue"] {
-            let mut found = Vec::new();
-            values(request, multi_part, &mut found);
-            if !found.is_empty() {
-                return Some("multi-part cryptographic operations are not supported".into());
-            }
-        }
         if let Some((_, what)) = UNSERVED.iter().find(|(name, _)| contains(request, name)) {
             return Some(format!("{what} is not supported"));
         }
