@@ -92,6 +92,11 @@ pub fn requested(attributes: &[Item]) -> Result<Requested, KmipError> {
                 );
             }
             (tag::OBJECT_TYPE, Value::Enumeration(_)) => {}
+            // Kept as the client gave it; Always Sensitive starts true with it.
+            (tag::SENSITIVE, Value::Boolean(sensitive)) => {
+                out.stored.insert(ALWAYS_SENSITIVE.into(), json!(sensitive));
+                kept.push(keep(attribute)?);
+            }
             (t, _) if SERVER_SET.contains(&t) => {
                 return Err(KmipError::new(
                     ResultReason::AttributeReadOnly,
@@ -224,9 +229,14 @@ fn protection(object: &ObjectRecord, stored: &Json) -> Vec<Item> {
         sha2::Sha256::digest(object.uid.as_bytes()).to_vec(),
     )];
     out.extend(key_format_type(stored));
+    if !kept(stored).iter().any(|a| a.tag == tag::SENSITIVE) {
+        out.push(Item::boolean(tag::SENSITIVE, false));
+    }
     out.extend([
-        Item::boolean(tag::SENSITIVE, false),
-        Item::boolean(tag::ALWAYS_SENSITIVE, false),
+        Item::boolean(
+            tag::ALWAYS_SENSITIVE,
+            stored[ALWAYS_SENSITIVE].as_bool() == Some(true),
+        ),
         Item::boolean(tag::EXTRACTABLE, true),
         Item::boolean(tag::NEVER_EXTRACTABLE, false),
         Item::boolean(tag::FRESH, stored["Fresh"].as_bool() != Some(false)),
@@ -467,9 +477,23 @@ pub fn kept(stored: &Json) -> Vec<Item> {
         .collect()
 }
 
-/// Replaces the kept attributes of an attribute map.
+/// Replaces the kept attributes of an attribute map (a key no longer Sensitive is no
+/// longer Always Sensitive, for good).
 pub fn set_kept(stored: &mut Json, items: &[Item]) -> Result<(), KmipError> {
     let kept = items.iter().map(keep).collect::<Result<Vec<_>, _>>()?;
     stored[KEPT] = Json::Array(kept);
+    if !is_sensitive(items) {
+        stored[ALWAYS_SENSITIVE] = json!(false);
+    }
     Ok(())
 }
+
+/// Whether kept attributes say Sensitive: true (Get then refuses to return the key).
+pub fn is_sensitive(items: &[Item]) -> bool {
+    items
+        .iter()
+        .any(|a| a.tag == tag::SENSITIVE && a.value == Value::Boolean(true))
+}
+
+/// The stored mark of a key that has been Sensitive since it was made.
+const ALWAYS_SENSITIVE: &str = "AlwaysSensitive";

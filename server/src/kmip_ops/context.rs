@@ -118,6 +118,14 @@ impl Context<'_> {
             .details(json!({ "protocol": "kmip" }));
         self.state.audit.record_key_use(event).await;
     }
+
+    /// Records a client's Log message in the audit log, as the caller's.
+    pub async fn audit_client_log(&self, message: &str) {
+        let event = Event::new(&self.caller.user, "log", "ok")
+            .request(self.request_id.clone())
+            .details(json!({ "protocol": "kmip", "message": message }));
+        self.state.audit.record(event).await;
+    }
 }
 
 /// The Unique Identifier of a request (given, or the batch's ID Placeholder).

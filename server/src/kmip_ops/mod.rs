@@ -20,6 +20,7 @@ pub(crate) mod stored;
 mod streams;
 pub(crate) mod symmetric;
 mod undo;
+mod usage_limits;
 
 pub use dispatch::{handle, unauthenticated, unreadable};
 pub use http::routes;

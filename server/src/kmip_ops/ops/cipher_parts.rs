@@ -14,6 +14,7 @@ use crate::access::Operation;
 use crate::kmip_ops::context::Context;
 use crate::kmip_ops::error::KmipError;
 use crate::kmip_ops::streams::{Progress, Stream};
+use crate::kmip_ops::usage_limits;
 
 /// What a part brings besides its data.
 pub struct CipherPart<'a> {
@@ -39,6 +40,9 @@ pub async fn cipher_part(
         ));
     }
     let encrypting = operation == Operation::Encrypt;
+    if encrypting {
+        usage_limits::take(context, &object, data.len()).await?;
+    }
     let caller = &context.caller.user;
     let mut out = vec![Item::text(tag::UNIQUE_IDENTIFIER, uid)];
     match part {

@@ -22,6 +22,7 @@ use crate::kmip_ops::key_use::{self, Direction};
 use crate::kmip_ops::rsa_cipher::RsaCipher;
 use crate::kmip_ops::stored::stored_algorithm;
 use crate::kmip_ops::symmetric::Spec;
+use crate::kmip_ops::usage_limits;
 
 /// The cipher for `object`'s algorithm, as `requested` (or the key's own parameters) ask.
 pub(super) fn spec(requested: Option<&Item>, object: &ObjectRecord) -> Result<Spec, KmipError> {
@@ -81,6 +82,7 @@ pub async fn encrypt(
     let data = needed_data("Encrypt", request.data.as_deref())?;
     let object = context.key_for_use(uid, Operation::Encrypt).await?;
     usable(&object, Operation::Encrypt)?;
+    usage_limits::take(context, &object, data.len()).await?;
     if asymmetric(&object) {
         let cipher = RsaCipher::choose(
             cryptographic_parameters(request.cryptographic_parameters.as_ref(), &object).as_ref(),

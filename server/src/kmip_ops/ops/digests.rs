@@ -27,6 +27,7 @@ use crate::kmip_ops::hashing::{digest_of, requested_hash};
 use crate::kmip_ops::key_use::{self, single_part_data, Direction};
 use crate::kmip_ops::stored::stored_algorithm;
 use crate::kmip_ops::symmetric::random;
+use crate::kmip_ops::usage_limits;
 
 /// The most bytes one RNG Retrieve returns.
 pub const MAX_RANDOM_BYTES: i32 = 1 << 20;
@@ -182,6 +183,9 @@ async fn mac_of(
 ) -> Result<Vec<u8>, KmipError> {
     let object = context.key_for_use(uid, operation).await?;
     let algorithm = usable(&object, operation, parameters)?;
+    if operation == Operation::Mac {
+        usage_limits::take(context, &object, data.len()).await?;
+    }
     let key = context.state.keys.material(uid).await?;
     let mac = match algorithm {
         CryptographicAlgorithm::AES => cmac(&key, data)?,

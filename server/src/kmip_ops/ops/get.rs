@@ -26,6 +26,12 @@ pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item
     }
     let object = context.object(uid, Operation::Get).await?;
     let stored = object.attributes();
+    if attributes::is_sensitive(&attributes::kept(stored)) {
+        return Err(KmipError::new(
+            ResultReason::Sensitive,
+            format!("{uid} is Sensitive: hyok does not return it in the clear"),
+        ));
+    }
     let own_format = stored["KeyFormatType"]
         .as_str()
         .and_then(from_stored::<enums::KeyFormatType>)

@@ -11,6 +11,7 @@ mod get;
 mod key_pair;
 mod lifecycle;
 mod locate;
+mod log;
 mod parts;
 mod query;
 mod register;
@@ -26,7 +27,7 @@ use super::context::Context;
 use super::error::KmipError;
 
 /// The operations served, in Query's order.
-pub const SERVED: [Operation; 29] = [
+pub const SERVED: [Operation; 30] = [
     Operation::DiscoverVersions,
     Operation::Query,
     Operation::Create,
@@ -56,6 +57,7 @@ pub const SERVED: [Operation; 29] = [
     Operation::RNGRetrieve,
     Operation::RNGSeed,
     Operation::DeriveKey,
+    Operation::Log,
 ];
 
 pub async fn run(context: &Context<'_>, payload: RequestPayload) -> Result<Vec<Item>, KmipError> {
@@ -99,6 +101,7 @@ pub async fn run(context: &Context<'_>, payload: RequestPayload) -> Result<Vec<I
         RequestPayload::RNGRetrieve(request) => digests::rng_retrieve(&request),
         RequestPayload::RNGSeed(request) => digests::rng_seed(&request),
         RequestPayload::DeriveKey(request) => derive::derive_key(context, &request).await,
+        RequestPayload::Log(request) => log::log(context, &request).await,
         _ => Err(KmipError::new(
             ResultReason::OperationNotSupported,
             "hyok does not serve this operation yet (Query lists those it does)",

@@ -20,6 +20,7 @@ use crate::kmip_ops::context::{required_uid, Context};
 use crate::kmip_ops::error::KmipError;
 use crate::kmip_ops::key_use::{self, Direction};
 use crate::kmip_ops::signatures::{Input, Scheme};
+use crate::kmip_ops::usage_limits;
 
 /// What a request signs or verifies: Digested Data (single-part only), or the Data of
 /// all its parts; `None` when this part was kept (its Correlation Value).
@@ -81,6 +82,8 @@ pub async fn sign(context: &Context<'_>, request: &SignRequest) -> Result<Vec<It
         Direction::Protect,
         CryptographicUsageMask::Sign,
     )?;
+    let signed_bytes = digested.map_or(data.len(), <[u8]>::len);
+    usage_limits::take(context, &object, signed_bytes).await?;
     let stored = context.state.keys.material(uid).await?;
     let key = context.state.parsed_keys.private(uid, &stored)?;
     let signature =

@@ -32,7 +32,7 @@ pub struct Scope {
 }
 
 /// What the server is asked to support; the operations come from its Query answer.
-const ALGORITHMS: [&str; 12] = [
+const ALGORITHMS: [&str; 13] = [
     "AES",
     "DES3",
     "ChaCha20",
@@ -45,6 +45,8 @@ const ALGORITHMS: [&str; 12] = [
     "RSA",
     "EC",
     "ECDSA",
+    // Stored and returned, not computed with.
+    "DSA",
 ];
 const MODES: [&str; 9] = [
     "ECB",
@@ -58,7 +60,7 @@ const MODES: [&str; 9] = [
     "AEAD",
 ];
 const PADDINGS: [&str; 5] = ["PKCS5", "None", "OAEP", "PSS", "PKCS1V1_5"];
-const KEY_FORMATS: [&str; 11] = [
+const KEY_FORMATS: [&str; 13] = [
     "Raw",
     "Opaque",
     "PKCS_1",
@@ -70,6 +72,8 @@ const KEY_FORMATS: [&str; 11] = [
     "TransparentRSAPublicKey",
     "TransparentECPrivateKey",
     "TransparentECPublicKey",
+    "TransparentDSAPrivateKey",
+    "TransparentDSAPublicKey",
 ];
 const OBJECT_TYPES: [&str; 7] = [
     "SymmetricKey",
@@ -82,13 +86,10 @@ const OBJECT_TYPES: [&str; 7] = [
 ];
 
 /// Request elements the server does not serve yet, and what they stand for.
-const UNSERVED: [(&str, &str); 2] = [
-    (
-        "KeyWrappingSpecification",
-        "key wrapping (Get with a Key Wrapping Specification)",
-    ),
-    ("UsageLimits", "the Usage Limits attribute"),
-];
+const UNSERVED: [(&str, &str); 1] = [(
+    "KeyWrappingSpecification",
+    "key wrapping (Get with a Key Wrapping Specification)",
+)];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
