@@ -138,4 +138,5 @@ with client:
         "cryptographic_parameters": sha256, "derivation_data": b"fixed input",
     }) == KBKDFHMAC(hashes.SHA256(), Mode.CounterMode, 16, 4, None,
                     CounterLocation.BeforeFixed, None, None, b"fixed input").derive(base_key)
+
 print(json.dumps(out))

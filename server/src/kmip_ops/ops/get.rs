@@ -1,6 +1,7 @@
 //! Get (a key in the Key Format Type asked for, else in the one it was created or
 //! registered in, converted by [`crate::kmip_ops::key_formats`]; any other object as it
-//! came), Get Attributes and Get Attribute List.
+//! came), wrapped under another key when a Key Wrapping Specification asks
+//! ([`super::key_wrapping`]), Get Attributes and Get Attribute List.
 
 use hyok_kmip::enums;
 use hyok_kmip::enums::ResultReason;
@@ -8,6 +9,7 @@ use hyok_kmip::message::{GetAttributeListRequest, GetAttributesRequest, GetReque
 use hyok_kmip::registry::tag;
 use hyok_kmip::{Item, Value};
 
+use super::key_wrapping;
 use crate::access::Operation;
 use crate::keys::{RecordKinds, OBJECT_ITEM};
 use crate::kmip_ops::attributes;
@@ -18,15 +20,16 @@ use crate::kmip_ops::stored::{from_stored, stored_algorithm, stored_item};
 
 pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item>, KmipError> {
     let uid = required_uid(&request.unique_identifier)?;
-    if request.key_wrapping_specification.is_some() || request.key_compression_type.is_some() {
+    if request.key_compression_type.is_some() {
         return Err(KmipError::new(
-            ResultReason::KeyFormatTypeNotSupported,
-            "hyok returns keys unwrapped (over TLS) and uncompressed",
+            ResultReason::KeyCompressionTypeNotSupported,
+            "hyok returns keys uncompressed",
         ));
     }
     let object = context.object(uid, Operation::Get).await?;
     let stored = object.attributes();
-    if attributes::is_sensitive(&attributes::kept(stored)) {
+    let wrapping = request.key_wrapping_specification.as_ref();
+    if wrapping.is_none() && attributes::is_sensitive(&attributes::kept(stored)) {
         return Err(KmipError::new(
             ResultReason::Sensitive,
             format!("{uid} is Sensitive: hyok does not return it in the clear"),
@@ -81,6 +84,14 @@ pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item
         vec![object_type, Item::text(tag::UNIQUE_IDENTIFIER, uid), item]
     } else {
         symmetric_key(uid, stored, format, &material)?
+    };
+    let answer = match (wrapping, answer.as_slice()) {
+        (Some(specification), [object_type, id, object]) => vec![
+            object_type.clone(),
+            id.clone(),
+            key_wrapping::wrapped(context, object.clone(), specification).await?,
+        ],
+        _ => answer,
     };
     context.audit_key_use(Operation::Get, uid).await;
     if stored["Fresh"].as_bool() != Some(false) {

@@ -9,6 +9,7 @@ mod derive;
 mod digests;
 mod get;
 mod key_pair;
+mod key_wrapping;
 mod lifecycle;
 mod locate;
 mod log;

@@ -85,12 +85,6 @@ const OBJECT_TYPES: [&str; 7] = [
     "SplitKey",
 ];
 
-/// Request elements the server does not serve yet, and what they stand for.
-const UNSERVED: [(&str, &str); 1] = [(
-    "KeyWrappingSpecification",
-    "key wrapping (Get with a Key Wrapping Specification)",
-)];
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Pass,
@@ -200,19 +194,6 @@ fn values<'a>(node: &'a Node, name: &str, out: &mut Vec<&'a str>) {
     }
 }
 
-/// Whether `node` or one of its descendants is an element named `name`, or a 1.x
-/// Attribute of that name.
-fn contains(node: &Node, name: &str) -> bool {
-    let named_attribute = node.name == "AttributeName"
-        && node
-            .value
-            .as_deref()
-            .map(hyok_kmip::registry::normalize)
-            .as_deref()
-            == Some(name);
-    node.name == name || named_attribute || node.children.iter().any(|child| contains(child, name))
-}
-
 fn out_of_scope(requests: &[&Node], scope: &Scope) -> Option<String> {
     let checks: [(&str, &[&str], &str); 5] = [
         ("CryptographicAlgorithm", &ALGORITHMS, "algorithm"),
@@ -222,9 +203,6 @@ fn out_of_scope(requests: &[&Node], scope: &Scope) -> Option<String> {
         ("ObjectType", &OBJECT_TYPES, "object type"),
     ];
     for request in requests {
-        if let Some((_, what)) = UNSERVED.iter().find(|(name, _)| contains(request, name)) {
-            return Some(format!("{what} is not supported"));
-        }
         let mut operations = Vec::new();
         values(request, "Operation", &mut operations);
         if let Some(op) = operations
