@@ -625,6 +625,64 @@ fn get_wraps_a_key_under_a_kek_as_python_cryptography_unwraps_it() {
     );
 }
 
+#[test]
+fn private_keys_are_stored_only_wrapped() {
+    let dir = tempdir();
+    let (hyok, certs) = start(dir.path());
+    let mut alice = connect(&hyok, &certs, Some("alice")).unwrap();
+    let attribute = |name: &str, kind: &str, value: &str| {
+        format!(
+            r#"<Attribute><AttributeName type="TextString" value="{name}"/><AttributeValue type="{kind}" value="{value}"/></Attribute>"#
+        )
+    };
+    let mut secrets = Vec::new();
+    for (algorithm, bits) in [("RSA", "2048"), ("EC", "256"), ("EC", "521")] {
+        let create = format!(
+            "<CommonTemplateAttribute>{}{}</CommonTemplateAttribute>",
+            attribute("Cryptographic Algorithm", "Enumeration", algorithm),
+            attribute("Cryptographic Length", "Integer", bits),
+        );
+        let created = exchange(&mut alice, &request(&item("CreateKeyPair", &create))).unwrap();
+        let private = payload_text(&created, tag::PRIVATE_KEY_UNIQUE_IDENTIFIER);
+        let got = exchange(
+            &mut alice,
+            &request(&item(
+                "Get",
+                &format!(r#"<UniqueIdentifier type="TextString" value="{private}"/>"#),
+            )),
+        )
+        .unwrap();
+        let der = match got
+            .child(tag::BATCH_ITEM)
+            .and_then(|b| b.child(tag::RESPONSE_PAYLOAD))
+            .and_then(|p| p.child(tag::PRIVATE_KEY))
+            .and_then(|k| k.child(tag::KEY_BLOCK))
+            .and_then(|b| b.child(tag::KEY_VALUE))
+            .and_then(|v| v.child(tag::KEY_MATERIAL))
+            .map(|m| &m.value)
+        {
+            Some(Value::ByteString(der)) => der.clone(),
+            _ => panic!("{}", to_xml(&got)),
+        };
+        // The last 32 bytes of the DER are secret (the private scalar or the CRT
+        // coefficient).
+        secrets.push((private, der[der.len() - 32..].to_vec()));
+    }
+    let file = dir.path().join("data/hyok.db");
+    let mut stored = std::fs::read(&file).unwrap();
+    stored.extend(std::fs::read(dir.path().join("data/hyok.db-wal")).unwrap_or_default());
+    for (uid, secret) in &secrets {
+        assert!(
+            stored.windows(8).any(|w| w == &uid.as_bytes()[..8]),
+            "{uid} is in the database"
+        );
+        assert!(
+            !stored.windows(32).any(|w| w == secret.as_slice()),
+            "plaintext of private key {uid} found in the database"
+        );
+    }
+}
+
 /// Runs the PyKMIP script `script` (in `tests/kmip/`) against `hyok` as alice, with
 /// `args` after the connection's; what it printed, as JSON.
 fn pykmip(hyok: &Hyok, certs: &Path, script: &str, args: &[&str]) -> serde_json::Value {
