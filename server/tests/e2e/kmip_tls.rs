@@ -384,19 +384,14 @@ fn rekey_key_pair_replaces_both_halves_linked_both_ways() {
     let dir = tempdir();
     let (hyok, certs) = start(dir.path());
     let mut alice = connect(&hyok, &certs, Some("alice")).unwrap();
-    let attribute = |name: &str, kind: &str, value: &str| {
-        format!(
-            r#"<Attribute><AttributeName type="TextString" value="{name}"/><AttributeValue type="{kind}" value="{value}"/></Attribute>"#
-        )
-    };
     let create = format!(
         "<CommonTemplateAttribute>{}{}</CommonTemplateAttribute>\
          <PrivateKeyTemplateAttribute>{}</PrivateKeyTemplateAttribute>\
          <PublicKeyTemplateAttribute>{}</PublicKeyTemplateAttribute>",
-        attribute("Cryptographic Algorithm", "Enumeration", "EC"),
-        attribute("Cryptographic Length", "Integer", "384"),
-        attribute("Cryptographic Usage Mask", "Integer", "Sign"),
-        attribute("Cryptographic Usage Mask", "Integer", "Verify"),
+        template_attribute("Cryptographic Algorithm", "Enumeration", "EC"),
+        template_attribute("Cryptographic Length", "Integer", "384"),
+        template_attribute("Cryptographic Usage Mask", "Integer", "Sign"),
+        template_attribute("Cryptographic Usage Mask", "Integer", "Verify"),
     );
     let created = exchange(&mut alice, &request(&item("CreateKeyPair", &create))).unwrap();
     let old_private = payload_text(&created, tag::PRIVATE_KEY_UNIQUE_IDENTIFIER);
@@ -630,17 +625,12 @@ fn private_keys_are_stored_only_wrapped() {
     let dir = tempdir();
     let (hyok, certs) = start(dir.path());
     let mut alice = connect(&hyok, &certs, Some("alice")).unwrap();
-    let attribute = |name: &str, kind: &str, value: &str| {
-        format!(
-            r#"<Attribute><AttributeName type="TextString" value="{name}"/><AttributeValue type="{kind}" value="{value}"/></Attribute>"#
-        )
-    };
     let mut secrets = Vec::new();
     for (algorithm, bits) in [("RSA", "2048"), ("EC", "256"), ("EC", "521")] {
         let create = format!(
             "<CommonTemplateAttribute>{}{}</CommonTemplateAttribute>",
-            attribute("Cryptographic Algorithm", "Enumeration", algorithm),
-            attribute("Cryptographic Length", "Integer", bits),
+            template_attribute("Cryptographic Algorithm", "Enumeration", algorithm),
+            template_attribute("Cryptographic Length", "Integer", bits),
         );
         let created = exchange(&mut alice, &request(&item("CreateKeyPair", &create))).unwrap();
         let private = payload_text(&created, tag::PRIVATE_KEY_UNIQUE_IDENTIFIER);
@@ -681,6 +671,13 @@ fn private_keys_are_stored_only_wrapped() {
             "plaintext of private key {uid} found in the database"
         );
     }
+}
+
+/// A KMIP 1.x template Attribute.
+fn template_attribute(name: &str, kind: &str, value: &str) -> String {
+    format!(
+        r#"<Attribute><AttributeName type="TextString" value="{name}"/><AttributeValue type="{kind}" value="{value}"/></Attribute>"#
+    )
 }
 
 /// Runs the PyKMIP script `script` (in `tests/kmip/`) against `hyok` as alice, with
