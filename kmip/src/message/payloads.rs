@@ -481,7 +481,7 @@ payload! {
         offset_items: opt Int (OFFSET_ITEMS),
         storage_status_mask: opt Int (STORAGE_STATUS_MASK),
         object_group_member: opt Enum (OBJECT_GROUP_MEMBER),
-        attributes: one Item (ATTRIBUTES),
+        attributes: opt Item (ATTRIBUTES),
     }
 }
 

@@ -180,8 +180,10 @@ fn parse_private(block: &Block) -> Result<PKey<Private>, KmipError> {
         KeyFormatType::PKCS_1 => Rsa::private_key_from_der(bytes)
             .and_then(PKey::from_rsa)
             .map_err(|_| unreadable(format, "RSA private key")),
+        // (Some clients, PyKMIP's tests among them, label a PKCS#1 RSA key PKCS_8:
+        // OpenSSL's DER reader takes both.)
         KeyFormatType::PKCS_8 => {
-            PKey::private_key_from_pkcs8(bytes).map_err(|_| unreadable(format, "private key"))
+            PKey::private_key_from_der(bytes).map_err(|_| unreadable(format, "private key"))
         }
         KeyFormatType::ECPrivateKey => EcKey::private_key_from_der(bytes)
             .and_then(PKey::from_ec_key)

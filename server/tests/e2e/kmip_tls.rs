@@ -228,6 +228,10 @@ fn pykmip_works_with_hyok_in_kmip_1_2_1_4_and_2_0() {
             "{what}"
         );
         assert_eq!(seen["attributes"]["State"], "State.ACTIVE", "{what}");
+        assert_eq!(
+            seen["locate_everything"], true,
+            "Locate without attributes: {what}"
+        );
         assert_eq!(seen["attributes"]["Cryptographic Length"], "256", "{what}");
         assert!(
             seen["attributes"]["Name"]

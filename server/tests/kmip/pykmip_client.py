@@ -49,6 +49,7 @@ with client:
     out["attributes"] = {a.attribute_name.value: str(a.attribute_value) for a in attributes}
     out["attribute_list"] = sorted(client.get_attribute_list(created))
     out["locate_by_name"] = locate(factory.create_attribute(enums.AttributeType.NAME, name))
+    out["locate_everything"] = {created, registered} <= set(client.locate())
     out["locate_by_state"] = created in locate(
         factory.create_attribute(enums.AttributeType.STATE, enums.State.ACTIVE))
     out["locate_active_aes_256"] = locate(

@@ -97,7 +97,13 @@ pub async fn locate(
     context: &Context<'_>,
     request: &LocateRequest,
 ) -> Result<Vec<Item>, KmipError> {
-    let conditions = conditions(request.attributes.children().unwrap_or_default())?;
+    let conditions = conditions(
+        request
+            .attributes
+            .as_ref()
+            .and_then(Item::children)
+            .unwrap_or_default(),
+    )?;
     let destroyed_too = request
         .storage_status_mask
         .is_some_and(|mask| mask as u32 & enums::StorageStatusMask::DestroyedStorage.value() != 0);
