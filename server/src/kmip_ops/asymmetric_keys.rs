@@ -8,7 +8,7 @@ use hyok_kmip::enums::{
     CryptographicAlgorithm, KeyFormatType, ObjectType, RecommendedCurve, ResultReason,
 };
 use hyok_kmip::registry::tag;
-use hyok_kmip::{Item, Limits, Value};
+use hyok_kmip::{Item, Value};
 use openssl::bn::{BigNum, BigNumContext};
 use openssl::ec::{EcGroup, EcKey, EcPoint};
 use openssl::nid::Nid;
@@ -17,6 +17,7 @@ use openssl::rsa::Rsa;
 use zeroize::Zeroizing;
 
 use crate::kmip_ops::error::KmipError;
+use crate::kmip_ops::stored::stored_object;
 
 /// What a Key Block holds: its Key Material as bytes, or as the structure of a
 /// transparent format.
@@ -25,13 +26,6 @@ struct Block {
     material: Zeroizing<Vec<u8>>,
     transparent: Option<Item>,
     algorithm: Option<CryptographicAlgorithm>,
-}
-
-fn damaged(uid: &str) -> KmipError {
-    KmipError::new(
-        ResultReason::GeneralFailure,
-        format!("the stored form of {uid} is damaged"),
-    )
 }
 
 fn unreadable(format: KeyFormatType, what: &str) -> KmipError {
@@ -224,10 +218,6 @@ fn not_computed(format: KeyFormatType) -> KmipError {
         ResultReason::KeyFormatTypeNotSupported,
         format!("hyok does not compute with asymmetric keys in {format}"),
     )
-}
-
-fn stored_object(uid: &str, stored: &[u8]) -> Result<Item, KmipError> {
-    hyok_kmip::decode(stored, &Limits::default()).map_err(|_| damaged(uid))
 }
 
 /// The private key `uid`, from its stored object.

@@ -229,7 +229,7 @@ fn protection(object: &ObjectRecord, stored: &Json) -> Vec<Item> {
         sha2::Sha256::digest(object.uid.as_bytes()).to_vec(),
     )];
     out.extend(key_format_type(stored));
-    if !kept(stored).iter().any(|a| a.tag == tag::SENSITIVE) {
+    if kept_tagged(stored, tag::SENSITIVE).is_empty() {
         out.push(Item::boolean(tag::SENSITIVE, false));
     }
     out.extend([
@@ -449,9 +449,9 @@ pub fn keep_more(map: &mut Map<String, Json>, items: &[Item]) -> Result<(), Kmip
 /// The Cryptographic Parameters of one use of `object`: each field the request gives, and
 /// the fields of the object's own Cryptographic Parameters attribute it does not.
 pub fn cryptographic_parameters(requested: Option<&Item>, object: &ObjectRecord) -> Option<Item> {
-    let own = kept(object.attributes())
+    let own = kept_tagged(object.attributes(), tag::CRYPTOGRAPHIC_PARAMETERS)
         .into_iter()
-        .find(|a| a.tag == tag::CRYPTOGRAPHIC_PARAMETERS);
+        .next();
     match (requested, own) {
         (None, own) => own,
         (Some(requested), None) => Some(requested.clone()),
@@ -465,6 +465,29 @@ pub fn cryptographic_parameters(requested: Option<&Item>, object: &ObjectRecord)
             Some(Item::structure(tag::CRYPTOGRAPHIC_PARAMETERS, fields))
         }
     }
+}
+
+/// The kept attributes of tag `wanted`, as items: only those entries are decoded (a
+/// cryptographic operation reads one or two kept attributes, not all of them).
+pub fn kept_tagged(stored: &Json, wanted: u32) -> Vec<Item> {
+    let Some(name) = hyok_kmip::registry::tag_name(wanted) else {
+        return Vec::new();
+    };
+    stored[KEPT]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|kept| kept["tag"].as_str() == Some(name))
+        .filter_map(|kept| from_json(&kept.to_string(), &Limits::default()).ok())
+        .collect()
+}
+
+/// Sets the `link_type` Link (a LinkType name) of an attribute map to `target`.
+pub fn set_link(stored: &mut Json, link_type: &str, target: &str) {
+    if !stored["Links"].is_object() {
+        stored["Links"] = json!({});
+    }
+    stored["Links"][link_type] = json!(target);
 }
 
 /// The kept attributes of an attribute map, as items.
@@ -497,3 +520,41 @@ pub fn is_sensitive(items: &[Item]) -> bool {
 
 /// The stored mark of a key that has been Sensitive since it was made.
 const ALWAYS_SENSITIVE: &str = "AlwaysSensitive";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_tagged_finds_what_kept_finds() {
+        let attributes = [
+            Item::structure(
+                tag::CRYPTOGRAPHIC_PARAMETERS,
+                vec![Item::enumeration(
+                    tag::PADDING_METHOD,
+                    enums::PaddingMethod::OAEP.value(),
+                )],
+            ),
+            Item::new(tag::PROTECT_STOP_DATE, Value::DateTime(1_700_000_000)),
+            Item::new(tag::PROCESS_START_DATE, Value::DateTime(1_600_000_000)),
+            Item::boolean(tag::SENSITIVE, true),
+            Item::structure(
+                tag::USAGE_LIMITS,
+                vec![Item::new(tag::USAGE_LIMITS_TOTAL, Value::LongInteger(16))],
+            ),
+        ];
+        let mut stored = json!({});
+        set_kept(&mut stored, &attributes).unwrap();
+        let all = kept(&stored);
+        for attribute in &attributes {
+            let one: Vec<Item> = all
+                .iter()
+                .filter(|a| a.tag == attribute.tag)
+                .cloned()
+                .collect();
+            assert_eq!(kept_tagged(&stored, attribute.tag), one);
+            assert_eq!(one, vec![attribute.clone()]);
+        }
+        assert!(kept_tagged(&stored, tag::NAME).is_empty());
+    }
+}

@@ -101,10 +101,10 @@ fn dates_allow(
         ),
     };
     let now = hyok_db::now_millis().div_euclid(1000);
-    let dated = crate::kmip_ops::attributes::kept(object.attributes())
+    let dated = crate::kmip_ops::attributes::kept_tagged(object.attributes(), date_tag)
         .into_iter()
         .find_map(|item| match item.value {
-            Value::DateTime(seconds) if item.tag == date_tag => Some(seconds),
+            Value::DateTime(seconds) => Some(seconds),
             _ => None,
         });
     if dated.is_some_and(|seconds| (seconds <= now) == refused_when) {
@@ -128,6 +128,11 @@ pub fn single_part_data<'a>(
             "multi-part {operation} is not supported"
         )));
     }
+    needed_data(operation, data)
+}
+
+/// The Data `operation` needs, or Missing Data.
+pub fn needed_data<'a>(operation: &str, data: Option<&'a [u8]>) -> Result<&'a [u8], KmipError> {
     data.ok_or_else(|| KmipError::new(ResultReason::MissingData, format!("{operation} needs Data")))
 }
 

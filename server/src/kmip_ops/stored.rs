@@ -1,10 +1,13 @@
 //! Enumeration names the database stores (an object's type and algorithm, its links,
 //! its revocation reason...) read back as KMIP values without trusting them: a name the
-//! registry lacks is logged and left out of the answer, never a panic.
+//! registry lacks is logged and left out of the answer, never a panic; and the KMIP
+//! object kept whole for an object that is not a plain symmetric key, decoded.
 
-use hyok_kmip::enums::CryptographicAlgorithm;
+use hyok_kmip::enums::{CryptographicAlgorithm, ResultReason};
 use hyok_kmip::registry::KmipEnum;
-use hyok_kmip::Item;
+use hyok_kmip::{Item, Limits};
+
+use crate::kmip_ops::error::KmipError;
 
 /// The value `name` stands for in `E`, if it is one.
 pub fn from_stored<E: KmipEnum>(name: &str) -> Option<E> {
@@ -29,6 +32,19 @@ pub fn stored_algorithm(stored: &serde_json::Value) -> Option<CryptographicAlgor
 /// An Enumeration item of `tag` holding the value `name` stands for in `E`, if it is one.
 pub fn stored_item<E: KmipEnum>(tag: u32, name: &str) -> Option<Item> {
     from_stored::<E>(name).map(|value| Item::enumeration(tag, value.value()))
+}
+
+/// The error of a stored object of `uid` that does not read back.
+pub fn damaged(uid: &str) -> KmipError {
+    KmipError::new(
+        ResultReason::GeneralFailure,
+        format!("the stored form of {uid} is damaged"),
+    )
+}
+
+/// The KMIP object kept whole for `uid` (its unwrapped material), decoded.
+pub fn stored_object(uid: &str, material: &[u8]) -> Result<Item, KmipError> {
+    hyok_kmip::decode(material, &Limits::default()).map_err(|_| damaged(uid))
 }
 
 #[cfg(test)]

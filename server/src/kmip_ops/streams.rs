@@ -72,13 +72,8 @@ impl Default for Streams {
                     .ok()
                     .and_then(|mut stream| stream.take())
                     .map(|stream| stream.caller);
-                if let (Some(caller), Ok(mut counts)) = (caller, counts.lock()) {
-                    if let Some(count) = counts.get_mut(&caller) {
-                        *count = count.saturating_sub(1);
-                        if *count == 0 {
-                            counts.remove(&caller);
-                        }
-                    }
+                if let Some(caller) = caller {
+                    count_down(&counts, &caller);
                 }
             })
             .build();
@@ -167,12 +162,17 @@ impl Streams {
 
     /// Counts a taken stream as ended for `caller`.
     pub fn end(&self, caller: &str) {
-        if let Ok(mut counts) = self.per_caller.lock() {
-            if let Some(count) = counts.get_mut(caller) {
-                *count = count.saturating_sub(1);
-                if *count == 0 {
-                    counts.remove(caller);
-                }
+        count_down(&self.per_caller, caller);
+    }
+}
+
+/// One stream fewer for `caller`.
+fn count_down(counts: &Mutex<HashMap<String, usize>>, caller: &str) {
+    if let Ok(mut counts) = counts.lock() {
+        if let Some(count) = counts.get_mut(caller) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                counts.remove(caller);
             }
         }
     }

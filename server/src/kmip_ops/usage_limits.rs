@@ -11,7 +11,7 @@ use hyok_kmip::registry::tag;
 use hyok_kmip::{Item, Value};
 
 use crate::keys::KeyError;
-use crate::kmip_ops::attributes::{kept, set_kept};
+use crate::kmip_ops::attributes::{kept, kept_tagged, set_kept};
 use crate::kmip_ops::context::Context;
 use crate::kmip_ops::error::KmipError;
 
@@ -62,10 +62,7 @@ pub async fn take(
     object: &ObjectRecord,
     bytes: usize,
 ) -> Result<(), KmipError> {
-    if !kept(object.attributes())
-        .iter()
-        .any(|a| a.tag == tag::USAGE_LIMITS)
-    {
+    if kept_tagged(object.attributes(), tag::USAGE_LIMITS).is_empty() {
         return Ok(());
     }
     let uid = object.uid.clone();

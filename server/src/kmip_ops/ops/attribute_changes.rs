@@ -130,10 +130,7 @@ pub async fn add(
                             format!("the object has a {link_type} already: use Set or Modify Attribute"),
                         )));
                     }
-                    if !stored["Links"].is_object() {
-                        stored["Links"] = json!({});
-                    }
-                    stored["Links"][*link_type] = json!(target);
+                    attributes::set_link(stored, link_type, target);
                 }
                 Changeable::Kept => {
                     let mut kept = attributes::kept(stored);
@@ -183,10 +180,7 @@ pub async fn set(
             match &kind {
                 Changeable::UsageMask(mask) => stored["CryptographicUsageMask"] = json!(mask),
                 Changeable::Link(link_type, target) => {
-                    if !stored["Links"].is_object() {
-                        stored["Links"] = json!({});
-                    }
-                    stored["Links"][*link_type] = json!(target);
+                    attributes::set_link(stored, link_type, target);
                 }
                 _ => {
                     let mut kept = attributes::kept(stored);

@@ -18,7 +18,7 @@ use crate::keys::RecordKinds;
 use crate::kmip_ops::attributes::cryptographic_parameters;
 use crate::kmip_ops::context::{required_uid, Context};
 use crate::kmip_ops::error::KmipError;
-use crate::kmip_ops::key_use::{self, Direction};
+use crate::kmip_ops::key_use::{self, needed_data, Direction};
 use crate::kmip_ops::rsa_cipher::RsaCipher;
 use crate::kmip_ops::stored::stored_algorithm;
 use crate::kmip_ops::symmetric::Spec;
@@ -183,8 +183,4 @@ pub async fn decrypt(
         Item::text(tag::UNIQUE_IDENTIFIER, uid),
         Item::bytes(tag::DATA, plaintext.to_vec()),
     ])
-}
-
-fn needed_data<'a>(operation: &str, data: Option<&'a [u8]>) -> Result<&'a [u8], KmipError> {
-    data.ok_or_else(|| KmipError::new(ResultReason::MissingData, format!("{operation} needs Data")))
 }

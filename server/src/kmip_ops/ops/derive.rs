@@ -10,7 +10,7 @@ use hyok_kmip::enums::{
 };
 use hyok_kmip::message::DeriveKeyRequest;
 use hyok_kmip::registry::tag;
-use hyok_kmip::{encode, Item, Limits, Value};
+use hyok_kmip::{encode, Item, Value};
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -22,7 +22,7 @@ use crate::kmip_ops::derivation::{self, longer_than_output, Inputs};
 use crate::kmip_ops::error::KmipError;
 use crate::kmip_ops::hashing::requested_hash;
 use crate::kmip_ops::key_use::{self, Direction};
-use crate::kmip_ops::stored::stored_algorithm;
+use crate::kmip_ops::stored::{stored_algorithm, stored_object};
 use crate::kmip_ops::symmetric::Spec;
 
 fn bytes_of(parameters: Option<&Item>, field: u32) -> &[u8] {
@@ -42,12 +42,7 @@ fn base_material(
     if stored[OBJECT_ITEM].as_bool() != Some(true) {
         return Ok(Zeroizing::new(material.to_vec()));
     }
-    let object = hyok_kmip::decode(material, &Limits::default()).map_err(|_| {
-        KmipError::new(
-            ResultReason::GeneralFailure,
-            format!("the stored form of {uid} is damaged"),
-        )
-    })?;
+    let object = stored_object(uid, material)?;
     match object
         .child(tag::KEY_BLOCK)
         .and_then(|b| b.child(tag::KEY_VALUE))
@@ -173,10 +168,7 @@ pub async fn derive_key(
         .state
         .keys
         .change_attributes(base, &context.actor(), "derive-key", move |_, stored, _| {
-            if !stored["Links"].is_object() {
-                stored["Links"] = json!({});
-            }
-            stored["Links"]["DerivedKeyLink"] = json!(derived_uid);
+            attributes::set_link(stored, "DerivedKeyLink", &derived_uid);
             Ok(())
         })
         .await?;

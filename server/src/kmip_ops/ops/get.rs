@@ -16,7 +16,7 @@ use crate::kmip_ops::attributes;
 use crate::kmip_ops::context::{required_uid, Context};
 use crate::kmip_ops::error::KmipError;
 use crate::kmip_ops::key_formats;
-use crate::kmip_ops::stored::{from_stored, stored_algorithm, stored_item};
+use crate::kmip_ops::stored::{damaged, from_stored, stored_algorithm, stored_item, stored_object};
 
 pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item>, KmipError> {
     let uid = required_uid(&request.unique_identifier)?;
@@ -29,7 +29,9 @@ pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item
     let object = context.object(uid, Operation::Get).await?;
     let stored = object.attributes();
     let wrapping = request.key_wrapping_specification.as_ref();
-    if wrapping.is_none() && attributes::is_sensitive(&attributes::kept(stored)) {
+    if wrapping.is_none()
+        && attributes::is_sensitive(&attributes::kept_tagged(stored, tag::SENSITIVE))
+    {
         return Err(KmipError::new(
             ResultReason::Sensitive,
             format!("{uid} is Sensitive: hyok does not return it in the clear"),
@@ -50,16 +52,9 @@ pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item
     };
     let material = context.state.keys.material(uid).await?;
     let answer = if stored[OBJECT_ITEM].as_bool() == Some(true) {
-        let damaged = || {
-            KmipError::new(
-                ResultReason::GeneralFailure,
-                format!("the stored form of {uid} is damaged"),
-            )
-        };
-        let item =
-            hyok_kmip::decode(&material, &hyok_kmip::Limits::default()).map_err(|_| damaged())?;
+        let item = stored_object(uid, &material)?;
         let object_type = stored_item::<enums::ObjectType>(tag::OBJECT_TYPE, &object.object_type)
-            .ok_or_else(damaged)?;
+            .ok_or_else(|| damaged(uid))?;
         let item = if format == own_format {
             item
         } else {

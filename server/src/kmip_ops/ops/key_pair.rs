@@ -388,10 +388,7 @@ pub async fn rekey_key_pair(
                 &context.actor(),
                 "rekey-key-pair",
                 move |_, stored, _| {
-                    if !stored["Links"].is_object() {
-                        stored["Links"] = json!({});
-                    }
-                    stored["Links"]["ReplacementObjectLink"] = json!(new);
+                    attributes::set_link(stored, "ReplacementObjectLink", &new);
                     Ok(())
                 },
             )

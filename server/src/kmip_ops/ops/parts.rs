@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 use crate::access::Operation;
 use crate::kmip_ops::context::Context;
 use crate::kmip_ops::error::KmipError;
+use crate::kmip_ops::key_use::needed_data;
 use crate::kmip_ops::streams::{Progress, Stream};
 
 /// One request of an operation, single-part or one part of several.
@@ -52,14 +53,9 @@ pub async fn gathered(
     data: Option<&[u8]>,
 ) -> Result<Gathered, KmipError> {
     let caller = &context.caller.user;
-    let data = match (part, data) {
-        (Part::Single, None) => {
-            return Err(KmipError::new(
-                ResultReason::MissingData,
-                format!("{operation} needs Data"),
-            ))
-        }
-        (_, data) => data.unwrap_or_default(),
+    let data = match part {
+        Part::Single => needed_data(operation.as_str(), data)?,
+        _ => data.unwrap_or_default(),
     };
     if !matches!(part, Part::Single) {
         context.key_for_use(uid, operation).await?;

@@ -22,16 +22,16 @@ use crate::kmip_ops::key_use::{self, Direction};
 use crate::kmip_ops::signatures::{Input, Scheme};
 use crate::kmip_ops::usage_limits;
 
-/// What a request signs or verifies: Digested Data (single-part only), or the Data of
-/// all its parts; `None` when this part was kept (its Correlation Value).
-async fn input_of(
+/// The Data of a request that signs or verifies, all its parts gathered (nothing when it
+/// brings Digested Data, single-part only), or the Correlation Value of a kept part.
+async fn gathered_data(
     context: &Context<'_>,
     uid: &str,
     operation: Operation,
     part: Part<'_>,
     data: Option<&[u8]>,
     digested: Option<&[u8]>,
-) -> Result<Result<Zeroizing<Vec<u8>>, Vec<u8>>, KmipError> {
+) -> Result<Gathered, KmipError> {
     match (data, digested) {
         (Some(_), Some(_)) => Err(KmipError::invalid_field(format!(
             "{operation} takes Data or Digested Data, not both"
@@ -39,11 +39,16 @@ async fn input_of(
         (None, Some(_)) if !matches!(part, Part::Single) => Err(KmipError::invalid_field(
             "Digested Data comes in one request, not in parts",
         )),
-        (None, Some(_)) => Ok(Ok(Zeroizing::new(Vec::new()))),
-        (data, None) => match gathered(context, &part, uid, operation, data).await? {
-            Gathered::All(all) => Ok(Ok(all)),
-            Gathered::Kept(correlation) => Ok(Err(correlation)),
-        },
+        (None, Some(_)) => Ok(Gathered::All(Zeroizing::new(Vec::new()))),
+        (data, None) => gathered(context, &part, uid, operation, data).await,
+    }
+}
+
+/// What is signed or verified: the Digested Data when given, else the Data.
+fn input<'a>(digested: Option<&'a [u8]>, data: &'a [u8]) -> Input<'a> {
+    match digested {
+        Some(digest) => Input::Digested(digest),
+        None => Input::Data(data),
     }
 }
 
@@ -66,14 +71,11 @@ pub async fn sign(context: &Context<'_>, request: &SignRequest) -> Result<Vec<It
         request.correlation_value.as_deref(),
     )?;
     let (data, digested) = (request.data.as_deref(), request.digested_data.as_deref());
-    let data = match input_of(context, uid, Operation::Sign, part, data, digested).await? {
-        Ok(data) => data,
-        Err(correlation) => return Ok(continued(uid, correlation)),
+    let data = match gathered_data(context, uid, Operation::Sign, part, data, digested).await? {
+        Gathered::All(data) => data,
+        Gathered::Kept(correlation) => return Ok(continued(uid, correlation)),
     };
-    let input = match digested {
-        Some(digest) => Input::Digested(digest),
-        None => Input::Data(&data),
-    };
+    let input = input(digested, &data);
     let object = context.key_for_use(uid, Operation::Sign).await?;
     key_use::check(
         &object,
@@ -107,14 +109,11 @@ pub async fn signature_verify(
     )?;
     let operation = Operation::SignatureVerify;
     let (data, digested) = (request.data.as_deref(), request.digested_data.as_deref());
-    let data = match input_of(context, uid, operation, part, data, digested).await? {
-        Ok(data) => data,
-        Err(correlation) => return Ok(continued(uid, correlation)),
+    let data = match gathered_data(context, uid, operation, part, data, digested).await? {
+        Gathered::All(data) => data,
+        Gathered::Kept(correlation) => return Ok(continued(uid, correlation)),
     };
-    let input = match digested {
-        Some(digest) => Input::Digested(digest),
-        None => Input::Data(&data),
-    };
+    let input = input(digested, &data);
     let signature = request.signature_data.as_deref().ok_or_else(|| {
         KmipError::new(
             ResultReason::MissingData,
