@@ -17,6 +17,7 @@ use openssl::rsa::Rsa;
 use zeroize::Zeroizing;
 
 use crate::kmip_ops::error::KmipError;
+use crate::kmip_ops::fields;
 use crate::kmip_ops::stored::stored_object;
 
 /// What a Key Block holds: its Key Material as bytes, or as the structure of a
@@ -37,10 +38,7 @@ fn block_of(object: &Item) -> Result<Block, KmipError> {
     let block = object
         .child(tag::KEY_BLOCK)
         .ok_or_else(|| KmipError::invalid_field("the key has no Key Block"))?;
-    let enumeration = |wanted| match block.child(wanted).map(|i| &i.value) {
-        Some(Value::Enumeration(value)) => Some(*value),
-        _ => None,
-    };
+    let enumeration = |wanted| fields::enumeration(Some(block), wanted);
     let format = enumeration(tag::KEY_FORMAT_TYPE)
         .and_then(KeyFormatType::from_value)
         .ok_or_else(|| KmipError::invalid_field("the Key Block has no Key Format Type"))?;

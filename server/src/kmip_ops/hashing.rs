@@ -3,10 +3,11 @@
 
 use hyok_kmip::enums::{HashingAlgorithm, ResultReason};
 use hyok_kmip::registry::tag;
-use hyok_kmip::{Item, Value};
+use hyok_kmip::Item;
 use openssl::hash::MessageDigest;
 
 use crate::kmip_ops::error::KmipError;
+use crate::kmip_ops::fields;
 
 pub fn digest_of(algorithm: HashingAlgorithm) -> Result<MessageDigest, KmipError> {
     use HashingAlgorithm as H;
@@ -33,10 +34,7 @@ pub fn digest_of(algorithm: HashingAlgorithm) -> Result<MessageDigest, KmipError
 /// The Hashing Algorithm of tag `field` (Hashing Algorithm, Mask Generator Hashing
 /// Algorithm) in `parameters`, if there is one.
 pub fn named_hash(parameters: Option<&Item>, field: u32) -> Option<HashingAlgorithm> {
-    match parameters.and_then(|p| p.child(field)).map(|f| &f.value) {
-        Some(Value::Enumeration(value)) => HashingAlgorithm::from_value(*value),
-        _ => None,
-    }
+    fields::enumeration(parameters, field).and_then(HashingAlgorithm::from_value)
 }
 
 /// The Hashing Algorithm `parameters` name, if any.

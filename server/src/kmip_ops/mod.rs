@@ -8,6 +8,7 @@ mod context;
 mod derivation;
 mod dispatch;
 mod error;
+mod fields;
 mod hashing;
 mod http;
 mod key_formats;

@@ -5,7 +5,7 @@
 
 use hyok_kmip::enums::{HashingAlgorithm, MaskGenerator, PaddingMethod, ResultReason};
 use hyok_kmip::registry::tag;
-use hyok_kmip::{Item, Value};
+use hyok_kmip::Item;
 use openssl::md::MdRef;
 use openssl::pkey::{HasPrivate, HasPublic, Id, PKeyRef};
 use openssl::pkey_ctx::PkeyCtx;
@@ -13,6 +13,7 @@ use openssl::rsa::Padding;
 use zeroize::Zeroizing;
 
 use crate::kmip_ops::error::KmipError;
+use crate::kmip_ops::fields;
 use crate::kmip_ops::hashing::{digest_of, named_hash, requested_hash};
 use crate::kmip_ops::signatures::md_of;
 
@@ -32,13 +33,7 @@ fn failure(message: &str) -> KmipError {
 impl RsaCipher {
     /// The padding `parameters` (the request's, completed by the key's own) ask for.
     pub fn choose(parameters: Option<&Item>) -> Result<RsaCipher, KmipError> {
-        let enumeration = |field: u32| match parameters.and_then(|p| p.child(field)) {
-            Some(Item {
-                value: Value::Enumeration(v),
-                ..
-            }) => Some(*v),
-            _ => None,
-        };
+        let enumeration = |field: u32| fields::enumeration(parameters, field);
         if enumeration(tag::MASK_GENERATOR).is_some_and(|m| m != MaskGenerator::MGF1.value()) {
             return Err(bad("OAEP masks with MGF1"));
         }
@@ -47,13 +42,9 @@ impl RsaCipher {
                 let hash = requested_hash(parameters).unwrap_or(HashingAlgorithm::SHA_1);
                 let mgf1 =
                     named_hash(parameters, tag::MASK_GENERATOR_HASHING_ALGORITHM).unwrap_or(hash);
-                let label = match parameters.and_then(|p| p.child(tag::P_SOURCE)) {
-                    Some(Item {
-                        value: Value::ByteString(label),
-                        ..
-                    }) => label.clone(),
-                    _ => Vec::new(),
-                };
+                let label = fields::bytes(parameters, tag::P_SOURCE)
+                    .unwrap_or_default()
+                    .to_vec();
                 Ok(RsaCipher {
                     oaep: Some((md_of(digest_of(hash)?)?, md_of(digest_of(mgf1)?)?, label)),
                 })

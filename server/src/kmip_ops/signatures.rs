@@ -21,6 +21,7 @@ use openssl::rsa::Padding;
 use openssl::sign::{RsaPssSaltlen, Signer, Verifier};
 
 use crate::kmip_ops::error::KmipError;
+use crate::kmip_ops::fields::enumeration;
 use crate::kmip_ops::hashing::{digest_of, named_hash, requested_hash};
 
 /// What is signed: the message, or its digest.
@@ -58,13 +59,6 @@ fn failure(message: &str) -> KmipError {
 /// The EVP form of a digest.
 pub fn md_of(digest: MessageDigest) -> Result<&'static MdRef, KmipError> {
     Md::from_nid(digest.type_()).ok_or_else(|| failure("the hash has no EVP form"))
-}
-
-fn enumeration(parameters: Option<&Item>, field: u32) -> Option<u32> {
-    match parameters.and_then(|p| p.child(field)).map(|f| &f.value) {
-        Some(Value::Enumeration(value)) => Some(*value),
-        _ => None,
-    }
 }
 
 /// The padding and hash a Digital Signature Algorithm stands for.

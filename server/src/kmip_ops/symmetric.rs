@@ -6,12 +6,13 @@
 
 use hyok_kmip::enums::{BlockCipherMode, CryptographicAlgorithm, PaddingMethod, ResultReason};
 use hyok_kmip::registry::tag;
-use hyok_kmip::{Item, Value};
+use hyok_kmip::Item;
 use openssl::cipher::{Cipher, CipherRef};
 use openssl::cipher_ctx::{CipherCtx, CipherCtxFlags};
 use zeroize::Zeroizing;
 
 use crate::kmip_ops::error::KmipError;
+use crate::kmip_ops::fields;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -68,20 +69,8 @@ impl Spec {
         algorithm: CryptographicAlgorithm,
         parameters: Option<&Item>,
     ) -> Result<Spec, KmipError> {
-        let enumeration = |wanted: u32| match parameters.and_then(|p| p.child(wanted)) {
-            Some(Item {
-                value: Value::Enumeration(v),
-                ..
-            }) => Some(*v),
-            _ => None,
-        };
-        let integer = |wanted: u32| match parameters.and_then(|p| p.child(wanted)) {
-            Some(Item {
-                value: Value::Integer(v),
-                ..
-            }) => Some(*v),
-            _ => None,
-        };
+        let enumeration = |wanted: u32| fields::enumeration(parameters, wanted);
+        let integer = |wanted: u32| fields::integer(parameters, wanted);
         if let Some(asked) = enumeration(tag::CRYPTOGRAPHIC_ALGORITHM) {
             if asked != algorithm.value() {
                 return Err(bad(format!("the key is a {algorithm} key")));

@@ -20,16 +20,14 @@ use crate::kmip_ops::attributes;
 use crate::kmip_ops::context::Context;
 use crate::kmip_ops::derivation::{self, longer_than_output, Inputs};
 use crate::kmip_ops::error::KmipError;
+use crate::kmip_ops::fields;
 use crate::kmip_ops::hashing::requested_hash;
 use crate::kmip_ops::key_use::{self, Direction};
 use crate::kmip_ops::stored::{stored_algorithm, stored_object};
 use crate::kmip_ops::symmetric::Spec;
 
 fn bytes_of(parameters: Option<&Item>, field: u32) -> &[u8] {
-    match parameters.and_then(|p| p.child(field)).map(|f| &f.value) {
-        Some(Value::ByteString(bytes)) => bytes,
-        _ => &[],
-    }
+    fields::bytes(parameters, field).unwrap_or_default()
 }
 
 /// The key material of the base object: a symmetric key's own, or the Key Material in
@@ -121,18 +119,12 @@ pub async fn derive_key(
         longer_than_output(length, sealed.data.len())?;
         Zeroizing::new(sealed.data[..length].to_vec())
     } else {
-        let iterations = match parameters.and_then(|p| p.child(tag::ITERATION_COUNT)) {
-            Some(Item {
-                value: Value::Integer(count),
-                ..
-            }) => Some(count),
-            _ => None,
-        };
+        let iterations = fields::integer(parameters, tag::ITERATION_COUNT);
         let inputs = Inputs {
             hash: requested_hash(cryptographic).unwrap_or(HashingAlgorithm::SHA_256),
             salt: bytes_of(parameters, tag::SALT),
             data,
-            iterations: iterations.copied(),
+            iterations,
         };
         derivation::derive(method, &key, &inputs, length)?
     };

@@ -19,17 +19,11 @@ use crate::keys::RecordKinds;
 use crate::kmip_ops::attributes::cryptographic_parameters;
 use crate::kmip_ops::context::Context;
 use crate::kmip_ops::error::KmipError;
+use crate::kmip_ops::fields::enumeration;
 use crate::kmip_ops::key_use::{self, Direction};
 use crate::kmip_ops::rsa_cipher::RsaCipher;
 use crate::kmip_ops::stored::stored_algorithm;
 use crate::kmip_ops::symmetric::Spec;
-
-fn enumeration(item: Option<&Item>, field: u32) -> Option<u32> {
-    match item.and_then(|i| i.child(field)).map(|f| &f.value) {
-        Some(Value::Enumeration(v)) => Some(*v),
-        _ => None,
-    }
-}
 
 /// `object` (the Symmetric Key, Private Key, ... structure Get returns) with its Key Value
 /// wrapped as `specification` asks.

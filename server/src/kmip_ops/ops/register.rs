@@ -19,6 +19,7 @@ use crate::kmip_ops::asymmetric_keys::check_registered;
 use crate::kmip_ops::attributes;
 use crate::kmip_ops::context::Context;
 use crate::kmip_ops::error::KmipError;
+use crate::kmip_ops::fields;
 
 pub async fn register(
     context: &Context<'_>,
@@ -134,10 +135,7 @@ async fn register_whole(
     }
     let mut map = requested.stored;
     let block = request.object.child(tag::KEY_BLOCK);
-    let enumeration = |wanted: u32| match block.and_then(|b| b.child(wanted)).map(|i| &i.value) {
-        Some(Value::Enumeration(v)) => Some(*v),
-        _ => None,
-    };
+    let enumeration = |wanted: u32| fields::enumeration(block, wanted);
     if let Some(name) = enumeration(tag::CRYPTOGRAPHIC_ALGORITHM)
         .or(requested.algorithm)
         .and_then(enums::CryptographicAlgorithm::from_value)
