@@ -61,7 +61,8 @@ C_VerifyRecoverInit C_VerifyRecover C_DigestEncryptUpdate C_DecryptDigestUpdate 
 C_DecryptVerifyUpdate C_GenerateKey C_GenerateKeyPair C_WrapKey C_UnwrapKey C_DeriveKey
 C_SeedRandom C_GenerateRandom C_GetFunctionStatus C_CancelFunction C_WaitForSlotEvent""".split()
 PKCS11_RETURN_CODES = [("OK", 0x0), ("CANCEL", 0x1), ("HOST_MEMORY", 0x2), ("SLOT_ID_INVALID", 0x3),
-                       ("GENERAL_ERROR", 0x5), ("FUNCTION_FAILED", 0x6), ("ARGUMENTS_BAD", 0x7)]
+                       ("GENERAL_ERROR", 0x5), ("FUNCTION_FAILED", 0x6), ("ARGUMENTS_BAD", 0x7),
+                       ("FUNCTION_NOT_SUPPORTED", 0x54)]
 # Typographical errors in a specification's tables, corrected: the 2.1 Mask Generator
 # table says "MFG1" where 1.4 and the 2.1 test cases say MGF1.
 ERRATA = {("MaskGenerator", "MFG1"): "MGF1"}

@@ -597,6 +597,7 @@ enumeration! { PKCS_11ReturnCode {
     GENERAL_ERROR = 0x00000005,
     FUNCTION_FAILED = 0x00000006,
     ARGUMENTS_BAD = 0x00000007,
+    FUNCTION_NOT_SUPPORTED = 0x00000054,
 } }
 
 enumeration! { PaddingMethod {

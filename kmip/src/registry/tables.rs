@@ -5331,6 +5331,12 @@ pub(super) static ENUMERATIONS: &[Enumeration] = &[
                 since: V2_1,
                 until: None,
             },
+            Entry {
+                name: "FUNCTION_NOT_SUPPORTED",
+                value: 0x00000054,
+                since: V2_1,
+                until: None,
+            },
         ],
     },
     Enumeration {

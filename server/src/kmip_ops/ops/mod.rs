@@ -14,6 +14,7 @@ mod lifecycle;
 mod locate;
 mod log;
 mod parts;
+mod pkcs11;
 mod query;
 mod register;
 mod signing;
@@ -28,7 +29,7 @@ use super::context::Context;
 use super::error::KmipError;
 
 /// The operations served, in Query's order.
-pub const SERVED: [Operation; 30] = [
+pub const SERVED: [Operation; 31] = [
     Operation::DiscoverVersions,
     Operation::Query,
     Operation::Create,
@@ -59,6 +60,7 @@ pub const SERVED: [Operation; 30] = [
     Operation::RNGSeed,
     Operation::DeriveKey,
     Operation::Log,
+    Operation::PKCS_11,
 ];
 
 pub async fn run(context: &Context<'_>, payload: RequestPayload) -> Result<Vec<Item>, KmipError> {
@@ -103,6 +105,7 @@ pub async fn run(context: &Context<'_>, payload: RequestPayload) -> Result<Vec<I
         RequestPayload::RNGSeed(request) => digests::rng_seed(&request),
         RequestPayload::DeriveKey(request) => derive::derive_key(context, &request).await,
         RequestPayload::Log(request) => log::log(context, &request).await,
+        RequestPayload::PKCS11(request) => pkcs11::pkcs11(&request),
         _ => Err(KmipError::new(
             ResultReason::OperationNotSupported,
             "hyok does not serve this operation yet (Query lists those it does)",

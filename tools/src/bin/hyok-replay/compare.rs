@@ -4,7 +4,8 @@
 //! server may choose: time stamps, identifiers, IVs and random outputs (placeholders),
 //! message text, vendor Query lists, digests of random keys, the order of bits in a mask,
 //! the order (and surplus) of returned attributes, and the value (not the length) of
-//! an RSA-OAEP ciphertext or RSA-PSS signature, which are randomized by design.
+//! an RSA-OAEP ciphertext or RSA-PSS signature, which are randomized by design, and the
+//! identification fields of the PKCS#11 library information (CK_INFO) C_GetInfo returns.
 
 use std::collections::HashMap;
 
@@ -54,6 +55,10 @@ const IGNORED: [&str; 5] = [
 const RANDOMIZED: [&str; 2] = ["Data", "SignatureData"];
 /// The operations whose outputs those are.
 const RANDOMIZING: [&str; 2] = ["Encrypt", "Sign"];
+/// CK_INFO's layout: cryptokiVersion (2 bytes), manufacturerID (32), flags (8),
+/// libraryDescription (32), libraryVersion (2). All but the flags name the library.
+const CK_INFO_LENGTH: usize = 76;
+const CK_INFO_FLAGS: std::ops::Range<usize> = 34..42;
 /// Header fields a server may or may not return.
 const OPTIONAL: [&str; 2] = ["ClientCorrelationValue", "ServerCorrelationValue"];
 /// Operations whose response payload lists what the server has, in its own order.
@@ -235,6 +240,17 @@ impl Bindings {
             *self = varying;
             return result;
         }
+        if expected.name == "ResponsePayload"
+            && expected
+                .child("PKCS_11Function")
+                .is_some_and(|f| f.value.as_deref() == Some("C_GetInfo"))
+        {
+            return self.compare_ordered(
+                &without_library_identity(expected),
+                &without_library_identity(actual),
+                &path,
+            );
+        }
         let unordered = expected.name == "Attributes";
         self.compare_children(expected, actual, &path, unordered)
     }
@@ -332,6 +348,28 @@ impl Bindings {
     }
 }
 
+/// A C_GetInfo response payload with CK_INFO's identification fields (the library's
+/// versions, manufacturer and description, its own by definition) blanked: what remains
+/// to compare is the length and the flags.
+fn without_library_identity(payload: &Node) -> Node {
+    let blank = |hex: &str| -> String {
+        if hex.len() != 2 * CK_INFO_LENGTH {
+            return hex.to_string();
+        }
+        let flags = 2 * CK_INFO_FLAGS.start..2 * CK_INFO_FLAGS.end;
+        hex.char_indices()
+            .map(|(i, c)| if flags.contains(&i) { c } else { '0' })
+            .collect()
+    };
+    let mut out = payload.clone();
+    for child in &mut out.children {
+        if child.name == "PKCS_11OutputParameters" {
+            child.value = child.value.as_deref().map(blank);
+        }
+    }
+    out
+}
+
 fn names(node: &Node) -> String {
     node.children
         .iter()
@@ -419,6 +457,50 @@ mod tests {
         assert!(bindings
             .compare(&expected, &response("Decrypt", &data("ccdd")), "")
             .is_err());
+    }
+
+    #[test]
+    fn library_information_differs_in_identity_only() {
+        let get_info = |info: &str| {
+            response(
+                "PKCS_11",
+                &format!(
+                    r#"<PKCS_11Function type="Enumeration" value="C_GetInfo"/><PKCS_11OutputParameters type="ByteString" value="{info}"/><PKCS_11ReturnCode type="Enumeration" value="OK"/>"#
+                ),
+            )
+        };
+        let info = |manufacturer: u8, flags: u8, length: usize| {
+            let mut bytes = vec![manufacturer; length];
+            bytes[CK_INFO_FLAGS].fill(flags);
+            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        };
+        let expected = get_info(&info(b'T', 0, CK_INFO_LENGTH));
+        let mut bindings = Bindings::default();
+        assert!(bindings
+            .compare(&expected, &get_info(&info(b'h', 0, CK_INFO_LENGTH)), "")
+            .is_ok());
+        for (differing, what) in [
+            (info(b'h', 1, CK_INFO_LENGTH), "flags"),
+            (info(b'T', 0, CK_INFO_LENGTH + 2), "length"),
+        ] {
+            assert!(
+                bindings
+                    .compare(&expected, &get_info(&differing), "")
+                    .is_err(),
+                "{what}"
+            );
+        }
+        // Only C_GetInfo's output is library information.
+        let other = |value: &str| {
+            response(
+                "PKCS_11",
+                &format!(
+                    r#"<PKCS_11Function type="Enumeration" value="C_GetSlotList"/><PKCS_11OutputParameters type="ByteString" value="{value}"/>"#
+                ),
+            )
+        };
+        let (want, got) = (info(b'T', 0, CK_INFO_LENGTH), info(b'h', 0, CK_INFO_LENGTH));
+        assert!(bindings.compare(&other(&want), &other(&got), "").is_err());
     }
 
     #[test]
