@@ -25,5 +25,5 @@ mod usage_limits;
 
 pub use dispatch::{handle, unauthenticated, unreadable};
 pub use http::routes;
-pub use parsed_keys::ParsedKeys;
+pub use parsed_keys::{MacKind, ParsedKeys};
 pub use streams::Streams;

@@ -1,6 +1,7 @@
-//! Private and public keys parsed once: OpenSSL takes far longer to read a DER key than
-//! to sign with an EC key, so each parsed key is kept beside the unwrapped material it came
-//! from and reused while the key cache hands out that same material. A key changed,
+//! Private and public keys parsed once, and MAC keys made once: OpenSSL takes far longer
+//! to read a DER key than to sign with an EC key, and longer to make an HMAC key than to
+//! compute a short HMAC, so each is kept beside the unwrapped material it came from and
+//! reused while the key cache hands out that same material. A key changed,
 //! destroyed or evicted from the key cache comes back as other material and is parsed
 //! again; entries obey the key cache's bounds (entries, idle time, age), so a key leaves
 //! process memory here no later than there.
@@ -31,6 +32,16 @@ impl<T> Clone for Parsed<T> {
 pub struct ParsedKeys {
     private: Cache<String, Parsed<Private>>,
     public: Cache<String, Parsed<Public>>,
+    hmac: Cache<String, Parsed<Private>>,
+    cmac: Cache<String, Parsed<Private>>,
+}
+
+/// The two MACs a symmetric key computes; a key may serve both, each with its own
+/// OpenSSL key.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum MacKind {
+    Hmac,
+    Cmac,
 }
 
 fn cache<T: Send + Sync + 'static>(limits: &CacheLimits) -> Cache<String, Parsed<T>> {
@@ -68,6 +79,8 @@ impl ParsedKeys {
         ParsedKeys {
             private: cache(limits),
             public: cache(limits),
+            hmac: cache(limits),
+            cmac: cache(limits),
         }
     }
 
@@ -79,5 +92,21 @@ impl ParsedKeys {
     /// The public key `uid` whose stored object is `material`.
     pub fn public(&self, uid: &str, material: &Material) -> Result<Arc<PKey<Public>>, KmipError> {
         reuse(&self.public, uid, material, || public_key(uid, material))
+    }
+
+    /// The `kind` MAC key of the symmetric key `uid` whose material is `material`, made
+    /// by `make` when not kept.
+    pub fn mac(
+        &self,
+        kind: MacKind,
+        uid: &str,
+        material: &Material,
+        make: impl FnOnce() -> Result<PKey<Private>, KmipError>,
+    ) -> Result<Arc<PKey<Private>>, KmipError> {
+        let entries = match kind {
+            MacKind::Hmac => &self.hmac,
+            MacKind::Cmac => &self.cmac,
+        };
+        reuse(entries, uid, material, make)
     }
 }

@@ -799,13 +799,14 @@ fn hyok_bench_drives_a_kmip_server_over_both_transports() {
         path("client-alice.key"),
         path("ca.pem"),
     );
-    let runs: [(&str, &str); 4] = [
-        ("tls", "encrypt"),
-        ("tls", "create"),
-        ("http", "get"),
-        ("http", "locate"),
+    let runs: [(&str, &str, &str); 5] = [
+        ("tls", "encrypt", "1"),
+        ("tls", "create", "1"),
+        ("tls", "sign-ecdsa-p256", "8"),
+        ("http", "get", "1"),
+        ("http", "locate", "3"),
     ];
-    for (transport, operation) in runs {
+    for (transport, operation, batch) in runs {
         let (ok, stdout, stderr) = crate::support::run_tool(
             "hyok-bench",
             &[
@@ -832,6 +833,8 @@ fn hyok_bench_drives_a_kmip_server_over_both_transports() {
                 "2",
                 "--duration",
                 "1",
+                "--batch",
+                batch,
                 "--json",
             ],
         );
@@ -842,7 +845,17 @@ fn hyok_bench_drives_a_kmip_server_over_both_transports() {
             results["requests"].as_u64().unwrap() > 5,
             "{transport} {operation}: {results}"
         );
-        assert_eq!(results["operation"], format!("kmip {operation}"));
+        let named = operation.replacen("sign-", "sign ", 1);
+        assert_eq!(results["operation"], format!("kmip {named}"));
+        let per_request: f64 = batch.parse().unwrap();
+        let (requests, operations) = (
+            results["requests_per_second"].as_f64().unwrap(),
+            results["operations_per_second"].as_f64().unwrap(),
+        );
+        assert!(
+            (operations - requests * per_request).abs() < 1e-6,
+            "{transport} {operation}: {results}"
+        );
     }
 }
 

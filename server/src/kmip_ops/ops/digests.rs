@@ -15,7 +15,7 @@ use hyok_kmip::message::{
 use hyok_kmip::registry::tag;
 use hyok_kmip::{Item, Value};
 use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
+use openssl::pkey::{PKey, PKeyRef, Private};
 use openssl::sign::Signer;
 
 use super::parts::{continued, gathered, part, Gathered};
@@ -28,6 +28,7 @@ use crate::kmip_ops::key_use::{self, single_part_data, Direction};
 use crate::kmip_ops::stored::stored_algorithm;
 use crate::kmip_ops::symmetric::random;
 use crate::kmip_ops::usage_limits;
+use crate::kmip_ops::MacKind;
 
 /// The most bytes one RNG Retrieve returns.
 pub const MAX_RANDOM_BYTES: i32 = 1 << 20;
@@ -138,9 +139,15 @@ fn usable(
     })
 }
 
-/// CMAC (NIST SP 800-38B) of `data` under an AES key.
-fn cmac(key: &[u8], data: &[u8]) -> Result<Vec<u8>, KmipError> {
-    let failed = |_| KmipError::new(ResultReason::CryptographicFailure, "CMAC failed");
+fn mac_failed(_: openssl::error::ErrorStack) -> KmipError {
+    KmipError::new(
+        ResultReason::CryptographicFailure,
+        "the MAC computation failed",
+    )
+}
+
+/// OpenSSL's CMAC (NIST SP 800-38B) key for the AES key `key`.
+fn cmac_key(key: &[u8]) -> Result<PKey<Private>, KmipError> {
     let cipher = match key.len() {
         16 => openssl::symm::Cipher::aes_128_cbc(),
         24 => openssl::symm::Cipher::aes_192_cbc(),
@@ -152,24 +159,23 @@ fn cmac(key: &[u8], data: &[u8]) -> Result<Vec<u8>, KmipError> {
             ))
         }
     };
-    let key = PKey::cmac(&cipher, key).map_err(failed)?;
-    let mut signer = Signer::new_without_digest(&key).map_err(failed)?;
-    signer.update(data).map_err(failed)?;
-    signer.sign_to_vec().map_err(failed)
+    PKey::cmac(&cipher, key).map_err(mac_failed)
 }
 
-/// The HMAC of `data` under `key`, with the hash of HMAC `algorithm`.
-fn hmac_of(
+/// The MAC of `data` under `key`: CMAC for `algorithm` AES, else HMAC with the hash of
+/// HMAC `algorithm`.
+fn mac_with(
     algorithm: CryptographicAlgorithm,
-    key: &[u8],
+    key: &PKeyRef<Private>,
     data: &[u8],
 ) -> Result<Vec<u8>, KmipError> {
-    let digest = hmac_digest(algorithm)?;
-    let failed = |_| KmipError::new(ResultReason::CryptographicFailure, "HMAC failed");
-    let key = PKey::hmac(key).map_err(failed)?;
-    let mut signer = Signer::new(digest, &key).map_err(failed)?;
-    signer.update(data).map_err(failed)?;
-    signer.sign_to_vec().map_err(failed)
+    let mut signer = match algorithm {
+        CryptographicAlgorithm::AES => Signer::new_without_digest(key),
+        other => Signer::new(hmac_digest(other)?, key),
+    }
+    .map_err(mac_failed)?;
+    signer.update(data).map_err(mac_failed)?;
+    signer.sign_to_vec().map_err(mac_failed)
 }
 
 /// The MAC of `data` under the key `uid` (CMAC for an AES key, else HMAC), for
@@ -186,11 +192,17 @@ async fn mac_of(
     if operation == Operation::Mac {
         usage_limits::take(context, &object, data.len()).await?;
     }
-    let key = context.state.keys.material(uid).await?;
-    let mac = match algorithm {
-        CryptographicAlgorithm::AES => cmac(&key, data)?,
-        other => hmac_of(other, &key, data)?,
+    let material = context.state.keys.material(uid).await?;
+    let keys = &context.state.parsed_keys;
+    let key = match algorithm {
+        CryptographicAlgorithm::AES => {
+            keys.mac(MacKind::Cmac, uid, &material, || cmac_key(&material))?
+        }
+        _ => keys.mac(MacKind::Hmac, uid, &material, || {
+            PKey::hmac(&material).map_err(mac_failed)
+        })?,
     };
+    let mac = mac_with(algorithm, &key, data)?;
     context.audit_key_use(operation, uid).await;
     Ok(mac)
 }
@@ -247,11 +259,12 @@ mod tests {
         // NIST SP 800-38B, D.1 Example 2 (AES-128, one block).
         let key = hex("2b7e151628aed2a6abf7158809cf4f3c");
         let message = hex("6bc1bee22e409f96e93d7e117393172a");
+        let aes = CryptographicAlgorithm::AES;
         assert_eq!(
-            cmac(&key, &message).unwrap(),
+            mac_with(aes, &cmac_key(&key).unwrap(), &message).unwrap(),
             hex("070a16b46b4d4144f79bdd9dd04a287c")
         );
-        assert!(cmac(&key[..10], &message).is_err());
+        assert!(cmac_key(&key[..10]).is_err());
     }
 
     fn hex(text: &str) -> Vec<u8> {

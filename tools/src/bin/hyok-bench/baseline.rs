@@ -85,6 +85,7 @@ impl HttpBench {
             report(
                 "http",
                 bench.connections,
+                1,
                 bench.json,
                 total,
                 started.elapsed(),

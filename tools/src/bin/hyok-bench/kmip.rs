@@ -1,7 +1,8 @@
 //! `hyok-bench kmip`: load for a KMIP server (hyok or another) over TTLV/TLS on the KMIP
 //! port or over HTTP(S) `POST /kmip`: Encrypt (AES-GCM), Get, Create or Locate, from
 //! connections that are tasks on `--threads` generator threads, closed loop or at a fixed
-//! rate; prints requests/s, errors by kind and latency percentiles (`--json`).
+//! rate, one operation per request message or `--batch` of them; prints requests/s,
+//! operations/s, errors by kind and latency percentiles (`--json`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -79,13 +80,25 @@ pub struct KmipBench {
     /// Generator threads: the connections are tasks on them.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Batch items per request message: the measured operation, repeated (KMIP batches;
+    /// every item must succeed for the request to count as one).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    batch: u16,
     #[arg(long)]
     json: bool,
 }
 
 /// One KMIP 2.1 request of one batch item, encoded.
 fn request(operation: enums::Operation, payload: Vec<Item>) -> Vec<u8> {
-    let message = RequestMessage::single(Version::V2_1, operation.value(), payload);
+    batched(operation, payload, 1)
+}
+
+/// One KMIP 2.1 request of `items` batch items, each `operation` on `payload`, encoded.
+fn batched(operation: enums::Operation, payload: Vec<Item>, items: u16) -> Vec<u8> {
+    let mut message = RequestMessage::single(Version::V2_1, operation.value(), payload);
+    let item = message.batch_item[0].clone();
+    message.batch_item.resize(usize::from(items), item);
+    message.request_header.batch_count = i32::from(items);
     encode(&message.to_item(tag::REQUEST_MESSAGE)).expect("a request encodes")
 }
 
@@ -116,32 +129,62 @@ fn key_attributes(
     ]
 }
 
-fn create_request(name: Option<&str>) -> Vec<u8> {
+/// An AES-256 key for Encrypt and Decrypt.
+fn aes_attributes() -> Vec<Item> {
     use enums::CryptographicUsageMask as U;
-    let mut attributes = key_attributes(
+    key_attributes(
         enums::CryptographicAlgorithm::AES,
         256,
         &[U::Encrypt, U::Decrypt],
-    );
-    attributes.extend(name.map(name_attribute));
+    )
+}
+
+fn create_request(name: &str) -> Vec<u8> {
+    let mut attributes = aes_attributes();
+    attributes.push(name_attribute(name));
     create_symmetric(attributes)
 }
 
 fn create_symmetric(attributes: Vec<Item>) -> Vec<u8> {
-    request(
+    request(enums::Operation::Create, create_payload(attributes))
+}
+
+/// `items` Creates of unnamed AES-256 keys in one request.
+fn create_symmetric_batch(items: u16) -> Vec<u8> {
+    batched(
         enums::Operation::Create,
-        vec![
-            Item::enumeration(tag::OBJECT_TYPE, enums::ObjectType::SymmetricKey.value()),
-            Item::structure(tag::ATTRIBUTES, attributes),
-        ],
+        create_payload(aes_attributes()),
+        items,
     )
 }
 
-/// The outcome of one response: its first payload, or why it failed.
-fn outcome(response: &[u8]) -> Result<Item, String> {
+fn create_payload(attributes: Vec<Item>) -> Vec<Item> {
+    vec![
+        Item::enumeration(tag::OBJECT_TYPE, enums::ObjectType::SymmetricKey.value()),
+        Item::structure(tag::ATTRIBUTES, attributes),
+    ]
+}
+
+/// The outcome of one response to `items` batch items: its first payload, or why the
+/// first failed batch item failed.
+fn outcome(response: &[u8], items: u16) -> Result<Item, String> {
     let message =
         decode(response, &Limits::default()).map_err(|e| format!("undecodable answer: {e}"))?;
-    let item = message.child(tag::BATCH_ITEM).ok_or("no batch item")?;
+    let answers: Vec<&Item> = message
+        .children()
+        .unwrap_or_default()
+        .iter()
+        .filter(|i| i.tag == tag::BATCH_ITEM)
+        .collect();
+    if answers.len() != usize::from(items) {
+        return Err(format!("{} batch items for {items}", answers.len()));
+    }
+    let mut outcomes = answers.into_iter().map(item_outcome);
+    let first = outcomes.next().ok_or("no batch item")??;
+    outcomes.find(Result::is_err).unwrap_or(Ok(first))
+}
+
+fn item_outcome(item: &Item) -> Result<Item, String> {
     match item.child(tag::RESULT_STATUS).map(|s| &s.value) {
         Some(Value::Enumeration(status)) if *status == enums::ResultStatus::Success.value() => {
             Ok(item
@@ -208,7 +251,7 @@ impl KmipBench {
                 attributes.push(name_attribute(name));
                 (create_symmetric(attributes), tag::UNIQUE_IDENTIFIER)
             }
-            _ => (create_request(Some(name)), tag::UNIQUE_IDENTIFIER),
+            _ => (create_request(name), tag::UNIQUE_IDENTIFIER),
         }
     }
 
@@ -217,7 +260,7 @@ impl KmipBench {
         let mut connection = KmipConnection::open(target).await?;
         let mut exchange =
             async |request: &[u8], what: &str| match connection.exchange(target, request).await? {
-                (200..=299, answer) => outcome(&answer)
+                (200..=299, answer) => outcome(&answer, 1)
                     .map_err(|reason| format!("preparing keys: {what} failed: {reason}")),
                 (status, _) => Err(format!("preparing keys: {what}: HTTP {status}")),
             };
@@ -243,10 +286,11 @@ impl KmipBench {
     /// The request each operation sends, per key (Create sends the same one each time).
     fn requests(&self, keys: &[String], tag_name: &str) -> Vec<Vec<u8>> {
         let data = vec![0x5a; self.payload_bytes];
+        let measured = |operation, payload| batched(operation, payload, self.batch);
         keys.iter()
             .enumerate()
             .map(|(n, uid)| match self.operation {
-                KmipOperation::Encrypt => request(
+                KmipOperation::Encrypt => measured(
                     enums::Operation::Encrypt,
                     vec![
                         Item::text(tag::UNIQUE_IDENTIFIER, uid),
@@ -260,26 +304,26 @@ impl KmipBench {
                         Item::bytes(tag::DATA, data.clone()),
                     ],
                 ),
-                KmipOperation::Get => request(
+                KmipOperation::Get => measured(
                     enums::Operation::Get,
                     vec![Item::text(tag::UNIQUE_IDENTIFIER, uid)],
                 ),
-                KmipOperation::Create => create_request(None),
-                KmipOperation::SignRsa2048 | KmipOperation::SignEcdsaP256 => request(
+                KmipOperation::Create => create_symmetric_batch(self.batch),
+                KmipOperation::SignRsa2048 | KmipOperation::SignEcdsaP256 => measured(
                     enums::Operation::Sign,
                     vec![
                         Item::text(tag::UNIQUE_IDENTIFIER, uid),
                         Item::bytes(tag::DATA, data.clone()),
                     ],
                 ),
-                KmipOperation::MacHmacSha256 => request(
+                KmipOperation::MacHmacSha256 => measured(
                     enums::Operation::MAC,
                     vec![
                         Item::text(tag::UNIQUE_IDENTIFIER, uid),
                         Item::bytes(tag::DATA, data.clone()),
                     ],
                 ),
-                KmipOperation::Locate => request(
+                KmipOperation::Locate => measured(
                     enums::Operation::Locate,
                     vec![Item::structure(
                         tag::ATTRIBUTES,
@@ -338,7 +382,14 @@ impl KmipBench {
             KmipOperation::SignEcdsaP256 => "kmip sign ecdsa-p256",
             KmipOperation::MacHmacSha256 => "kmip mac hmac-sha256",
         };
-        report(operation, connections, self.json, total, started.elapsed());
+        report(
+            operation,
+            connections,
+            usize::from(self.batch),
+            self.json,
+            total,
+            started.elapsed(),
+        );
         Ok(())
     }
 
@@ -411,7 +462,7 @@ impl KmipBench {
             let request = &requests[index % requests.len()];
             index += 1;
             let result = match open.exchange(target, request).await {
-                Ok((200..=299, answer)) => outcome(&answer).map(|_| ()),
+                Ok((200..=299, answer)) => outcome(&answer, self.batch).map(|_| ()),
                 Ok((status, _)) => Err(format!("HTTP {status}")),
                 Err(error) => {
                     connection = None;

@@ -45,6 +45,7 @@ impl Tally {
 pub fn report(
     operation: &str,
     connections: usize,
+    items_per_request: usize,
     as_json: bool,
     mut total: Tally,
     elapsed: Duration,
@@ -60,10 +61,12 @@ pub fn report(
     };
     let failed: u64 = total.errors.values().sum();
     let rps = count as f64 / elapsed.as_secs_f64();
+    let ops = rps * items_per_request as f64;
     let results = json!({
         "operation": operation,
         "connections": connections, "seconds": elapsed.as_secs_f64(), "requests": count, "failed": failed,
         "requests_per_second": rps,
+        "operations_per_request": items_per_request, "operations_per_second": ops,
         "latency_ms": { "p50": percentile(0.50), "p99": percentile(0.99), "p99.9": percentile(0.999), "max": percentile(1.0) },
         "errors": total.errors,
     });
@@ -75,6 +78,9 @@ pub fn report(
         "{count} requests in {:.1} s over {connections} connections: {rps:.0} requests/s, {failed} failed",
         elapsed.as_secs_f64()
     );
+    if items_per_request > 1 {
+        println!("{items_per_request} operations per request: {ops:.0} operations/s");
+    }
     println!(
         "latency ms: p50 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}",
         percentile(0.50),

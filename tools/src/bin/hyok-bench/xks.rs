@@ -123,6 +123,7 @@ impl XksBench {
         report(
             operation,
             bench.connections,
+            1,
             bench.json,
             total,
             started.elapsed(),
