@@ -78,17 +78,18 @@ impl Db {
         .map_err(query_error("read an object"))
     }
 
-    /// Up to `limit` objects in creation order, after the object created at `after`
-    /// (creation time, uid), or from the first.
+    /// Up to `limit` objects, most recently created first, created before the object
+    /// `before` (creation time, uid), or from the newest.
     pub async fn objects_page(
         &self,
-        after: Option<(i64, &str)>,
+        before: Option<(i64, &str)>,
         limit: i64,
     ) -> Result<Vec<ObjectRecord>> {
-        let (at, uid) = after.unwrap_or((i64::MIN, ""));
+        // (i64::MAX, ""): every object was created before then.
+        let (at, uid) = before.unwrap_or((i64::MAX, ""));
         let sql = format!(
-            "{SELECT_OBJECT} WHERE created_at > $1 OR (created_at = $1 AND uid > $2) \
-             ORDER BY created_at, uid LIMIT $3"
+            "{SELECT_OBJECT} WHERE created_at < $1 OR (created_at = $1 AND uid < $2) \
+             ORDER BY created_at DESC, uid DESC LIMIT $3"
         );
         on_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(at)

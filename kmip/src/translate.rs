@@ -9,7 +9,10 @@
 //! vendor attributes (Vendor Identification `x` / `y`, Attribute Name `Name`).
 //!
 //! [`upgrade`] turns a 1.x payload into the 2.x form; [`downgrade`] turns a 2.x payload
-//! into the form of a 1.x version, leaving out attributes that version does not define.
+//! into the form of a 1.x version, leaving out attributes that version does not define,
+//! and numbering the attributes a response lists (Attribute Index 0, 1, … per name).
+
+use std::collections::HashMap;
 
 use crate::item::{Item, Value};
 use crate::registry::{self, tag, Version};
@@ -79,6 +82,9 @@ pub fn attribute_from_v1(attribute: &Item) -> Result<Option<Item>, TranslateErro
     }
 }
 
+/// Attributes of 2.x that 1.x carries as fields of other structures, not as attributes.
+const FIELDS_BEFORE_V2: [u32; 1] = [tag::KEY_FORMAT_TYPE];
+
 /// A 2.x attribute item → the 1.x Attribute structure. `None` when `version` does not
 /// define the attribute.
 pub fn attribute_to_v1(attribute: &Item, version: Version) -> Result<Option<Item>, TranslateError> {
@@ -88,6 +94,9 @@ pub fn attribute_to_v1(attribute: &Item, version: Version) -> Result<Option<Item
     } else {
         match registry::tag_entry(attribute.tag) {
             Some(entry) if !entry.exists_in(version) => return Ok(None),
+            _ if FIELDS_BEFORE_V2.contains(&attribute.tag) && version < Version::V2_0 => {
+                return Ok(None)
+            }
             _ => {}
         }
         let name = registry::tag_text(attribute.tag)
@@ -178,6 +187,19 @@ fn attribute_reference_from_v1(name: &str) -> Result<Option<Item>, TranslateErro
     })
 }
 
+/// A Locate condition on the 1.x Operation Policy Name, kept as the item of that tag so
+/// that Locate can answer it (2.x dropped the attribute; every object has the server's
+/// default policy).
+fn located_policy(attribute: &Item) -> Option<Item> {
+    let parts = attribute.children()?;
+    let named = parts.iter().any(|p| {
+        p.tag == tag::ATTRIBUTE_NAME
+            && matches!(&p.value, Value::TextString(n) if registry::normalize(n) == "OperationPolicyName")
+    });
+    let value = parts.iter().find(|p| p.tag == tag::ATTRIBUTE_VALUE)?;
+    named.then(|| Item::new(tag::OPERATION_POLICY_NAME, value.value.clone()))
+}
+
 fn attributes_from_v1(container_tag: u32, container: &Item) -> Result<Item, TranslateError> {
     let mut attributes = Vec::new();
     for child in container.children().unwrap_or_default() {
@@ -221,7 +243,10 @@ pub fn upgrade(operation: u32, payload: &Item) -> Result<Item, TranslateError> {
         match child.tag {
             tag::ATTRIBUTE => {
                 loose_at.get_or_insert(out.len());
-                loose_attributes.extend(attribute_from_v1(child)?);
+                match (op == "Locate").then(|| located_policy(child)).flatten() {
+                    Some(condition) => loose_attributes.push(condition),
+                    None => loose_attributes.extend(attribute_from_v1(child)?),
+                }
             }
             // Get Attributes, Get Attribute List (response), Delete Attribute.
             tag::ATTRIBUTE_NAME => {
@@ -267,6 +292,8 @@ pub fn downgrade(operation: u32, payload: &Item, version: Version) -> Result<Ite
         return Ok(payload.clone());
     };
     let mut out = Vec::with_capacity(children.len());
+    let response = payload.tag == tag::RESPONSE_PAYLOAD;
+    let mut indices = AttributeIndices::default();
     for child in children {
         if let Some((v1, _)) = CONTAINERS.iter().find(|(_, v2)| *v2 == child.tag) {
             let mut attributes = Vec::new();
@@ -275,6 +302,9 @@ pub fn downgrade(operation: u32, payload: &Item, version: Version) -> Result<Ite
             }
             // Locate and the Get Attributes response list attributes bare in 1.x.
             if child.tag == tag::ATTRIBUTES && matches!(op, "Locate" | "GetAttributes") {
+                if response {
+                    attributes = attributes.into_iter().map(|a| indices.number(a)).collect();
+                }
                 out.extend(attributes);
             } else {
                 out.push(Item::new(*v1, Value::Structure(attributes)));
@@ -287,7 +317,11 @@ pub fn downgrade(operation: u32, payload: &Item, version: Version) -> Result<Ite
                     continue;
                 }
                 for attribute in inner {
-                    out.extend(attribute_to_v1(attribute, version)?);
+                    let attribute = attribute_to_v1(attribute, version)?;
+                    out.extend(attribute.map(|a| match response {
+                        true => indices.number(a),
+                        false => a,
+                    }));
                 }
             }
             (tag::ATTRIBUTE_REFERENCE, Value::Enumeration(tag)) => {
@@ -324,4 +358,29 @@ pub fn downgrade(operation: u32, payload: &Item, version: Version) -> Result<Ite
         }
     }
     Ok(Item::new(payload.tag, Value::Structure(out)))
+}
+
+/// The Attribute Index of each instance a response lists: 0 for the first of its name,
+/// then 1, 2, … (1.x §2.1.1: indices start at 0; hyok accepts only index 0 in requests,
+/// so the instance a Modify or Delete Attribute answers with is always the first).
+#[derive(Default)]
+struct AttributeIndices(HashMap<String, i32>);
+
+impl AttributeIndices {
+    /// `attribute` (a 1.x Attribute) with its Attribute Index after its name.
+    fn number(&mut self, attribute: Item) -> Item {
+        let Value::Structure(mut parts) = attribute.value else {
+            return attribute;
+        };
+        let name = parts.iter().find_map(|p| match (&p.tag, &p.value) {
+            (&tag::ATTRIBUTE_NAME, Value::TextString(name)) => Some(name.clone()),
+            _ => None,
+        });
+        if let Some(name) = name {
+            let next = self.0.entry(name).or_insert(0);
+            parts.insert(1, Item::new(tag::ATTRIBUTE_INDEX, Value::Integer(*next)));
+            *next += 1;
+        }
+        Item::new(attribute.tag, Value::Structure(parts))
+    }
 }

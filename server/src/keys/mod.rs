@@ -19,7 +19,7 @@ pub use attributes::Snapshot;
 pub use cache::{CacheLimits, KeyCache, Material};
 pub use kinds::RecordKinds;
 pub use lifecycle::BLOCKED;
-pub use objects::{NewManagedObject, OBJECT_ITEM};
+pub use objects::{NewManagedObject, KEPT_WRAPPED, OBJECT_ITEM};
 pub use records::{chain, Chain, FoundBy, KeyRecord, RecordCache, MASK_DECRYPT, MASK_ENCRYPT};
 pub use rewrap::RewrapReport;
 pub use service::{digest, symmetric_key_bytes, KeyError, KeyService, NewSymmetricKey};

@@ -16,6 +16,9 @@ use crate::audit::Actor;
 
 /// The attribute map key that marks an object kept as an encoded KMIP structure.
 pub const OBJECT_ITEM: &str = "ObjectItem";
+/// The attribute map key that marks an object registered wrapped under a key hyok does
+/// not hold, kept (and returned) wrapped.
+pub const KEPT_WRAPPED: &str = "KeptWrapped";
 
 /// An object to store.
 pub struct NewManagedObject<'a> {

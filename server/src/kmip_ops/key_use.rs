@@ -1,6 +1,7 @@
 //! The checks every cryptographic use of a key passes, for Encrypt, Decrypt, Sign,
-//! Signature Verify, MAC and MAC Verify alike: an object of a type the use takes, not
-//! blocked, in a state the use allows (protecting data needs Active; reading it back also
+//! Signature Verify, MAC and MAC Verify alike: an object of a type the use takes, whose
+//! key hyok can compute with (not one kept as registered: wrapped under a key hyok does
+//! not hold, or a symmetric key in a format other than Raw or Transparent), not blocked, in a state the use allows (protecting data needs Active; reading it back also
 //! takes Deactivated and Compromised), a usage mask, when the key has one, that allows it,
 //! and dates that allow it (Protect Stop Date ends protecting, Process Start Date starts
 //! processing); and the Data of a single-part request.
@@ -13,7 +14,7 @@ use hyok_kmip::registry::tag;
 use hyok_kmip::{Item, Value};
 
 use crate::access::Operation;
-use crate::keys::{RecordKinds, BLOCKED};
+use crate::keys::{RecordKinds, BLOCKED, KEPT_WRAPPED, OBJECT_ITEM};
 use crate::kmip_ops::error::KmipError;
 
 /// Whether a use protects data (Encrypt, MAC) or reads protected data (Decrypt, MAC
@@ -46,6 +47,21 @@ pub fn check(
         ));
     }
     let stored = object.attributes();
+    let kept_whole_symmetric = object.kmip_type() == Some(ObjectType::SymmetricKey)
+        && stored[OBJECT_ITEM].as_bool() == Some(true);
+    if kept_whole_symmetric || stored[KEPT_WRAPPED].as_bool() == Some(true) {
+        return Err(KmipError::new(
+            ResultReason::KeyValueNotPresent,
+            format!(
+                "{} is kept as it was registered ({}): hyok cannot compute with it",
+                object.uid,
+                match stored[KEPT_WRAPPED].as_bool() {
+                    Some(true) => "wrapped under a key hyok does not hold",
+                    _ => "a symmetric key in a format other than Raw or Transparent",
+                }
+            ),
+        ));
+    }
     if stored[BLOCKED].as_bool() == Some(true) {
         return Err(KmipError::new(
             ResultReason::WrongKeyLifecycleState,

@@ -862,9 +862,14 @@ fn attributes_change_and_locate_finds_only_what_the_caller_may_see() {
         (total, uids)
     };
     let aes = r#"<CryptographicAlgorithm type="Enumeration" value="AES"/><State type="Enumeration" value="PreActive"/>"#;
-    assert_eq!(locate(&admin, "", aes), (None, keys.clone()));
+    // Most recently created first (KMIP 2.1 §6.1.28).
+    let newest_first: Vec<String> = keys.iter().rev().cloned().collect();
+    assert_eq!(locate(&admin, "", aes), (None, newest_first.clone()));
     let page = r#"<MaximumItems type="Integer" value="2"/><OffsetItems type="Integer" value="1"/>"#;
-    assert_eq!(locate(&admin, page, aes), (Some(5), keys[1..3].to_vec()));
+    assert_eq!(
+        locate(&admin, page, aes),
+        (Some(5), newest_first[1..3].to_vec())
+    );
     let second = format!("{aes}{}", name("second-name"));
     assert_eq!(locate(&admin, "", &second), (None, vec![keys[0].clone()]));
     assert_eq!(

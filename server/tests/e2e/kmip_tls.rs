@@ -100,7 +100,7 @@ fn encrypt(uid: &str) -> String {
 }
 
 /// A server with the KMIP listener on, and client certificates for alice and bob.
-fn start(dir: &Path) -> (Hyok, std::path::PathBuf) {
+pub fn start(dir: &Path) -> (Hyok, std::path::PathBuf) {
     start_with(dir, "")
 }
 
@@ -545,6 +545,48 @@ fn a_mac_in_parts_equals_the_mac_in_one_and_a_stream_is_its_callers_alone() {
     assert!(again.contains("OperationFailed"), "{again}");
 }
 
+/// The Key Value bytes of the Symmetric Key a Get answered: the wrapped Key Value, or the
+/// Key Material in the clear.
+fn symmetric_key_bytes(response: &Item) -> Vec<u8> {
+    response
+        .child(tag::BATCH_ITEM)
+        .and_then(|b| b.child(tag::RESPONSE_PAYLOAD))
+        .and_then(|p| p.child(tag::SYMMETRIC_KEY))
+        .and_then(|k| k.child(tag::KEY_BLOCK))
+        .and_then(|b| b.child(tag::KEY_VALUE))
+        .and_then(
+            |v| match (&v.value, v.child(tag::KEY_MATERIAL).map(|m| &m.value)) {
+                (Value::ByteString(wrapped), _) => Some(wrapped.clone()),
+                (_, Some(Value::ByteString(clear))) => Some(clear.clone()),
+                _ => None,
+            },
+        )
+        .unwrap_or_else(|| panic!("{}", to_xml(response)))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// RFC 3394 key wrap (`function` aes_key_wrap or aes_key_unwrap) of `data` under `kek` by
+/// Python's `cryptography`, an independent implementation; the result in hex.
+fn python_key_wrap(function: &str, kek: &[u8], data: &[u8]) -> String {
+    let script = format!(
+        "import sys\nfrom cryptography.hazmat.primitives.keywrap import {function}\n\
+         print({function}(bytes.fromhex(sys.argv[1]), bytes.fromhex(sys.argv[2])).hex())"
+    );
+    let output = std::process::Command::new("python3")
+        .args(["-c", &script, &hex(kek), &hex(data)])
+        .output()
+        .expect("python3 with cryptography");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
 #[test]
 fn get_wraps_a_key_under_a_kek_as_python_cryptography_unwraps_it() {
     let dir = tempdir();
@@ -565,26 +607,11 @@ fn get_wraps_a_key_under_a_kek_as_python_cryptography_unwraps_it() {
     };
     let kek = created(&mut alice, "WrapKey");
     let key = created(&mut alice, "Encrypt");
-    let material = |response: &Item| -> Vec<u8> {
-        let block = response
-            .child(tag::BATCH_ITEM)
-            .and_then(|b| b.child(tag::RESPONSE_PAYLOAD))
-            .and_then(|p| p.child(tag::SYMMETRIC_KEY))
-            .and_then(|k| k.child(tag::KEY_BLOCK))
-            .unwrap_or_else(|| panic!("{}", to_xml(response)));
-        let value = block.child(tag::KEY_VALUE).unwrap();
-        match (
-            &value.value,
-            value.child(tag::KEY_MATERIAL).map(|m| &m.value),
-        ) {
-            (Value::ByteString(wrapped), _) => wrapped.clone(),
-            (_, Some(Value::ByteString(clear))) => clear.clone(),
-            _ => panic!("{}", to_xml(response)),
-        }
+    let get = |alice: &mut SslStream<TcpStream>, key: &str| {
+        symmetric_key_bytes(&exchange(alice, &request(&item("Get", &uid(key)))).unwrap())
     };
-    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
-    let clear = material(&exchange(&mut alice, &request(&item("Get", &uid(&key)))).unwrap());
-    let kek_clear = material(&exchange(&mut alice, &request(&item("Get", &uid(&kek)))).unwrap());
+    let clear = get(&mut alice, &key);
+    let kek_clear = get(&mut alice, &kek);
     let wrapping = format!(
         r#"{}<KeyWrappingSpecification><WrappingMethod type="Enumeration" value="Encrypt"/>
         <EncryptionKeyInformation>{}<CryptographicParameters><BlockCipherMode type="Enumeration" value="NISTKeyWrap"/></CryptographicParameters></EncryptionKeyInformation>
@@ -598,20 +625,12 @@ fn get_wraps_a_key_under_a_kek_as_python_cryptography_unwraps_it() {
         xml.contains("KeyWrappingData") && xml.contains("NoEncoding"),
         "{xml}"
     );
-    let wrapped = material(&answer);
+    let wrapped = symmetric_key_bytes(&answer);
     assert_eq!(wrapped.len(), clear.len() + 8, "RFC 3394 adds one block");
-    let script = "import sys\nfrom cryptography.hazmat.primitives.keywrap import aes_key_unwrap\n\
-                  print(aes_key_unwrap(bytes.fromhex(sys.argv[1]), bytes.fromhex(sys.argv[2])).hex())";
-    let output = std::process::Command::new("python3")
-        .args(["-c", script, &hex(&kek_clear), &hex(&wrapped)])
-        .output()
-        .expect("python3 with cryptography");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    assert_eq!(
+        python_key_wrap("aes_key_unwrap", &kek_clear, &wrapped),
+        hex(&clear)
     );
-    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), hex(&clear));
 
     // A key without Wrap Key in its usage mask does not wrap.
     let refused = wrapping
@@ -622,6 +641,84 @@ fn get_wraps_a_key_under_a_kek_as_python_cryptography_unwraps_it() {
         refused.contains("OperationFailed") && refused.contains("does not allow WrapKey"),
         "{refused}"
     );
+}
+
+#[test]
+fn register_unwraps_material_wrapped_under_a_held_kek_and_keeps_other_wrapped_keys_as_given() {
+    let dir = tempdir();
+    let (hyok, certs) = start(dir.path());
+    let mut alice = connect(&hyok, &certs, Some("alice")).unwrap();
+    let uid = |uid: &str| format!(r#"<UniqueIdentifier type="TextString" value="{uid}"/>"#);
+    let create = CREATE.replace(
+        "</TemplateAttribute>",
+        &format!(
+            "{}</TemplateAttribute>",
+            template_attribute("Cryptographic Usage Mask", "Integer", "UnwrapKey")
+        ),
+    );
+    let created = exchange(&mut alice, &request(&item("Create", &create))).unwrap();
+    let kek = payload_text(&created, tag::UNIQUE_IDENTIFIER);
+    exchange(&mut alice, &request(&item("Activate", &uid(&kek)))).unwrap();
+    let kek_clear =
+        symmetric_key_bytes(&exchange(&mut alice, &request(&item("Get", &uid(&kek)))).unwrap());
+    let clear: Vec<u8> = (0..16).map(|n| 0xa0 + n).collect();
+    let wrapped = python_key_wrap("aes_key_wrap", &kek_clear, &clear);
+    let register = |wrapped: &str, kek: &str| {
+        item(
+            "Register",
+            &format!(
+                r#"<ObjectType type="Enumeration" value="SymmetricKey"/><TemplateAttribute/>
+                <SymmetricKey><KeyBlock><KeyFormatType type="Enumeration" value="Raw"/>
+                <KeyValue type="ByteString" value="{wrapped}"/>
+                <CryptographicAlgorithm type="Enumeration" value="AES"/><CryptographicLength type="Integer" value="128"/>
+                <KeyWrappingData><WrappingMethod type="Enumeration" value="Encrypt"/>
+                <EncryptionKeyInformation>{}<CryptographicParameters><BlockCipherMode type="Enumeration" value="NISTKeyWrap"/></CryptographicParameters></EncryptionKeyInformation>
+                <EncodingOption type="Enumeration" value="NoEncoding"/></KeyWrappingData></KeyBlock></SymmetricKey>"#,
+                uid(kek)
+            ),
+        )
+    };
+    let registered = exchange(&mut alice, &request(&register(&wrapped, &kek))).unwrap();
+    let key = payload_text(&registered, tag::UNIQUE_IDENTIFIER);
+    let got = exchange(&mut alice, &request(&item("Get", &uid(&key)))).unwrap();
+    assert!(
+        !to_xml(&got).contains("KeyWrappingData"),
+        "{}",
+        to_xml(&got)
+    );
+    assert_eq!(symmetric_key_bytes(&got), clear, "stored unwrapped");
+    exchange(&mut alice, &request(&item("Activate", &uid(&key)))).unwrap();
+    let encrypted = to_xml(&exchange(&mut alice, &request(&encrypt(&key))).unwrap());
+    assert!(encrypted.contains("Success"), "{encrypted}");
+
+    // Material that does not unwrap is refused, and nothing is stored.
+    let mut damaged = wrapped.clone().into_bytes();
+    damaged[0] = if damaged[0] == b'0' { b'1' } else { b'0' };
+    let refused = to_xml(
+        &exchange(
+            &mut alice,
+            &request(&register(std::str::from_utf8(&damaged).unwrap(), &kek)),
+        )
+        .unwrap(),
+    );
+    assert!(
+        refused.contains("CryptographicFailure") && refused.contains("does not unwrap"),
+        "{refused}"
+    );
+    // Wrapped under a key hyok does not hold: kept as given, returned wrapped, not used.
+    let kept = exchange(&mut alice, &request(&register(&wrapped, "42"))).unwrap();
+    let kept = payload_text(&kept, tag::UNIQUE_IDENTIFIER);
+    let got = exchange(&mut alice, &request(&item("Get", &uid(&kept)))).unwrap();
+    assert!(to_xml(&got).contains("KeyWrappingData"), "{}", to_xml(&got));
+    assert_eq!(hex(&symmetric_key_bytes(&got)), wrapped);
+    exchange(&mut alice, &request(&item("Activate", &uid(&kept)))).unwrap();
+    let unusable = to_xml(&exchange(&mut alice, &request(&encrypt(&kept))).unwrap());
+    assert!(
+        unusable.contains("KeyValueNotPresent") && unusable.contains("cannot compute with it"),
+        "{unusable}"
+    );
+    let located = to_xml(&exchange(&mut alice, &request(&item("Locate", ""))).unwrap());
+    assert_eq!(located.matches("<UniqueIdentifier").count(), 3, "{located}");
 }
 
 #[test]

@@ -15,6 +15,7 @@ mod keystore;
 mod kmip;
 mod kmip_tls;
 mod lifecycle;
+mod pykmip_suite;
 mod tls;
 mod tokens;
 mod ttlv;

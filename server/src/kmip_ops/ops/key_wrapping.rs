@@ -7,8 +7,7 @@
 //! structure, No Encoding the Key Material bytes alone.
 
 use hyok_kmip::enums::{
-    BlockCipherMode, CryptographicAlgorithm, CryptographicUsageMask, EncodingOption, ObjectType,
-    ResultReason, WrappingMethod,
+    CryptographicUsageMask, EncodingOption, ObjectType, ResultReason, WrappingMethod,
 };
 use hyok_kmip::registry::tag;
 use hyok_kmip::{encode, Item, Value};
@@ -22,8 +21,8 @@ use crate::kmip_ops::error::KmipError;
 use crate::kmip_ops::fields::enumeration;
 use crate::kmip_ops::key_use::{self, Direction};
 use crate::kmip_ops::rsa_cipher::RsaCipher;
-use crate::kmip_ops::stored::stored_algorithm;
-use crate::kmip_ops::symmetric::Spec;
+
+use super::wrapping_keys::{encoding_option, key_wrap_spec, wrapping_key_uid};
 
 /// `object` (the Symmetric Key, Private Key, ... structure Get returns) with its Key Value
 /// wrapped as `specification` asks.
@@ -54,17 +53,8 @@ pub async fn wrapped(
     let information = specification
         .child(tag::ENCRYPTION_KEY_INFORMATION)
         .ok_or_else(|| KmipError::invalid_field("give the Encryption Key Information"))?;
-    let kek_uid = match information.child(tag::UNIQUE_IDENTIFIER).map(|u| &u.value) {
-        Some(Value::TextString(uid)) => uid.as_str(),
-        _ => {
-            return Err(KmipError::invalid_field(
-                "the Encryption Key Information needs the wrapping key's Unique Identifier",
-            ))
-        }
-    };
-    let encoding = enumeration(Some(specification), tag::ENCODING_OPTION)
-        .and_then(EncodingOption::from_value)
-        .unwrap_or(EncodingOption::TTLVEncoding);
+    let kek_uid = wrapping_key_uid(information)?;
+    let encoding = encoding_option(specification);
     let kek = context.key_for_use(kek_uid, Operation::Encrypt).await?;
     key_use::check(
         &kek,
@@ -108,19 +98,7 @@ pub async fn wrapped(
         let key = context.state.parsed_keys.public(kek_uid, &material)?;
         RsaCipher::choose(parameters.as_ref())?.encrypt(&*key, &plaintext)?
     } else {
-        let algorithm = stored_algorithm(kek.attributes()).unwrap_or(CryptographicAlgorithm::AES);
-        let mode = enumeration(parameters.as_ref(), tag::BLOCK_CIPHER_MODE);
-        let key_wrap = [
-            BlockCipherMode::NISTKeyWrap.value(),
-            BlockCipherMode::AESKeyWrapPadding.value(),
-        ];
-        if !mode.is_some_and(|m| key_wrap.contains(&m)) {
-            return Err(KmipError::new(
-                ResultReason::BadCryptographicParameters,
-                "a symmetric wrapping key wraps with Block Cipher Mode NISTKeyWrap or AESKeyWrapPadding",
-            ));
-        }
-        let spec = Spec::choose(algorithm, parameters.as_ref())?;
+        let spec = key_wrap_spec(&kek, parameters.as_ref(), "wraps")?;
         spec.encrypt(&material, None, &[], &plaintext)?.data
     };
     *key_value = Item::bytes(tag::KEY_VALUE, sealed);

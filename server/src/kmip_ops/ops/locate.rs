@@ -1,10 +1,11 @@
 //! Locate: the objects (not destroyed ones, unless the Storage Status Mask asks for
 //! Destroyed Storage) whose attributes match every attribute of the request (AND), that
-//! the caller may see (owner, or a Get Attributes grant), in creation order, after
-//! Offset Items, at most Maximum Items (then with Located Items, the number matched). A
-//! date attribute given twice is a range
-//! (inclusive); a usage mask matches objects allowing at least its bits; a Name matches
-//! by its value. With a Name, only the objects carrying it are read (the names index);
+//! the caller may see (owner, or a Get Attributes grant), most recently created first
+//! (KMIP 2.1 §6.1.28), after Offset Items, at most Maximum Items (then with Located
+//! Items, the number matched). A date attribute given twice is a range (inclusive); a
+//! usage mask matches objects allowing at least its bits; a Name matches by its value; a
+//! 1.x Operation Policy Name matches every object when it is [`DEFAULT_POLICY`], none
+//! otherwise. With a Name, only the objects carrying it are read (the names index);
 //! otherwise objects are scanned in pages.
 
 use crate::keys::RecordKinds;
@@ -20,6 +21,9 @@ use crate::kmip_ops::context::Context;
 use crate::kmip_ops::error::KmipError;
 
 const PAGE: i64 = 500;
+/// The one operation policy of KMIP 1.x every hyok object has (access is decided by
+/// grants, not by policies).
+pub const DEFAULT_POLICY: &str = "default";
 const DATES: [u32; 11] = [
     tag::INITIAL_DATE,
     tag::ACTIVATION_DATE,
@@ -39,6 +43,7 @@ enum Condition {
     Between(u32, i64, i64),
     MaskIncludes(i32),
     NameIs(String),
+    PolicyIs(String),
     Equals(Item),
 }
 
@@ -71,6 +76,9 @@ fn conditions(wanted: &[Item]) -> Result<Vec<Condition>, KmipError> {
                 Some(Value::TextString(name)) => Condition::NameIs(name.clone()),
                 _ => return Err(KmipError::invalid_field("a Name needs a Name Value")),
             },
+            (tag::OPERATION_POLICY_NAME, Value::TextString(policy)) => {
+                Condition::PolicyIs(policy.clone())
+            }
             _ => Condition::Equals(attribute.clone()),
         });
     }
@@ -89,6 +97,7 @@ fn satisfies(have: &[Item], condition: &Condition) -> bool {
             a.tag == tag::NAME
                 && matches!(a.child(tag::NAME_VALUE).map(|v| &v.value), Some(Value::TextString(n)) if n == name)
         }),
+        Condition::PolicyIs(policy) => policy == DEFAULT_POLICY,
         Condition::Equals(item) => have.contains(item),
     }
 }
@@ -129,19 +138,19 @@ pub async fn locate(
         for uid in db.objects_named(name).await.map_err(storage)? {
             named.extend(db.object(&uid).await.map_err(storage)?);
         }
-        named.sort_by(|a, b| (a.created_at, &a.uid).cmp(&(b.created_at, &b.uid)));
+        named.sort_by(|a, b| (b.created_at, &b.uid).cmp(&(a.created_at, &a.uid)));
         for object in &named {
             consider(context, object, &conditions, destroyed_too, &mut results).await?;
         }
     } else {
-        let mut after: Option<(i64, String)> = None;
+        let mut before: Option<(i64, String)> = None;
         loop {
             let page = db
-                .objects_page(after.as_ref().map(|(at, uid)| (*at, uid.as_str())), PAGE)
+                .objects_page(before.as_ref().map(|(at, uid)| (*at, uid.as_str())), PAGE)
                 .await
                 .map_err(storage)?;
             let Some(last) = page.last() else { break };
-            after = Some((last.created_at, last.uid.clone()));
+            before = Some((last.created_at, last.uid.clone()));
             for object in &page {
                 consider(context, object, &conditions, destroyed_too, &mut results).await?;
             }

@@ -9,6 +9,7 @@ mod derive;
 mod digests;
 mod get;
 mod key_pair;
+mod key_unwrapping;
 mod key_wrapping;
 mod lifecycle;
 mod locate;
@@ -19,6 +20,7 @@ mod query;
 mod register;
 mod signing;
 mod versions;
+mod wrapping_keys;
 
 use hyok_kmip::enums::Operation;
 use hyok_kmip::enums::ResultReason;

@@ -1,8 +1,10 @@
 //! Register: an object the client brings, wrapped by the master key on arrival and owned
-//! by the caller. A symmetric key in Raw or Transparent Symmetric Key format becomes a
-//! key hyok computes with (an
-//! AES-256 one, a key AWS XKS can use); every other object (key pairs' halves, secret data, opaque objects,
-//! certificates, split keys, ...) is kept whole, and Get returns it as it came.
+//! by the caller. Wrapped key material is first unwrapped with the wrapping key it names
+//! when hyok holds that key ([`super::key_unwrapping`]). A symmetric key in Raw or
+//! Transparent Symmetric Key format becomes a key hyok computes with (an AES-256 one, a
+//! key AWS XKS can use); every other object (key pairs' halves, secret data, opaque
+//! objects, certificates, split keys, keys wrapped under a key hyok does not hold, ...) is
+//! kept whole, and Get returns it as it came.
 
 use hyok_kmip::enums;
 use hyok_kmip::enums::ResultReason;
@@ -14,7 +16,8 @@ use zeroize::Zeroizing;
 use hyok_kmip::encode;
 use serde_json::json;
 
-use crate::keys::{digest, NewManagedObject, NewSymmetricKey};
+use super::key_unwrapping::{self, Arrival};
+use crate::keys::{digest, NewManagedObject, NewSymmetricKey, KEPT_WRAPPED};
 use crate::kmip_ops::asymmetric_keys::check_registered;
 use crate::kmip_ops::attributes;
 use crate::kmip_ops::context::Context;
@@ -33,24 +36,32 @@ pub async fn register(
             format!("the Object Type is {object_type}, but the object is not"),
         ));
     }
+    let unwrapped;
+    let object = match key_unwrapping::wrapping_data(&request.object) {
+        None => &request.object,
+        Some(wrapping) => match key_unwrapping::unwrap(context, &request.object, wrapping).await? {
+            Arrival::Unwrapped(object) => {
+                unwrapped = object;
+                &unwrapped
+            }
+            Arrival::KeptWrapped => {
+                return register_whole(context, request, &request.object, object_type, true).await
+            }
+        },
+    };
     let raw = enums::KeyFormatType::Raw.value();
-    let block = request.object.child(tag::KEY_BLOCK);
+    let block = object.child(tag::KEY_BLOCK);
     let format = block
         .and_then(|b| b.child(tag::KEY_FORMAT_TYPE))
         .map(|f| &f.value);
     let transparent = enums::KeyFormatType::TransparentSymmetricKey.value();
-    let raw_symmetric = request.object.tag == tag::SYMMETRIC_KEY
+    let raw_symmetric = object.tag == tag::SYMMETRIC_KEY
         && matches!(format, Some(Value::Enumeration(f)) if *f == raw || *f == transparent);
     if !raw_symmetric {
-        return register_whole(context, request, object_type).await;
+        return register_whole(context, request, object, object_type, false).await;
     }
     let block =
         block.ok_or_else(|| KmipError::invalid_field("a Symmetric Key needs a Key Block"))?;
-    if block.child(tag::KEY_WRAPPING_DATA).is_some() {
-        return Err(KmipError::not_supported(
-            "register the key unwrapped (over TLS)",
-        ));
-    }
     let key_material = block
         .child(tag::KEY_VALUE)
         .and_then(|v| v.child(tag::KEY_MATERIAL));
@@ -120,21 +131,28 @@ pub async fn register(
     Ok(vec![Item::text(tag::UNIQUE_IDENTIFIER, uid)])
 }
 
-/// Keeps any other object whole (its encoded structure, wrapped by the master key).
+/// Keeps any other object whole (its encoded structure, wrapped by the master key);
+/// `kept_wrapped`: one wrapped under a key hyok does not hold.
 async fn register_whole(
     context: &Context<'_>,
     request: &RegisterRequest,
+    object: &Item,
     object_type: &str,
+    kept_wrapped: bool,
 ) -> Result<Vec<Item>, KmipError> {
-    if let Some(kind) = enums::ObjectType::from_value(request.object_type) {
-        check_registered(kind, &request.object)?;
+    if let Some(kind) = enums::ObjectType::from_value(request.object_type).filter(|_| !kept_wrapped)
+    {
+        check_registered(kind, object)?;
     }
     let requested = attributes::requested(request.attributes.children().unwrap_or_default())?;
     for name in &requested.names {
         context.ensure_name_free(name).await?;
     }
     let mut map = requested.stored;
-    let block = request.object.child(tag::KEY_BLOCK);
+    if kept_wrapped {
+        map.insert(KEPT_WRAPPED.into(), json!(true));
+    }
+    let block = object.child(tag::KEY_BLOCK);
     let enumeration = |wanted: u32| fields::enumeration(block, wanted);
     if let Some(name) = enumeration(tag::CRYPTOGRAPHIC_ALGORITHM)
         .or(requested.algorithm)
@@ -158,12 +176,14 @@ async fn register_whole(
     {
         map.insert("KeyFormatType".into(), json!(format.name()));
     }
-    // The digest of what the object protects: its key material, or its value.
+    // The digest of what the object protects: its key material, or its value (not of
+    // wrapped material, which hyok does not see).
     let material = block
         .and_then(|b| b.child(tag::KEY_VALUE))
         .and_then(|v| v.child(tag::KEY_MATERIAL))
-        .or_else(|| request.object.child(tag::OPAQUE_DATA_VALUE))
-        .or_else(|| request.object.child(tag::CERTIFICATE_VALUE));
+        .or_else(|| object.child(tag::OPAQUE_DATA_VALUE))
+        .or_else(|| object.child(tag::CERTIFICATE_VALUE))
+        .filter(|_| !kept_wrapped);
     if let Some(Item {
         value: Value::ByteString(bytes),
         ..
@@ -174,13 +194,12 @@ async fn register_whole(
     if let Some(Item {
         value: Value::ByteString(der),
         ..
-    }) = request.object.child(tag::CERTIFICATE_VALUE)
+    }) = object.child(tag::CERTIFICATE_VALUE)
     {
         attributes::keep_more(&mut map, &certificate_attributes(der)?)?;
     }
     let encoded = Zeroizing::new(
-        encode(&request.object)
-            .map_err(|e| KmipError::new(ResultReason::InvalidMessage, e.to_string()))?,
+        encode(object).map_err(|e| KmipError::new(ResultReason::InvalidMessage, e.to_string()))?,
     );
     let uid = crate::keys::new_uid();
     let new = NewManagedObject {
@@ -203,8 +222,8 @@ async fn register_whole(
     Ok(vec![Item::text(tag::UNIQUE_IDENTIFIER, uid)])
 }
 
-/// What the server reads from an X.509 certificate: its length, and the common name and
-/// organization of its subject and issuer.
+/// What the server reads from an X.509 certificate: its type and length, and the common
+/// name and organization of its subject and issuer.
 fn certificate_attributes(der: &[u8]) -> Result<Vec<Item>, KmipError> {
     let certificate = openssl::x509::X509::from_der(der).map_err(|_| {
         KmipError::new(
@@ -212,7 +231,10 @@ fn certificate_attributes(der: &[u8]) -> Result<Vec<Item>, KmipError> {
             "the Certificate Value is not a DER X.509 certificate",
         )
     })?;
-    let mut out = vec![Item::integer(tag::CERTIFICATE_LENGTH, der.len() as i32)];
+    let mut out = vec![
+        Item::enumeration(tag::CERTIFICATE_TYPE, enums::CertificateType::X_509.value()),
+        Item::integer(tag::CERTIFICATE_LENGTH, der.len() as i32),
+    ];
     let fields = [
         (
             certificate.subject_name(),

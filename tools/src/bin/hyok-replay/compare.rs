@@ -5,7 +5,8 @@
 //! message text, vendor Query lists, digests of random keys, the order of bits in a mask,
 //! the order (and surplus) of returned attributes, and the value (not the length) of
 //! an RSA-OAEP ciphertext or RSA-PSS signature, which are randomized by design, and the
-//! identification fields of the PKCS#11 library information (CK_INFO) C_GetInfo returns.
+//! identification fields of the PKCS#11 library information (CK_INFO) C_GetInfo returns;
+//! an Attribute Index of 0 is the same as none (KMIP 1.x §2.1.1).
 
 use std::collections::HashMap;
 
@@ -153,6 +154,10 @@ impl Bindings {
                 true => Ok(()),
                 false => Err(format!("{path}: expected {want:?}'s length, got {got:?}")),
             };
+        }
+        if expected.name == "Attribute" && (has_first_index(expected) || has_first_index(actual)) {
+            let (want, got) = (without_first_index(expected), without_first_index(actual));
+            return self.compare(&want, &got, path.trim_end_matches("/Attribute"));
         }
         if expected.name == "Attribute" {
             let name = |node: &Node| node.child("AttributeName").and_then(|n| n.value.clone());
@@ -348,6 +353,28 @@ impl Bindings {
     }
 }
 
+fn is_first_index(node: &Node) -> bool {
+    node.name == "AttributeIndex" && node.value.as_deref() == Some("0")
+}
+
+fn has_first_index(attribute: &Node) -> bool {
+    attribute.children.iter().any(is_first_index)
+}
+
+/// A 1.x Attribute without an Attribute Index of 0, which "SHALL be assumed" when absent
+/// (KMIP 1.4 §2.1.1).
+fn without_first_index(attribute: &Node) -> Node {
+    Node {
+        children: attribute
+            .children
+            .iter()
+            .filter(|c| !is_first_index(c))
+            .cloned()
+            .collect(),
+        ..attribute.clone()
+    }
+}
+
 /// A C_GetInfo response payload with CK_INFO's identification fields (the library's
 /// versions, manufacturer and description, its own by definition) blanked: what remains
 /// to compare is the length and the flags.
@@ -457,6 +484,35 @@ mod tests {
         assert!(bindings
             .compare(&expected, &response("Decrypt", &data("ccdd")), "")
             .is_err());
+    }
+
+    #[test]
+    fn an_attribute_index_of_0_is_the_same_as_none_and_no_other_is() {
+        let attribute = |index: Option<&str>| {
+            let index = index
+                .map(|i| format!(r#"<AttributeIndex type="Integer" value="{i}"/>"#))
+                .unwrap_or_default();
+            response(
+                "GetAttributes",
+                &format!(
+                    r#"<Attribute><AttributeName type="TextString" value="State"/>{index}<AttributeValue type="Enumeration" value="Active"/></Attribute>"#
+                ),
+            )
+        };
+        let mut bindings = Bindings::default();
+        for (want, got) in [(None, Some("0")), (Some("0"), None), (Some("0"), Some("0"))] {
+            assert!(bindings
+                .compare(&attribute(want), &attribute(got), "")
+                .is_ok());
+        }
+        for (want, got) in [(None, Some("1")), (Some("1"), None), (Some("0"), Some("2"))] {
+            assert!(
+                bindings
+                    .compare(&attribute(want), &attribute(got), "")
+                    .is_err(),
+                "{want:?} {got:?}"
+            );
+        }
     }
 
     #[test]
