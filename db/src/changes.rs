@@ -62,6 +62,10 @@ pub enum Change<'a> {
         uid: &'a str,
         name: &'a str,
     },
+    /// Frees the names of an object that was destroyed (it keeps them for the record).
+    RetireNames {
+        uid: &'a str,
+    },
     /// Like `UpdateObject`, and erases the wrapped key material (KMIP Destroy keeps the
     /// object's metadata, never its key).
     DestroyMaterial {
@@ -90,6 +94,7 @@ impl Change<'_> {
                 chain: chain_id,
                 uid,
             }),
+            Change::RetireNames { .. } => None,
             Change::AddName { name, .. } | Change::RemoveName { name, .. } => {
                 Some(Changed::Name(name))
             }
@@ -113,6 +118,9 @@ impl Change<'_> {
             }
             Change::RemoveName { uid, name } => {
                 ("unname an object", format!("object {uid}, name {name:?}"))
+            }
+            Change::RetireNames { uid } => {
+                ("free a destroyed object's names", format!("object {uid}"))
             }
         }
     }
@@ -149,6 +157,7 @@ impl Change<'_> {
             }
             Change::AddName { .. } => "INSERT INTO object_names (uid, name) VALUES ($1, $2)",
             Change::RemoveName { .. } => "DELETE FROM object_names WHERE uid = $1 AND name = $2",
+            Change::RetireNames { .. } => "UPDATE object_names SET live = 0 WHERE uid = $1",
             Change::DestroyMaterial { .. } => {
                 "UPDATE objects SET state = $1, attributes = $2, wrapped = NULL, \
                  row_version = row_version + 1, updated_at = $3 WHERE uid = $4 AND row_version = $5"
@@ -211,6 +220,7 @@ macro_rules! bind_change {
             Change::AddName { uid, name } | Change::RemoveName { uid, name } => {
                 query.bind(*uid).bind(*name)
             }
+            Change::RetireNames { uid } => query.bind(*uid),
         }
     }};
 }
@@ -224,7 +234,14 @@ macro_rules! run_change {
             .execute(&mut *$tx)
             .await
             .map(|done| done.rows_affected())
-            .map_err(insert_error(context, what))
+            .map_err(
+                |source| match (&$change, $crate::error::is_name_taken(&source)) {
+                    ($crate::changes::Change::AddName { name, .. }, true) => {
+                        $crate::error::Error::NameTaken(format!("{name:?}"))
+                    }
+                    _ => insert_error(context, what)(source),
+                },
+            )
     }};
 }
 
@@ -411,6 +428,7 @@ mod tests {
             },
             Change::AddName { uid, name: text },
             Change::RemoveName { uid, name: text },
+            Change::RetireNames { uid },
             Change::DestroyMaterial {
                 uid,
                 chain_id: uid,

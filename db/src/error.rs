@@ -19,6 +19,9 @@ pub enum Error {
     },
     #[error("{0} already exists")]
     AlreadyExists(String),
+    /// A name another object (not destroyed) carries.
+    #[error("the name {0} is taken")]
+    NameTaken(String),
     #[error("{0} not found")]
     NotFound(String),
     #[error("{0} was changed concurrently; retry")]
@@ -32,6 +35,14 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// Attaches what was being attempted to a sqlx error.
 pub(crate) fn query_error(context: &'static str) -> impl FnOnce(sqlx::Error) -> Error {
     move |source| Error::Query { context, source }
+}
+
+/// Whether `source` is the violation of the one-live-name index (migration 0008).
+pub(crate) fn is_name_taken(source: &sqlx::Error) -> bool {
+    matches!(source, sqlx::Error::Database(db)
+        if db.is_unique_violation()
+            && (db.constraint() == Some("object_names_live_name")
+                || db.message().contains("object_names.name")))
 }
 
 /// Maps a unique-constraint violation to `AlreadyExists(what)`, anything else to `Query`.

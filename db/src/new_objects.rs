@@ -9,7 +9,7 @@ use crate::changes::{
     anonymous, audit_insert_sql, bind_audit_entry, bind_change, insert_audit, run_change,
     values_sql, Change, AUDIT_ROWS_PER_INSERT,
 };
-use crate::error::{insert_error, query_error, Error, Result};
+use crate::error::{insert_error, is_name_taken, query_error, Error, Result};
 use crate::feed::Changed;
 use crate::lent::Lent;
 use crate::objects::NewObject;
@@ -126,6 +126,12 @@ fn objects_named(objects: &[NewObject<'_>]) -> String {
     }
 }
 
+/// The names of `labels`, for an error: `"a"`, or `"a" or "b"`.
+fn labels_named(labels: &[Label<'_>]) -> String {
+    let names: Vec<String> = labels.iter().map(|(_, name)| format!("{name:?}")).collect();
+    names.join(" or ")
+}
+
 /// (uid, label) for every name (or tag) `of` each object.
 fn labels<'a>(
     objects: &'a [NewObject<'a>],
@@ -234,7 +240,10 @@ async fn insert_statement_by_statement(
             query
                 .execute(&mut *tx)
                 .await
-                .map_err(query_error("store object names and tags"))?;
+                .map_err(|source| match is_name_taken(&source) {
+                    true => Error::NameTaken(labels_named(chunk)),
+                    false => query_error("store object names and tags")(source),
+                })?;
         }
     }
     for change in writes.changes {
@@ -277,7 +286,7 @@ async fn insert_in_one_text(writer: &mut Lent<'_>, writes: &Writes<'_>, now: i64
         if sqlx::query("ROLLBACK").execute(&mut **writer).await.is_ok() {
             writer.settled();
         }
-        return Err(one_text_error(writes.objects, source));
+        return Err(one_text_error(writes, source));
     }
     writer.settled();
     Ok(())
@@ -285,12 +294,25 @@ async fn insert_in_one_text(writer: &mut Lent<'_>, writes: &Writes<'_>, now: i64
 
 /// A failure of the one-text transaction: `AlreadyExists` when an object's row is
 /// taken (its uid, or its place in a ReKey chain: SQLite names the table's columns),
-/// else what was being attempted.
-fn one_text_error(objects: &[NewObject<'_>], source: sqlx::Error) -> Error {
+/// `NameTaken` when a name is, else what was being attempted.
+fn one_text_error(writes: &Writes<'_>, source: sqlx::Error) -> Error {
     let object_taken = matches!(&source, sqlx::Error::Database(db)
         if db.is_unique_violation() && db.message().contains(" objects."));
     if object_taken {
-        return Error::AlreadyExists(objects_named(objects));
+        return Error::AlreadyExists(objects_named(writes.objects));
+    }
+    if is_name_taken(&source) {
+        let added = writes.changes.iter().filter_map(|change| match change {
+            Change::AddName { name, .. } => Some(format!("{name:?}")),
+            _ => None,
+        });
+        let names: Vec<String> = writes
+            .names
+            .iter()
+            .map(|(_, name)| format!("{name:?}"))
+            .chain(added)
+            .collect();
+        return Error::NameTaken(names.join(" or "));
     }
     Error::Query {
         context: "store new objects with their changes and audit entries",

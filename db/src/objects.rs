@@ -111,8 +111,20 @@ impl Db {
         .map_err(query_error("read an object's names"))
     }
 
-    /// The uids of the objects carrying `name`, oldest first.
-    pub async fn objects_named(&self, name: &str) -> Result<Vec<String>> {
+    /// The object `name` names now (none destroyed: a destroyed object frees its names).
+    pub async fn object_named(&self, name: &str) -> Result<Option<String>> {
+        on_pool!(self, |pool| sqlx::query_scalar(
+            "SELECT uid FROM object_names WHERE name = $1 AND live = 1"
+        )
+        .bind(name)
+        .fetch_optional(pool)
+        .await)
+        .map_err(query_error("find the object a name names"))
+    }
+
+    /// The uids of the objects that carry or carried `name` (destroyed ones too), oldest
+    /// first.
+    pub async fn objects_ever_named(&self, name: &str) -> Result<Vec<String>> {
         on_pool!(self, |pool| sqlx::query_scalar(
             "SELECT n.uid FROM object_names n JOIN objects o ON o.uid = n.uid \
              WHERE n.name = $1 ORDER BY o.created_at, o.uid"

@@ -73,12 +73,12 @@ async fn as_of(database: &TestDatabase, engine: &str, version: u32, rows: &str) 
             .create_if_missing(true);
         let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
         migrator.run(&pool).await.unwrap();
-        sqlx::query(rows).execute(&pool).await.unwrap();
+        sqlx::raw_sql(rows).execute(&pool).await.unwrap();
         pool.close().await;
     } else {
         let pool = sqlx::PgPool::connect(&database.url).await.unwrap();
         migrator.run(&pool).await.unwrap();
-        sqlx::query(rows).execute(&pool).await.unwrap();
+        sqlx::raw_sql(rows).execute(&pool).await.unwrap();
         pool.close().await;
     }
 }
@@ -107,5 +107,41 @@ async fn aws_grants_move_to_their_namespace_on_postgres() {
     as_of(&database, "postgres", 5, OLD_GRANTS).await;
     let db = upgraded(&database).await;
     grants_after_upgrade(&db).await;
+    db.close().await;
+}
+
+/// Two objects named "payroll" as hyok 0007 could leave them: one destroyed, one live.
+const OLD_NAMES: &str = "INSERT INTO objects (uid, object_type, state, owner, attributes, chain_id, created_at, updated_at) VALUES \
+    ('old', 'SymmetricKey', 'Destroyed', 'alice', '{}', 'old', 1, 1), \
+    ('new', 'SymmetricKey', 'Active', 'alice', '{}', 'new', 2, 2); \
+    INSERT INTO object_names (uid, name) VALUES ('old', 'payroll'), ('new', 'payroll');";
+
+async fn names_after_upgrade(db: &Db) {
+    assert_eq!(
+        db.object_named("payroll").await.unwrap().as_deref(),
+        Some("new"),
+        "the destroyed object's name is freed, the live one keeps it"
+    );
+    assert_eq!(
+        db.objects_ever_named("payroll").await.unwrap(),
+        ["old", "new"]
+    );
+}
+
+#[tokio::test]
+async fn destroyed_objects_free_their_names_on_sqlite() {
+    let database = TestDatabase::sqlite();
+    as_of(&database, "sqlite", 7, OLD_NAMES).await;
+    names_after_upgrade(&upgraded(&database).await).await;
+}
+
+#[tokio::test]
+async fn destroyed_objects_free_their_names_on_postgres() {
+    let Some(database) = TestDatabase::postgres().await else {
+        return;
+    };
+    as_of(&database, "postgres", 7, OLD_NAMES).await;
+    let db = upgraded(&database).await;
+    names_after_upgrade(&db).await;
     db.close().await;
 }

@@ -199,7 +199,10 @@ async fn objects(db: &Db) {
         ),
         ("PreActive", "alice", 1)
     );
-    assert_eq!(db.objects_named("payroll").await.unwrap(), ["k1"]);
+    assert_eq!(
+        db.object_named("payroll").await.unwrap().as_deref(),
+        Some("k1")
+    );
     assert_eq!(db.objects_tagged("finance").await.unwrap(), ["k1", "k2"]);
     assert_eq!(db.objects_tagged("eu").await.unwrap(), ["k1"]);
     let chain: Vec<_> = db
@@ -312,7 +315,7 @@ async fn objects(db: &Db) {
     assert!(db.delete_object("k1").await.unwrap());
     assert!(!db.delete_object("k1").await.unwrap());
     assert!(
-        db.objects_named("payroll").await.unwrap().is_empty(),
+        db.object_named("payroll").await.unwrap().is_none(),
         "names go with the object"
     );
     assert_eq!(db.objects_tagged("finance").await.unwrap(), ["k2"]);
@@ -321,6 +324,91 @@ async fn objects(db: &Db) {
         "a removed first version no longer names its key"
     );
     assert_eq!(db.chain_of("k2").await.unwrap().len(), 1);
+}
+
+/// A Pre-Active symmetric key of alice's that starts its own chain.
+fn pre_active_key<'a>(
+    uid: &'a str,
+    attributes: &'a serde_json::Value,
+    names: &'a [String],
+) -> NewObject<'a> {
+    NewObject {
+        uid,
+        object_type: "SymmetricKey",
+        state: "PreActive",
+        owner: "alice",
+        wrapped: None,
+        attributes,
+        chain_id: uid,
+        chain_version: 1,
+        wrap_key_version: 1,
+        names,
+        tags: &[],
+    }
+}
+
+on_both_engines!(a_name_is_taken_once_until_its_object_is_destroyed);
+async fn a_name_is_taken_once_until_its_object_is_destroyed(db: &Db) {
+    let attributes = json!({});
+    let names = ["shared".to_string()];
+    let object = |uid: &'static str| pre_active_key(uid, &attributes, &names);
+    // Two writers race for one name: exactly one wins, the other learns which name.
+    let (a, b) = (object("r1"), object("r2"));
+    let (first, second) = tokio::join!(db.insert_object(&a), db.insert_object(&b));
+    let outcomes = [first, second];
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| matches!(o, Err(Error::NameTaken(n)) if n.contains("shared"))),
+        "{outcomes:?}"
+    );
+    let winner = db.object_named("shared").await.unwrap().expect("named");
+    let loser = if winner == "r1" { "r2" } else { "r1" };
+    assert!(
+        db.object(loser).await.unwrap().is_none(),
+        "nothing half-stored"
+    );
+    // Giving the name to another object is refused as well.
+    let unnamed = NewObject {
+        names: &[],
+        ..object("r3")
+    };
+    db.insert_object(&unnamed).await.unwrap();
+    let add = [Change::AddName {
+        uid: "r3",
+        name: "shared",
+    }];
+    assert!(matches!(
+        db.apply(&add, &[]).await,
+        Err(Error::NameTaken(_))
+    ));
+    // Destroyed, the winner frees the name and keeps it for the record.
+    let destroy = [
+        Change::UpdateObject {
+            uid: &winner,
+            chain_id: &winner,
+            expected_row_version: 1,
+            state: "Destroyed",
+            attributes: "{}",
+        },
+        Change::RetireNames { uid: &winner },
+    ];
+    db.apply(&destroy, &[]).await.unwrap();
+    assert_eq!(db.object_named("shared").await.unwrap(), None);
+    db.apply(&add, &[]).await.unwrap();
+    assert_eq!(
+        db.object_named("shared").await.unwrap().as_deref(),
+        Some("r3")
+    );
+    assert_eq!(
+        db.objects_ever_named("shared").await.unwrap(),
+        [winner.as_str(), "r3"]
+    );
 }
 
 on_both_engines!(many_objects_in_one_commit);
@@ -412,7 +500,10 @@ async fn many_objects_in_one_commit(db: &Db) {
         assert_eq!(db.names_of(uid).await.unwrap(), [format!("name-{n}")]);
     }
     assert_eq!(db.objects_tagged("bulk").await.unwrap().len(), 75);
-    assert_eq!(db.objects_named("name-149").await.unwrap(), ["batch-149"]);
+    assert_eq!(
+        db.object_named("name-149").await.unwrap().as_deref(),
+        Some("batch-149")
+    );
 }
 
 fn batch_entry(seq: i64, uid: &str) -> AuditEntry {
@@ -757,17 +848,9 @@ async fn change_feed(database: &TestDatabase) {
     let attributes = json!({});
     let names = ["payroll".to_string()];
     let key = |uid: &'static str, chain_id: &'static str, chain_version, names| NewObject {
-        uid,
-        object_type: "SymmetricKey",
-        state: "PreActive",
-        owner: "alice",
-        wrapped: None,
-        attributes: &attributes,
         chain_id,
         chain_version,
-        wrap_key_version: 1,
-        names,
-        tags: &[],
+        ..pre_active_key(uid, &attributes, names)
     };
     let object = |chain: &str, uid: &str| format!("Object {{ chain: {chain:?}, uid: {uid:?} }}");
     let grant = |on: &str| format!("Grant {{ on: {on:?} }}");

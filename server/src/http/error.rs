@@ -53,6 +53,7 @@ impl From<hyok_db::Error> for ApiError {
                 ApiError::Conflict(format!("{what} already exists"))
             }
             hyok_db::Error::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            taken @ hyok_db::Error::NameTaken(_) => ApiError::Conflict(taken.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -146,7 +146,14 @@ impl KeyService {
                 .event(operation)
                 .object(uid)
                 .details(json!({ "state": state }));
-            let affected = self.commit(&[update], event).await?;
+            // A destroyed object frees its names (it keeps them for the record).
+            let destroyed = [State::Destroyed.name(), State::DestroyedCompromised.name()];
+            let retire = Change::RetireNames { uid };
+            let changes = match destroyed.contains(&state) {
+                true => vec![update, retire],
+                false => vec![update],
+            };
+            let affected = self.commit(&changes, event).await?;
             if affected.first() == Some(&1) {
                 return Ok(());
             }

@@ -342,11 +342,10 @@ impl KeyService {
         if !members.is_empty() {
             return Ok(Some((chain(members), FoundBy::Uid)));
         }
-        let named = db.objects_named(id).await?;
-        let [uid] = named.as_slice() else {
+        let Some(uid) = db.object_named(id).await? else {
             return Ok(None);
         };
-        let members = db.chain_of(uid).await?;
+        let members = db.chain_of(&uid).await?;
         if members.is_empty() {
             return Ok(None);
         }

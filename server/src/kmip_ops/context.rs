@@ -2,7 +2,6 @@
 //! the request id and the negotiated version; and the one way operations reach an
 //! object — read it, check the caller's right, audit a denial.
 
-use crate::keys::RecordKinds;
 use hyok_kmip::enums::ResultReason;
 use std::borrow::Borrow;
 use std::sync::Arc;
@@ -89,25 +88,21 @@ impl Context<'_> {
     }
 
     /// Refuses a name another object (not destroyed) carries: names identify objects.
+    /// The database enforces it on every write; asking first spares the work a Create
+    /// does before it stores (generating an RSA key pair, say).
     pub async fn ensure_name_free(&self, name: &str) -> Result<(), KmipError> {
-        let db = &self.state.db;
-        for uid in db
-            .objects_named(name)
+        let named = self
+            .state
+            .db
+            .object_named(name)
             .await
-            .map_err(crate::access::AccessError::from)?
-        {
-            let object = db
-                .object(&uid)
-                .await
-                .map_err(crate::access::AccessError::from)?;
-            if object.is_some_and(|o| !o.is_destroyed()) {
-                return Err(KmipError::new(
-                    ResultReason::NonUniqueNameAttribute,
-                    format!("the name {name:?} is taken"),
-                ));
-            }
+            .map_err(crate::access::AccessError::from)?;
+        match named {
+            Some(_) => Err(KmipError::from(crate::access::AccessError::from(
+                hyok_db::Error::NameTaken(format!("{name:?}")),
+            ))),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Records a successful use of a key (Get, Encrypt, Decrypt).

@@ -71,6 +71,9 @@ fn keystore(error: KeystoreError) -> KmipError {
 }
 
 fn storage(error: hyok_db::Error) -> KmipError {
+    if let hyok_db::Error::NameTaken(_) = error {
+        return KmipError::new(ResultReason::NonUniqueNameAttribute, error.to_string());
+    }
     tracing::error!("KMIP request failed in storage: {error}");
     KmipError::new(
         ResultReason::GeneralFailure,

@@ -1345,3 +1345,87 @@ fn health_reads_what_requests_need_and_xks_health_always_answers_its_body() {
         .unwrap();
     assert_eq!(fleet_status(&mut xks), "UNAVAILABLE");
 }
+
+#[test]
+fn a_name_names_one_live_key_and_a_destroyed_key_frees_it_for_kmip_and_xks() {
+    let dir = tempdir();
+    let config = xks_config(dir.path(), "");
+    let hyok = Launch::with_config(dir.path(), &config).start();
+    let admin = hyok.admin_token();
+    let run = |args: &[&str]| {
+        let (ok, stdout, stderr) = hyok.cli(&admin, args);
+        assert!(ok, "hyok {args:?}: {stderr}");
+        stdout
+    };
+    let create_named = |name: &str| -> String {
+        let created = run(&["key", "create", "--name", name, "--activate", "--json"]);
+        let created: Value = serde_json::from_str(created.trim()).unwrap();
+        let id = created["id"].as_str().unwrap().to_string();
+        run(&[
+            "access",
+            "grant",
+            &id,
+            STORE,
+            "get-attributes",
+            "encrypt",
+            "decrypt",
+        ]);
+        id
+    };
+    let mut xks = Xks::new(&hyok);
+    let encrypt = |xks: &mut Xks| {
+        xks.post(
+            "/aws/kms/xks/v1/keys/payroll/encrypt",
+            &json!({"requestMetadata": metadata("p"), "plaintext": b64(b"hi"), "encryptionAlgorithm": "AES_GCM"}),
+        )
+    };
+    let first = create_named("payroll");
+    let (status, body) = encrypt(&mut xks);
+    assert_eq!(status, 200, "{body}");
+
+    // A name is taken while its key lives, however many ask for it at once.
+    let (ok, _, stderr) = hyok.cli(&admin, &["key", "create", "--name", "payroll"]);
+    assert!(!ok && stderr.contains("is taken"), "{stderr}");
+    let racers: Vec<_> = (0..2)
+        .map(|_| {
+            let (url, token) = (hyok.url.clone(), admin.clone());
+            std::thread::spawn(move || {
+                crate::support::cli(
+                    &[("HYOK_URL", &url), ("HYOK_TOKEN", &token)],
+                    &["key", "create", "--name", "contested"],
+                )
+            })
+        })
+        .collect();
+    let outcomes: Vec<(bool, String, String)> =
+        racers.into_iter().map(|r| r.join().unwrap()).collect();
+    assert_eq!(
+        outcomes.iter().filter(|(ok, _, _)| *ok).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .any(|(ok, _, err)| !ok && err.contains("NonUniqueNameAttribute")),
+        "{outcomes:?}"
+    );
+
+    // Destroyed, the key frees its name: a new key takes it, over KMIP and XKS alike.
+    run(&["key", "revoke", &first]);
+    run(&["key", "destroy", &first]);
+    let (status, body) = encrypt(&mut xks);
+    assert_eq!(
+        (status, error_name(&body)),
+        (404, "KeyNotFoundException"),
+        "{body}"
+    );
+    let second = create_named("payroll");
+    assert_ne!(second, first);
+    let (status, body) = encrypt(&mut xks);
+    assert_eq!(status, 200, "{body}");
+    let listed: Value =
+        serde_json::from_str(run(&["key", "list", "--name", "payroll", "--json"]).trim()).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["UniqueIdentifier"], second.as_str(), "{listed}");
+}

@@ -134,8 +134,17 @@ pub async fn locate(
         _ => None,
     }) {
         // A name is asked for: only the objects carrying it (by the names index).
+        let uids = match destroyed_too {
+            true => db.objects_ever_named(name).await.map_err(storage)?,
+            false => db
+                .object_named(name)
+                .await
+                .map_err(storage)?
+                .into_iter()
+                .collect(),
+        };
         let mut named = Vec::new();
-        for uid in db.objects_named(name).await.map_err(storage)? {
+        for uid in uids {
             named.extend(db.object(&uid).await.map_err(storage)?);
         }
         named.sort_by(|a, b| (b.created_at, &b.uid).cmp(&(a.created_at, &a.uid)));
