@@ -61,7 +61,7 @@ impl ObjectRecord {
     }
 }
 
-const SELECT_OBJECT: &str =
+pub(crate) const SELECT_OBJECT: &str =
     "SELECT uid, object_type, state, owner, wrapped, attributes, chain_id, \
      chain_version, row_version, wrap_key_version, created_at, updated_at FROM objects";
 
@@ -76,28 +76,6 @@ impl Db {
             .fetch_optional(pool)
             .await)
         .map_err(query_error("read an object"))
-    }
-
-    /// Up to `limit` objects, most recently created first, created before the object
-    /// `before` (creation time, uid), or from the newest.
-    pub async fn objects_page(
-        &self,
-        before: Option<(i64, &str)>,
-        limit: i64,
-    ) -> Result<Vec<ObjectRecord>> {
-        // (i64::MAX, ""): every object was created before then.
-        let (at, uid) = before.unwrap_or((i64::MAX, ""));
-        let sql = format!(
-            "{SELECT_OBJECT} WHERE created_at < $1 OR (created_at = $1 AND uid < $2) \
-             ORDER BY created_at DESC, uid DESC LIMIT $3"
-        );
-        on_pool!(self, |pool| sqlx::query_as(&sql)
-            .bind(at)
-            .bind(uid)
-            .bind(limit)
-            .fetch_all(pool)
-            .await)
-        .map_err(query_error("list objects"))
     }
 
     /// The names of an object, sorted.
@@ -120,19 +98,6 @@ impl Db {
         .fetch_optional(pool)
         .await)
         .map_err(query_error("find the object a name names"))
-    }
-
-    /// The uids of the objects that carry or carried `name` (destroyed ones too), oldest
-    /// first.
-    pub async fn objects_ever_named(&self, name: &str) -> Result<Vec<String>> {
-        on_pool!(self, |pool| sqlx::query_scalar(
-            "SELECT n.uid FROM object_names n JOIN objects o ON o.uid = n.uid \
-             WHERE n.name = $1 ORDER BY o.created_at, o.uid"
-        )
-        .bind(name)
-        .fetch_all(pool)
-        .await)
-        .map_err(query_error("find objects by name"))
     }
 
     pub async fn objects_tagged(&self, tag: &str) -> Result<Vec<String>> {

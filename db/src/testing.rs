@@ -139,3 +139,17 @@ mod tests {
         );
     }
 }
+
+/// The uids of the objects that carry or carried `name` (destroyed ones too), oldest
+/// first.
+pub async fn ever_named(db: &Db, name: &str) -> Vec<String> {
+    let filter = crate::Filter::Named {
+        name: name.into(),
+        live_only: false,
+    };
+    let found = db
+        .locate_page(&[filter], true, None, 100)
+        .await
+        .expect("locate by name");
+    found.into_iter().rev().map(|o| o.uid).collect()
+}

@@ -123,7 +123,7 @@ async fn names_after_upgrade(db: &Db) {
         "the destroyed object's name is freed, the live one keeps it"
     );
     assert_eq!(
-        db.objects_ever_named("payroll").await.unwrap(),
+        hyok_db::testing::ever_named(db, "payroll").await,
         ["old", "new"]
     );
 }

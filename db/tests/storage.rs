@@ -1,7 +1,7 @@
 //! The storage contract, run against SQLite and PostgreSQL alike.
 
 use hyok_db::testing::TestDatabase;
-use hyok_db::{AuditEntry, Change, Db, Error, NewObject, NewToken, Role};
+use hyok_db::{AuditEntry, Change, Db, Error, Filter, NewObject, NewToken, Role};
 use serde_json::json;
 
 /// Runs `scenario` on a fresh SQLite database and a fresh PostgreSQL database.
@@ -406,9 +406,137 @@ async fn a_name_is_taken_once_until_its_object_is_destroyed(db: &Db) {
         Some("r3")
     );
     assert_eq!(
-        db.objects_ever_named("shared").await.unwrap(),
+        hyok_db::testing::ever_named(db, "shared").await,
         [winner.as_str(), "r3"]
     );
+}
+
+on_both_engines!(locate_filters_in_sql_newest_first);
+async fn locate_filters_in_sql_newest_first(db: &Db) {
+    let kept = json!({"tag": "Attribute", "value": [
+        {"tag": "VendorIdentification", "type": "TextString", "value": "x"},
+        {"tag": "AttributeName", "type": "TextString", "value": "team"},
+        {"tag": "AttributeValue", "type": "TextString", "value": "payments"}]});
+    let attributes = [
+        json!({"CryptographicAlgorithm": "AES", "CryptographicLength": 256, "CryptographicUsageMask": 12, "kmip": [kept], "Links": {"PublicKeyLink": "p1"}}),
+        json!({"CryptographicAlgorithm": "AES", "CryptographicLength": 128, "CryptographicUsageMask": 4}),
+        json!({"CryptographicAlgorithm": "RSA", "CryptographicLength": 2048, "ActivationDate": 5000}),
+    ];
+    let names: [Vec<String>; 3] = [vec!["one".into()], vec![], vec!["three".into()]];
+    for (n, (attributes, names)) in attributes.iter().zip(&names).enumerate() {
+        let uid = format!("l{n}");
+        let object = NewObject {
+            uid: &uid,
+            object_type: if n == 2 { "PrivateKey" } else { "SymmetricKey" },
+            state: if n == 1 { "Active" } else { "PreActive" },
+            ..pre_active_key("", attributes, names)
+        };
+        db.insert_object(&NewObject {
+            chain_id: &uid,
+            ..object
+        })
+        .await
+        .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+    let found = |filters: Vec<Filter>| async move {
+        db.locate_page(&filters, false, None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| o.uid)
+            .collect::<Vec<_>>()
+    };
+    let text = |field: &str, text: &str| Filter::Text {
+        field: field.into(),
+        text: text.into(),
+    };
+    assert_eq!(found(vec![]).await, ["l2", "l1", "l0"], "newest first");
+    assert_eq!(
+        found(vec![text("CryptographicAlgorithm", "AES")]).await,
+        ["l1", "l0"]
+    );
+    assert_eq!(
+        found(vec![
+            Filter::ObjectType("SymmetricKey".into()),
+            Filter::State("Active".into())
+        ])
+        .await,
+        ["l1"]
+    );
+    assert_eq!(
+        found(vec![text("CryptographicLength", "256")]).await,
+        ["l0"]
+    );
+    let range = |field: &str, from, to| Filter::NumberBetween {
+        field: field.into(),
+        from,
+        to,
+    };
+    assert_eq!(
+        found(vec![range("CryptographicLength", 200, 4096)]).await,
+        ["l2", "l0"]
+    );
+    assert_eq!(
+        found(vec![range("ActivationDate", 4000, 6000)]).await,
+        ["l2"]
+    );
+    let bits = |bits| Filter::BitsSet {
+        field: "CryptographicUsageMask".into(),
+        bits,
+    };
+    assert_eq!(found(vec![bits(4)]).await, ["l1", "l0"]);
+    assert_eq!(found(vec![bits(8)]).await, ["l0"]);
+    assert_eq!(found(vec![text("Links.PublicKeyLink", "p1")]).await, ["l0"]);
+    // A kept attribute matches as JSON, whatever the spacing it comes with.
+    let as_json = |json: String| Filter::Json {
+        field: "kmip".into(),
+        json,
+    };
+    assert_eq!(
+        found(vec![as_json(serde_json::to_string_pretty(&kept).unwrap())]).await,
+        ["l0"]
+    );
+    let mut other = kept.clone();
+    other["value"][2]["value"] = json!("ops");
+    assert!(found(vec![as_json(other.to_string())]).await.is_empty());
+    let named = |name: &str| Filter::Named {
+        name: name.into(),
+        live_only: true,
+    };
+    assert_eq!(found(vec![named("three")]).await, ["l2"]);
+    // Rows follow changes: a changed length, a destroyed object.
+    let change = [Change::UpdateObject {
+        uid: "l1",
+        chain_id: "l1",
+        expected_row_version: 1,
+        state: "Destroyed",
+        attributes: r#"{"CryptographicAlgorithm": "AES", "CryptographicLength": 192}"#,
+    }];
+    db.apply(&change, &[]).await.unwrap();
+    assert!(found(vec![text("CryptographicLength", "128")])
+        .await
+        .is_empty());
+    assert!(
+        found(vec![text("CryptographicLength", "192")])
+            .await
+            .is_empty(),
+        "destroyed"
+    );
+    let with_destroyed = db
+        .locate_page(&[text("CryptographicLength", "192")], true, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(with_destroyed.len(), 1);
+    // Pages: keyset, newest first.
+    let first = db.locate_page(&[], true, None, 2).await.unwrap();
+    let last = first.last().unwrap();
+    let rest = db
+        .locate_page(&[], true, Some((last.created_at, &last.uid)), 2)
+        .await
+        .unwrap();
+    let uids: Vec<&str> = first.iter().chain(&rest).map(|o| o.uid.as_str()).collect();
+    assert_eq!(uids, ["l2", "l1", "l0"]);
 }
 
 on_both_engines!(many_objects_in_one_commit);

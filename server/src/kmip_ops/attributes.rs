@@ -24,7 +24,7 @@ const BLOCKED_NAME: &str = "hyok-blocked";
 const LEASE_SECONDS: u32 = 3600;
 
 /// The map key of attributes kept as they came.
-const KEPT: &str = "kmip";
+pub const KEPT: &str = "kmip";
 
 /// Dates the server sets, by tag and map key.
 const DATES: [(u32, &str); 5] = [
@@ -122,6 +122,24 @@ pub fn requested(attributes: &[Item]) -> Result<Requested, KmipError> {
         out.stored.insert(KEPT.into(), Json::Array(kept));
     }
     Ok(out)
+}
+
+/// `attribute` as kept in the stored map (TTLV-JSON text), as Locate compares it.
+pub fn kept_json(attribute: &Item) -> Option<String> {
+    keep(attribute).ok().map(|json| json.to_string())
+}
+
+/// The stored map's key of a date attribute kept in milliseconds.
+pub fn stored_date_key(date_tag: u32) -> Option<&'static str> {
+    DATES
+        .iter()
+        .find(|(t, _)| *t == date_tag)
+        .map(|(_, key)| *key)
+}
+
+/// Whether `attribute` is hyok's block attribute (derived from the stored block flag).
+pub fn is_blocked_attribute(attribute: &Item) -> bool {
+    matches_reference(attribute, &blocked_reference())
 }
 
 fn keep(attribute: &Item) -> Result<Json, KmipError> {

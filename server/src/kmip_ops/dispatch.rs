@@ -150,8 +150,9 @@ fn bounded(version: Version, response: Item, maximum: i32) -> Item {
 }
 
 /// Operations whose Unique Identifier, when left out, is the ID Placeholder.
-pub(super) const TAKES_PLACEHOLDER: [Operation; 15] = [
+pub(super) const TAKES_PLACEHOLDER: [Operation; 16] = [
     Operation::Get,
+    Operation::Export,
     Operation::GetAttributes,
     Operation::GetAttributeList,
     Operation::AddAttribute,

@@ -18,6 +18,7 @@ mod parsed_keys;
 mod rsa_cipher;
 mod signatures;
 pub(crate) mod stored;
+mod stored_search;
 mod streams;
 pub(crate) mod symmetric;
 mod undo;

@@ -1381,3 +1381,82 @@ fn hashes_and_macs_agree_with_python_and_random_bytes_are_bounded() {
     let (reason, message) = failed(&random(2 << 20));
     assert_eq!(reason, "InvalidField", "{message}");
 }
+
+#[test]
+fn export_returns_the_object_with_all_its_attributes_to_who_may_export_it() {
+    let dir = tempdir();
+    let hyok = Launch::with_config(dir.path(), &config_in(dir.path())).start();
+    let admin = hyok.admin_token();
+    let bob = hyok.user_token(&admin, "bob");
+    let send = |token: &str, operation: &str, payload: &str| {
+        kmip(
+            &hyok,
+            token,
+            "ttlv",
+            &request(2, 1, &item(operation, payload)),
+        )
+    };
+    let created = send(&admin, "Create", &CREATE_21.replace("NAME", "exported"));
+    let key = text(ok(&created), tag::UNIQUE_IDENTIFIER);
+    let got = send(&admin, "Get", &uid(&key));
+    let exported = send(&admin, "Export", &uid(&key));
+    let payload = ok(&exported);
+    let order: Vec<u32> = payload.children().unwrap().iter().map(|i| i.tag).collect();
+    assert_eq!(
+        order,
+        [
+            tag::OBJECT_TYPE,
+            tag::UNIQUE_IDENTIFIER,
+            tag::ATTRIBUTES,
+            tag::SYMMETRIC_KEY
+        ],
+        "{}",
+        to_xml(&exported)
+    );
+    assert_eq!(
+        payload.child(tag::SYMMETRIC_KEY),
+        ok(&got).child(tag::SYMMETRIC_KEY),
+        "the object as Get returns it"
+    );
+    let attributes = payload.child(tag::ATTRIBUTES).unwrap();
+    for wanted in [
+        tag::CRYPTOGRAPHIC_ALGORITHM,
+        tag::NAME,
+        tag::STATE,
+        tag::INITIAL_DATE,
+    ] {
+        assert!(
+            attributes.child(wanted).is_some(),
+            "0x{wanted:06x} missing: {}",
+            to_xml(attributes)
+        );
+    }
+    // Another user needs the export grant; a get grant does not stand in for it.
+    let grant = |operation: &str| {
+        let (status, body) = hyok.post(
+            "/access/grant",
+            Some(&admin),
+            json!({"object": key, "identity": "bob", "operations": [operation]}),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    grant("get");
+    let (reason, message) = failed(&send(&bob, "Export", &uid(&key)));
+    assert_eq!(reason, "PermissionDenied", "{message}");
+    assert!(message.contains("export"), "{message}");
+    grant("export");
+    ok(&send(&bob, "Export", &uid(&key)));
+    // KMIP 1.4 (where Export first appears) carries the attributes in a Template-Attribute.
+    let v14 = kmip(
+        &hyok,
+        &admin,
+        "ttlv",
+        &request(1, 4, &item("Export", &uid(&key))),
+    );
+    let template = ok(&v14).child(tag::TEMPLATE_ATTRIBUTE).unwrap();
+    assert!(
+        to_xml(template).contains("Cryptographic Algorithm"),
+        "{}",
+        to_xml(&v14)
+    );
+}

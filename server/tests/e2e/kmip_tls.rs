@@ -807,14 +807,20 @@ fn pykmip(hyok: &Hyok, certs: &Path, script: &str, args: &[&str]) -> serde_json:
 
 /// `hyok-replay` on a directory of OASIS test cases against a fresh server.
 fn replay(version: &str) -> serde_json::Value {
+    let cases = concat!(env!("CARGO_MANIFEST_DIR"), "/../kmip/tests/oasis/");
+    replay_directory(Path::new(&format!("{cases}{version}/XML/mandatory")))
+}
+
+/// `hyok-replay` on the test cases in `cases` against a fresh server; its report, after
+/// checking that no file failed.
+pub fn replay_directory(cases: &Path) -> serde_json::Value {
     let dir = tempdir();
     let (hyok, certs) = start(dir.path());
-    let cases = concat!(env!("CARGO_MANIFEST_DIR"), "/../kmip/tests/oasis/");
     let (ok, stdout, stderr) = crate::support::run_tool(
         "hyok-replay",
         &[],
         &[
-            &format!("{cases}{version}/XML/mandatory"),
+            cases.to_str().unwrap(),
             "--address",
             &hyok.kmip_address(),
             "--cert",
@@ -836,7 +842,8 @@ fn replay(version: &str) -> serde_json::Value {
         .collect();
     assert!(
         ok && failures.is_empty(),
-        "{version}: {failures:#?}\n{stderr}"
+        "{}: {failures:#?}\n{stderr}",
+        cases.display()
     );
     report
 }

@@ -13,6 +13,7 @@ mod hsm;
 mod key_cli;
 mod keystore;
 mod kmip;
+mod kmip_clients;
 mod kmip_tls;
 mod lifecycle;
 mod pykmip_suite;

@@ -19,6 +19,16 @@ use crate::kmip_ops::key_formats;
 use crate::kmip_ops::stored::{damaged, from_stored, stored_algorithm, stored_item, stored_object};
 
 pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item>, KmipError> {
+    object_as(context, request, Operation::Get).await
+}
+
+/// The object `request` names (Object Type, Unique Identifier, the object) as Get returns
+/// it, for `operation` (Get, or Export), checked and audited as that operation.
+pub async fn object_as(
+    context: &Context<'_>,
+    request: &GetRequest,
+    operation: Operation,
+) -> Result<Vec<Item>, KmipError> {
     let uid = required_uid(&request.unique_identifier)?;
     if request.key_compression_type.is_some() {
         return Err(KmipError::new(
@@ -26,7 +36,7 @@ pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item
             "hyok returns keys uncompressed",
         ));
     }
-    let object = context.object(uid, Operation::Get).await?;
+    let object = context.object(uid, operation).await?;
     let stored = object.attributes();
     let wrapping = request.key_wrapping_specification.as_ref();
     if wrapping.is_none()
@@ -88,7 +98,7 @@ pub async fn get(context: &Context<'_>, request: &GetRequest) -> Result<Vec<Item
         ],
         _ => answer,
     };
-    context.audit_key_use(Operation::Get, uid).await;
+    context.audit_key_use(operation, uid).await;
     if stored["Fresh"].as_bool() != Some(false) {
         // Fresh: true until the object has left the server once.
         context
@@ -157,7 +167,7 @@ fn symmetric_key(
     ])
 }
 
-async fn all_attributes(
+pub async fn all_attributes(
     context: &Context<'_>,
     uid: &str,
     operation: Operation,

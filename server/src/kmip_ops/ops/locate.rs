@@ -5,8 +5,10 @@
 //! Items, the number matched). A date attribute given twice is a range (inclusive); a
 //! usage mask matches objects allowing at least its bits; a Name matches by its value; a
 //! 1.x Operation Policy Name matches every object when it is [`DEFAULT_POLICY`], none
-//! otherwise. With a Name, only the objects carrying it are read (the names index);
-//! otherwise objects are scanned in pages.
+//! otherwise. The database answers the conditions it can (names, type, state, algorithm,
+//! length, usage mask, dates, kept and custom attributes: [`stored_search`]) and hands
+//! the objects over a page at a time, newest first; each is then checked against every
+//! condition and the caller's right to see it.
 
 use crate::keys::RecordKinds;
 use hyok_db::ObjectRecord;
@@ -19,6 +21,8 @@ use crate::access::{Decision, Operation};
 use crate::kmip_ops::attributes;
 use crate::kmip_ops::context::Context;
 use crate::kmip_ops::error::KmipError;
+use crate::kmip_ops::stored_search;
+use hyok_db::Filter;
 
 const PAGE: i64 = 500;
 /// The one operation policy of KMIP 1.x every hyok object has (access is decided by
@@ -37,6 +41,30 @@ const DATES: [u32; 11] = [
     tag::PROTECT_STOP_DATE,
     tag::ORIGINAL_CREATION_DATE,
 ];
+
+/// The conditions the database answers, to narrow what is read, and whether it answers
+/// them all (else each object read is checked against every condition).
+fn filters(conditions: &[Condition], destroyed_too: bool) -> (Vec<Filter>, bool) {
+    let filters: Vec<Filter> = conditions
+        .iter()
+        .filter(|condition| !matches!(condition, Condition::PolicyIs(_)))
+        .filter_map(|condition| match condition {
+            Condition::Between(date_tag, from, to) => {
+                stored_search::date_between(*date_tag, *from, *to)
+            }
+            Condition::MaskIncludes(bits) => Some(stored_search::mask_includes(*bits)),
+            Condition::NameIs(name) => Some(stored_search::named(name, destroyed_too)),
+            Condition::PolicyIs(_) => None,
+            Condition::Equals(attribute) => stored_search::equals(attribute),
+        })
+        .collect();
+    let policies = conditions
+        .iter()
+        .filter(|c| matches!(c, Condition::PolicyIs(_)))
+        .count();
+    let all = filters.len() + policies == conditions.len();
+    (filters, all)
+}
 
 /// One condition of the request.
 enum Condition {
@@ -129,49 +157,42 @@ pub async fn locate(
     };
     let db = &context.state.db;
     let storage = |e| KmipError::from(crate::access::AccessError::from(e));
-    if let Some(name) = conditions.iter().find_map(|c| match c {
-        Condition::NameIs(name) => Some(name),
-        _ => None,
-    }) {
-        // A name is asked for: only the objects carrying it (by the names index).
-        let uids = match destroyed_too {
-            true => db.objects_ever_named(name).await.map_err(storage)?,
-            false => db
-                .object_named(name)
-                .await
-                .map_err(storage)?
-                .into_iter()
-                .collect(),
-        };
-        let mut named = Vec::new();
-        for uid in uids {
-            named.extend(db.object(&uid).await.map_err(storage)?);
-        }
-        named.sort_by(|a, b| (b.created_at, &b.uid).cmp(&(a.created_at, &a.uid)));
-        for object in &named {
-            consider(context, object, &conditions, destroyed_too, &mut results).await?;
-        }
-    } else {
-        let mut before: Option<(i64, String)> = None;
+    // Located Items tells a client that pages (Maximum Items) how many there are.
+    let counted = context.version >= Version::V1_3 && maximum.is_some();
+    let answerable = conditions.iter().all(|c| match c {
+        Condition::PolicyIs(policy) => policy == DEFAULT_POLICY,
+        _ => true,
+    });
+    let (filters, answered) = filters(&conditions, destroyed_too);
+    // What the database answered needs no second look.
+    let unanswered: &[Condition] = if answered { &[] } else { &conditions };
+    let mut before: Option<(i64, String)> = None;
+    // (A 1.x Operation Policy Name other than the default matches nothing.)
+    if answerable {
         loop {
             let page = db
-                .objects_page(before.as_ref().map(|(at, uid)| (*at, uid.as_str())), PAGE)
+                .locate_page(
+                    &filters,
+                    destroyed_too,
+                    before.as_ref().map(|(at, uid)| (*at, uid.as_str())),
+                    PAGE,
+                )
                 .await
                 .map_err(storage)?;
             let Some(last) = page.last() else { break };
             before = Some((last.created_at, last.uid.clone()));
             for object in &page {
-                consider(context, object, &conditions, destroyed_too, &mut results).await?;
+                consider(context, object, unanswered, destroyed_too, &mut results).await?;
             }
-            if (page.len() as i64) < PAGE {
+            let full = maximum.is_some_and(|m| results.found.len() >= m);
+            if (page.len() as i64) < PAGE || (full && !counted) {
                 break;
             }
         }
     }
     let Results { matched, found, .. } = results;
     let mut out = Vec::with_capacity(found.len() + 1);
-    // Located Items tells a client that pages (Maximum Items) how many there are.
-    if context.version >= Version::V1_3 && maximum.is_some() {
+    if counted {
         out.push(Item::integer(
             tag::LOCATED_ITEMS,
             i32::try_from(matched).unwrap_or(i32::MAX),
@@ -231,9 +252,11 @@ async fn visible_match(
     } else {
         Vec::new()
     };
-    let have = attributes::of_object(object, &names);
-    if !conditions.iter().all(|c| satisfies(&have, c)) {
-        return Ok(false);
+    if !conditions.is_empty() {
+        let have = attributes::of_object(object, &names);
+        if !conditions.iter().all(|c| satisfies(&have, c)) {
+            return Ok(false);
+        }
     }
     let decision = context
         .state

@@ -7,6 +7,7 @@ mod create;
 mod crypto;
 mod derive;
 mod digests;
+mod export;
 mod get;
 mod key_pair;
 mod key_unwrapping;
@@ -31,7 +32,7 @@ use super::context::Context;
 use super::error::KmipError;
 
 /// The operations served, in Query's order.
-pub const SERVED: [Operation; 31] = [
+pub const SERVED: [Operation; 32] = [
     Operation::DiscoverVersions,
     Operation::Query,
     Operation::Create,
@@ -39,6 +40,7 @@ pub const SERVED: [Operation; 31] = [
     Operation::Register,
     Operation::Locate,
     Operation::Get,
+    Operation::Export,
     Operation::GetAttributes,
     Operation::GetAttributeList,
     Operation::AddAttribute,
@@ -87,6 +89,7 @@ pub async fn run(context: &Context<'_>, payload: RequestPayload) -> Result<Vec<I
         RequestPayload::ReKeyKeyPair(request) => key_pair::rekey_key_pair(context, &request).await,
         RequestPayload::Check(request) => lifecycle::check(context, &request).await,
         RequestPayload::Get(request) => get::get(context, &request).await,
+        RequestPayload::Export(request) => export::export(context, &request).await,
         RequestPayload::GetAttributes(request) => get::get_attributes(context, &request).await,
         RequestPayload::GetAttributeList(request) => {
             get::get_attribute_list(context, &request).await

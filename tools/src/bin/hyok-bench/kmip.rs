@@ -5,6 +5,7 @@
 //! operations/s, errors by kind and latency percentiles (`--json`).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,7 +25,12 @@ pub enum KmipOperation {
     Encrypt,
     Get,
     Create,
+    /// Locate by Name (one of the run's keys).
     Locate,
+    /// Locate by Object Type and State (the run's Active symmetric keys).
+    LocateTypeState,
+    /// Locate by a custom attribute (x-hyok-bench-run, which only the run's keys carry).
+    LocateCustom,
     /// Sign with an RSA-2048 private key (PKCS#1 v1.5, SHA-256).
     SignRsa2048,
     /// Sign with an ECDSA P-256 private key (SHA-256).
@@ -77,6 +83,11 @@ pub struct KmipBench {
     /// Total requests per second (fixed-rate mode); absent: closed loop.
     #[arg(long)]
     rate: Option<u32>,
+    /// Stop after this many requests in all (and at --duration at the latest).
+    #[arg(long)]
+    requests: Option<u64>,
+    #[arg(skip)]
+    sent: AtomicU64,
     /// Generator threads: the connections are tasks on them.
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -139,9 +150,23 @@ fn aes_attributes() -> Vec<Item> {
     )
 }
 
-fn create_request(name: &str) -> Vec<u8> {
+/// The custom attribute each key of a run carries (its value: the run's tag).
+fn run_attribute(run_tag: &str) -> Item {
+    Item::structure(
+        tag::ATTRIBUTE,
+        vec![
+            Item::text(tag::VENDOR_IDENTIFICATION, "x"),
+            Item::text(tag::ATTRIBUTE_NAME, "hyok-bench-run"),
+            Item::text(tag::ATTRIBUTE_VALUE, run_tag),
+        ],
+    )
+}
+
+/// A named AES key of the run `run_tag`.
+fn create_request(name: &str, run_tag: &str) -> Vec<u8> {
     let mut attributes = aes_attributes();
     attributes.push(name_attribute(name));
+    attributes.push(run_attribute(run_tag));
     create_symmetric(attributes)
 }
 
@@ -225,9 +250,9 @@ impl KmipBench {
         Ok(builder.build())
     }
 
-    /// The request that makes the key named `name` this run uses, and the response field
-    /// holding the key's id.
-    fn key_request(&self, name: &str) -> (Vec<u8>, u32) {
+    /// The request that makes the key named `name` the run `run_tag` uses, and the
+    /// response field holding the key's id.
+    fn key_request(&self, name: &str, run_tag: &str) -> (Vec<u8>, u32) {
         use enums::CryptographicAlgorithm as A;
         use enums::CryptographicUsageMask as U;
         let pair = |algorithm: A, bits: i32| {
@@ -251,7 +276,7 @@ impl KmipBench {
                 attributes.push(name_attribute(name));
                 (create_symmetric(attributes), tag::UNIQUE_IDENTIFIER)
             }
-            _ => (create_request(name), tag::UNIQUE_IDENTIFIER),
+            _ => (create_request(name, run_tag), tag::UNIQUE_IDENTIFIER),
         }
     }
 
@@ -267,7 +292,7 @@ impl KmipBench {
         let mut keys = Vec::new();
         for n in 0..self.keys.max(1) {
             let name = format!("{tag_name}-{n}");
-            let (create, id_tag) = self.key_request(&name);
+            let (create, id_tag) = self.key_request(&name, tag_name);
             let created = exchange(&create, "Create").await?;
             let uid = match created.child(id_tag).map(|u| &u.value) {
                 Some(Value::TextString(uid)) => uid.clone(),
@@ -339,6 +364,26 @@ impl KmipBench {
                         )],
                     )],
                 ),
+                KmipOperation::LocateTypeState => measured(
+                    enums::Operation::Locate,
+                    vec![Item::structure(
+                        tag::ATTRIBUTES,
+                        vec![
+                            Item::enumeration(
+                                tag::OBJECT_TYPE,
+                                enums::ObjectType::SymmetricKey.value(),
+                            ),
+                            Item::enumeration(tag::STATE, enums::State::Active.value()),
+                        ],
+                    )],
+                ),
+                KmipOperation::LocateCustom => measured(
+                    enums::Operation::Locate,
+                    vec![Item::structure(
+                        tag::ATTRIBUTES,
+                        vec![run_attribute(tag_name)],
+                    )],
+                ),
             })
             .collect()
     }
@@ -378,6 +423,8 @@ impl KmipBench {
             KmipOperation::Get => "kmip get",
             KmipOperation::Create => "kmip create",
             KmipOperation::Locate => "kmip locate",
+            KmipOperation::LocateTypeState => "kmip locate type+state",
+            KmipOperation::LocateCustom => "kmip locate custom-attribute",
             KmipOperation::SignRsa2048 => "kmip sign rsa-2048",
             KmipOperation::SignEcdsaP256 => "kmip sign ecdsa-p256",
             KmipOperation::MacHmacSha256 => "kmip mac hmac-sha256",
@@ -391,6 +438,12 @@ impl KmipBench {
             started.elapsed(),
         );
         Ok(())
+    }
+
+    /// Whether another request may go (--requests not yet reached).
+    fn take_request(&self) -> bool {
+        self.requests
+            .is_none_or(|limit| self.sent.fetch_add(1, Ordering::Relaxed) < limit)
     }
 
     /// Where the connections go: the KMIP port, or `/kmip` on the URL.
@@ -442,7 +495,7 @@ impl KmipBench {
         let mut connection = None;
         let mut next = Instant::now();
         let mut index = first_request(n, self.connections, requests.len());
-        while Instant::now() < deadline {
+        while Instant::now() < deadline && self.take_request() {
             if let Some(interval) = interval {
                 tokio::time::sleep_until(next.into()).await;
                 next += interval;
