@@ -43,6 +43,13 @@ pub enum Filter {
         field: String,
         bits: i64,
     },
+    /// Owned by one of `owners`, or granted `operation` (on the object's key or on `*`) to
+    /// one of `identities` or to `*`: the access rule, in SQL.
+    VisibleTo {
+        owners: Vec<String>,
+        identities: Vec<String>,
+        operation: String,
+    },
 }
 
 /// A bound value.
@@ -63,9 +70,74 @@ impl Db {
         limit: i64,
     ) -> Result<Vec<ObjectRecord>> {
         let (at, uid) = before.unwrap_or((i64::MAX, ""));
-        let mut bound = vec![Bound::Number(at), Bound::Text(uid)];
+        let mut bound = vec![Bound::Number(at), Bound::Number(at), Bound::Text(uid)];
         let mut sql =
-            format!("{SELECT_OBJECT} WHERE (created_at < $1 OR (created_at = $1 AND uid < $2))");
+            format!("{SELECT_OBJECT} WHERE (created_at < ? OR (created_at = ? AND uid < ?))");
+        self.conditions(filters, destroyed_too, &mut sql, &mut bound);
+        sql.push_str(" ORDER BY created_at DESC, uid DESC LIMIT ?");
+        bound.push(Bound::Number(limit));
+        self.objects(&sql, &bound).await
+    }
+
+    /// The objects meeting every filter after the first `offset`, at most `limit`, most
+    /// recently created first.
+    pub async fn locate_window(
+        &self,
+        filters: &[Filter],
+        destroyed_too: bool,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<ObjectRecord>> {
+        let mut bound = Vec::new();
+        let mut sql = format!("{SELECT_OBJECT} WHERE 1 = 1");
+        self.conditions(filters, destroyed_too, &mut sql, &mut bound);
+        sql.push_str(" ORDER BY created_at DESC, uid DESC LIMIT ? OFFSET ?");
+        bound.extend([Bound::Number(limit), Bound::Number(offset)]);
+        self.objects(&sql, &bound).await
+    }
+
+    /// How many objects meet every filter.
+    pub async fn locate_count(&self, filters: &[Filter], destroyed_too: bool) -> Result<i64> {
+        let mut bound = Vec::new();
+        let mut sql = "SELECT COUNT(*) FROM objects WHERE 1 = 1".to_string();
+        self.conditions(filters, destroyed_too, &mut sql, &mut bound);
+        let sql = numbered(&sql, 1);
+        on_pool!(self, |pool| {
+            let mut query = sqlx::query_scalar(&sql);
+            for value in &bound[..] {
+                query = match value {
+                    Bound::Text(text) => query.bind(*text),
+                    Bound::Number(number) => query.bind(*number),
+                };
+            }
+            query.fetch_one(pool).await
+        })
+        .map_err(query_error("count located objects"))
+    }
+
+    async fn objects(&self, sql: &str, bound: &[Bound<'_>]) -> Result<Vec<ObjectRecord>> {
+        let sql = numbered(sql, 1);
+        on_pool!(self, |pool| {
+            let mut query = sqlx::query_as(&sql);
+            for value in bound {
+                query = match value {
+                    Bound::Text(text) => query.bind(*text),
+                    Bound::Number(number) => query.bind(*number),
+                };
+            }
+            query.fetch_all(pool).await
+        })
+        .map_err(query_error("locate objects"))
+    }
+
+    /// Appends ` AND …` for each filter to `sql`, and the values it binds to `bound`.
+    fn conditions<'a>(
+        &self,
+        filters: &'a [Filter],
+        destroyed_too: bool,
+        sql: &mut String,
+        bound: &mut Vec<Bound<'a>>,
+    ) {
         if !destroyed_too {
             sql.push_str(" AND state NOT IN ('Destroyed', 'DestroyedCompromised')");
         }
@@ -73,6 +145,8 @@ impl Db {
             Engine::Sqlite => "json(?)",
             Engine::Postgres => "(?::jsonb)::text",
         };
+        let search =
+            |condition: &str| format!("uid IN (SELECT uid FROM object_search WHERE {condition})");
         for filter in filters {
             let clause = match filter {
                 Filter::Uid(value) => {
@@ -102,19 +176,15 @@ impl Db {
                 }
                 Filter::Text { field, text } => {
                     bound.extend([Bound::Text(field), Bound::Text(text)]);
-                    "uid IN (SELECT uid FROM object_search WHERE field = ? AND text = ?)"
-                        .to_string()
+                    search("field = ? AND text = ?")
                 }
                 Filter::Json { field, json: value } => {
                     bound.extend([Bound::Text(field), Bound::Text(value)]);
-                    format!(
-                        "uid IN (SELECT uid FROM object_search WHERE field = ? AND text = {json})"
-                    )
+                    search(&format!("field = ? AND text = {json}"))
                 }
                 Filter::NumberBetween { field, from, to } => {
                     bound.extend([Bound::Text(field), Bound::Number(*from), Bound::Number(*to)]);
-                    "uid IN (SELECT uid FROM object_search WHERE field = ? AND number BETWEEN ? AND ?)"
-                        .to_string()
+                    search("field = ? AND number BETWEEN ? AND ?")
                 }
                 Filter::BitsSet { field, bits } => {
                     bound.extend([
@@ -122,27 +192,32 @@ impl Db {
                         Bound::Number(*bits),
                         Bound::Number(*bits),
                     ]);
-                    "uid IN (SELECT uid FROM object_search WHERE field = ? AND (number & ?) = ?)"
-                        .to_string()
+                    search("field = ? AND (number & ?) = ?")
+                }
+                Filter::VisibleTo {
+                    owners,
+                    identities,
+                    operation,
+                } => {
+                    let owned = vec!["?"; owners.len()].join(", ");
+                    bound.extend(owners.iter().map(|o| Bound::Text(o)));
+                    bound.push(Bound::Text(operation));
+                    let named: Vec<&str> = identities.iter().map(|_| "?").chain(["'*'"]).collect();
+                    bound.extend(identities.iter().map(|i| Bound::Text(i)));
+                    let owned = match owned.is_empty() {
+                        true => String::new(),
+                        false => format!("owner IN ({owned}) OR "),
+                    };
+                    format!(
+                        "({owned}EXISTS (SELECT 1 FROM grants g WHERE g.object_uid IN (objects.chain_id, '*') \
+                         AND g.operation = ? AND g.identity IN ({})))",
+                        named.join(", ")
+                    )
                 }
             };
             sql.push_str(" AND ");
             sql.push_str(&clause);
         }
-        bound.push(Bound::Number(limit));
-        sql.push_str(" ORDER BY created_at DESC, uid DESC LIMIT ?");
-        let sql = numbered(&sql, 3);
-        on_pool!(self, |pool| {
-            let mut query = sqlx::query_as(&sql);
-            for value in &bound[..] {
-                query = match value {
-                    Bound::Text(text) => query.bind(*text),
-                    Bound::Number(number) => query.bind(*number),
-                };
-            }
-            query.fetch_all(pool).await
-        })
-        .map_err(query_error("locate objects"))
     }
 }
 
@@ -166,10 +241,10 @@ mod tests {
     use super::numbered;
 
     #[test]
-    fn parameters_are_numbered_after_the_page_bounds() {
+    fn parameters_are_numbered_in_order() {
         assert_eq!(
-            numbered("a = ? AND b BETWEEN ? AND ? LIMIT ?", 3),
-            "a = $3 AND b BETWEEN $4 AND $5 LIMIT $6"
+            numbered("a = ? AND b BETWEEN ? AND ? LIMIT ?", 1),
+            "a = $1 AND b BETWEEN $2 AND $3 LIMIT $4"
         );
     }
 }

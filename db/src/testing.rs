@@ -119,6 +119,20 @@ pub fn with_database_name(admin_url: &str, name: &str) -> String {
     }
 }
 
+/// The uids of the objects that carry or carried `name` (destroyed ones too), oldest
+/// first.
+pub async fn ever_named(db: &Db, name: &str) -> Vec<String> {
+    let filter = crate::Filter::Named {
+        name: name.into(),
+        live_only: false,
+    };
+    let found = db
+        .locate_page(&[filter], true, None, 100)
+        .await
+        .expect("locate by name");
+    found.into_iter().rev().map(|o| o.uid).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database_name;
@@ -138,18 +152,4 @@ mod tests {
             "postgres://h:5432/t3"
         );
     }
-}
-
-/// The uids of the objects that carry or carried `name` (destroyed ones too), oldest
-/// first.
-pub async fn ever_named(db: &Db, name: &str) -> Vec<String> {
-    let filter = crate::Filter::Named {
-        name: name.into(),
-        live_only: false,
-    };
-    let found = db
-        .locate_page(&[filter], true, None, 100)
-        .await
-        .expect("locate by name");
-    found.into_iter().rev().map(|o| o.uid).collect()
 }

@@ -528,6 +528,65 @@ async fn locate_filters_in_sql_newest_first(db: &Db) {
         .await
         .unwrap();
     assert_eq!(with_destroyed.len(), 1);
+    // A window (offset, limit), a count, and the access rule: the owner, or a grant of
+    // the operation on the object's key or on *, to one of the identities or to *.
+    let window = db.locate_window(&[], true, 1, 1).await.unwrap();
+    assert_eq!(
+        window.iter().map(|o| o.uid.as_str()).collect::<Vec<_>>(),
+        ["l1"]
+    );
+    assert_eq!(db.locate_count(&[], true).await.unwrap(), 3);
+    assert_eq!(
+        db.locate_count(&[], false).await.unwrap(),
+        2,
+        "l1 is destroyed"
+    );
+    let visible = |owners: &[&str], identities: &[&str]| Filter::VisibleTo {
+        owners: owners.iter().map(|o| o.to_string()).collect(),
+        identities: identities.iter().map(|i| i.to_string()).collect(),
+        operation: "get-attributes".into(),
+    };
+    assert_eq!(
+        db.locate_count(&[visible(&["alice"], &[])], true)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        db.locate_count(&[visible(&["bob"], &["bob"])], true)
+            .await
+            .unwrap(),
+        0
+    );
+    let grant = |object_uid: &'static str, identity: &'static str, operation: &'static str| {
+        [Change::Grant {
+            object_uid,
+            identity,
+            operation,
+            granted_by: "alice",
+        }]
+    };
+    db.apply(&grant("l2", "bob", "get-attributes"), &[])
+        .await
+        .unwrap();
+    db.apply(&grant("l0", "bob", "encrypt"), &[]).await.unwrap();
+    let bobs = db
+        .locate_window(&[visible(&["bob"], &["bob"])], true, 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        bobs.iter().map(|o| o.uid.as_str()).collect::<Vec<_>>(),
+        ["l2"]
+    );
+    db.apply(&grant("*", "*", "get-attributes"), &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        db.locate_count(&[visible(&[], &["carol"])], true)
+            .await
+            .unwrap(),
+        3
+    );
     // Pages: keyset, newest first.
     let first = db.locate_page(&[], true, None, 2).await.unwrap();
     let last = first.last().unwrap();

@@ -7,8 +7,9 @@
 # connections for Locate by Name, by Object Type + State and by x-hyok-bench-run, each
 # matching the 10 Active keys a run adds (named, with their own x-hyok-bench-run value).
 # Once on SQLite, once on PostgreSQL (DATABASE_URL, default
-# postgres://postgres@127.0.0.1:5432/hyok_locate_bench, dropped and created again).
-#   cargo build --release --bin hyok --bin hyok-bench && server/benches/locate.sh [WORKDIR]
+# postgres://postgres@127.0.0.1:5432/hyok_locate_bench, dropped and created again);
+# ENGINES="sqlite" (or "postgres") for one of them.
+#   cargo build --release --bin hyok --bin hyok-bench && [OBJECTS=N] [ENGINES=…] server/benches/locate.sh [WORKDIR]
 set -u
 HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/setup.sh"
@@ -17,7 +18,7 @@ PG_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/hyok_locate_bench}"
 rm -rf certs && $H tls dev-certs certs --client alice >/dev/null
 TLSARGS="--transport tls --address 127.0.0.1:15699 --cert certs/client-alice.pem --key certs/client-alice.key --ca certs/ca.pem"
 run() { echo "== $*"; "$@"; }
-for engine in sqlite postgres; do
+for engine in ${ENGINES:-sqlite postgres}; do
   rm -rf server && mkdir -p server/data
   if [ "$engine" = sqlite ]; then
     url="sqlite://$WORK/server/data/hyok.db"

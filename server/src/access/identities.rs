@@ -161,6 +161,17 @@ impl Identities {
         self.0.iter().map(Identity::grant_name).collect()
     }
 
+    /// The users among the identities (those who may own objects).
+    pub fn user_names(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .filter_map(|identity| match identity {
+                Identity::User(name) => Some(name.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Whether one of the identities is the user `owner` (only users own objects).
     pub fn includes_owner(&self, owner: &str) -> bool {
         self.0

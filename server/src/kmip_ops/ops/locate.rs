@@ -6,9 +6,10 @@
 //! usage mask matches objects allowing at least its bits; a Name matches by its value; a
 //! 1.x Operation Policy Name matches every object when it is [`DEFAULT_POLICY`], none
 //! otherwise. The database answers the conditions it can (names, type, state, algorithm,
-//! length, usage mask, dates, kept and custom attributes: [`stored_search`]) and hands
-//! the objects over a page at a time, newest first; each is then checked against every
-//! condition and the caller's right to see it.
+//! length, usage mask, dates, kept and custom attributes: [`stored_search`]); when it
+//! answers them all, it also applies the caller's right to see, Offset and Maximum Items
+//! and counts the matches. Otherwise it hands the objects over a page at a time, newest
+//! first, each checked against every condition and the caller's right to see it.
 
 use crate::keys::RecordKinds;
 use hyok_db::ObjectRecord;
@@ -163,30 +164,58 @@ pub async fn locate(
         Condition::PolicyIs(policy) => policy == DEFAULT_POLICY,
         _ => true,
     });
-    let (filters, answered) = filters(&conditions, destroyed_too);
-    // What the database answered needs no second look.
-    let unanswered: &[Condition] = if answered { &[] } else { &conditions };
-    let mut before: Option<(i64, String)> = None;
-    // (A 1.x Operation Policy Name other than the default matches nothing.)
-    if answerable {
-        loop {
-            let page = db
-                .locate_page(
-                    &filters,
-                    destroyed_too,
-                    before.as_ref().map(|(at, uid)| (*at, uid.as_str())),
-                    PAGE,
-                )
+    let (mut filters, answered) = filters(&conditions, destroyed_too);
+    match (answerable, answered) {
+        // A 1.x Operation Policy Name other than the default matches nothing.
+        (false, _) => {}
+        // Every condition, the caller's right to see and the window in SQL.
+        (true, true) => {
+            filters.push(Filter::VisibleTo {
+                owners: context.identities.user_names(),
+                identities: context.identities.grant_names(),
+                operation: Operation::GetAttributes.as_str().to_string(),
+            });
+            let limit = maximum.map_or(i64::MAX, |m| m as i64);
+            let window = db
+                .locate_window(&filters, destroyed_too, offset as i64, limit)
                 .await
                 .map_err(storage)?;
-            let Some(last) = page.last() else { break };
-            before = Some((last.created_at, last.uid.clone()));
-            for object in &page {
-                consider(context, object, unanswered, destroyed_too, &mut results).await?;
+            for object in &window {
+                if visible_match(context, object, &[]).await? {
+                    results
+                        .found
+                        .push(Item::text(tag::UNIQUE_IDENTIFIER, &object.uid));
+                }
             }
-            let full = maximum.is_some_and(|m| results.found.len() >= m);
-            if (page.len() as i64) < PAGE || (full && !counted) {
-                break;
+            if counted {
+                let count = db
+                    .locate_count(&filters, destroyed_too)
+                    .await
+                    .map_err(storage)?;
+                results.matched = usize::try_from(count).unwrap_or(usize::MAX);
+            }
+        }
+        (true, false) => {
+            let mut before: Option<(i64, String)> = None;
+            loop {
+                let page = db
+                    .locate_page(
+                        &filters,
+                        destroyed_too,
+                        before.as_ref().map(|(at, uid)| (*at, uid.as_str())),
+                        PAGE,
+                    )
+                    .await
+                    .map_err(storage)?;
+                let Some(last) = page.last() else { break };
+                before = Some((last.created_at, last.uid.clone()));
+                for object in &page {
+                    consider(context, object, &conditions, destroyed_too, &mut results).await?;
+                }
+                let full = maximum.is_some_and(|m| results.found.len() >= m);
+                if (page.len() as i64) < PAGE || (full && !counted) {
+                    break;
+                }
             }
         }
     }
