@@ -487,7 +487,12 @@ async fn locate_filters_in_sql_newest_first(db: &Db) {
     };
     assert_eq!(found(vec![bits(4)]).await, ["l1", "l0"]);
     assert_eq!(found(vec![bits(8)]).await, ["l0"]);
-    assert_eq!(found(vec![text("Links.PublicKeyLink", "p1")]).await, ["l0"]);
+    assert!(
+        found(vec![text("Links.PublicKeyLink", "p1")])
+            .await
+            .is_empty(),
+        "only the fields Locate filters on are indexed"
+    );
     // A kept attribute matches as JSON, whatever the spacing it comes with.
     let as_json = |json: String| Filter::Json {
         field: "kmip".into(),

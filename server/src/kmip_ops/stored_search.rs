@@ -3,7 +3,8 @@
 //! searchable rows of its stored attributes. A condition on an attribute hyok derives
 //! rather than stores (Fresh, Lease Time, Short Unique Identifier, ...) has no filter;
 //! Locate checks every condition on the object itself afterwards, so a filter only ever
-//! narrows the objects read.
+//! narrows the objects read. The stored fields these filters name are the ones migration
+//! 0009 indexes; a filter on another field would find nothing.
 
 use hyok_db::Filter;
 use hyok_kmip::enums;
