@@ -45,6 +45,17 @@ struct Replay {
     trace: bool,
 }
 
+/// Writes the report to standard output; a reader that went away (`| head`) ends it
+/// quietly.
+fn print_report(report: &str) -> Result<(), String> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(report.as_bytes()).and_then(|()| out.flush()) {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => written.map_err(|error| format!("writing the report: {error}")),
+    }
+}
+
 fn main() -> ExitCode {
     match Replay::parse().run() {
         Ok(()) => ExitCode::SUCCESS,
@@ -79,6 +90,7 @@ impl Replay {
             .iter()
             .filter(|(_, o)| matches!(o, Outcome::Fail(_)))
             .count();
+        let mut report = String::new();
         if json {
             let files: Vec<_> = results
                 .iter()
@@ -100,24 +112,25 @@ impl Replay {
                     )
                 })
                 .collect();
-            println!("{}", json!({ "files": files, "profiles": profiles }));
+            report = format!("{}\n", json!({ "files": files, "profiles": profiles }));
         } else {
             for (file, outcome) in &results {
                 let file = file.strip_prefix(&dir).unwrap_or(file).display();
-                match outcome {
-                    Outcome::Pass => println!("PASS {file}"),
-                    Outcome::Fail(reason) => println!("FAIL {file}: {reason}"),
-                    Outcome::Skipped(reason) => println!("SKIP {file}: {reason}"),
-                }
+                report += &match outcome {
+                    Outcome::Pass => format!("PASS {file}\n"),
+                    Outcome::Fail(reason) => format!("FAIL {file}: {reason}\n"),
+                    Outcome::Skipped(reason) => format!("SKIP {file}: {reason}\n"),
+                };
             }
-            println!(
-                "\n{:<20} {:>5} {:>5} {:>8}",
+            report += &format!(
+                "\n{:<20} {:>5} {:>5} {:>8}\n",
                 "profile", "pass", "fail", "skipped"
             );
             for (profile, (pass, fail, skipped)) in &counts {
-                println!("{profile:<20} {pass:>5} {fail:>5} {skipped:>8}");
+                report += &format!("{profile:<20} {pass:>5} {fail:>5} {skipped:>8}\n");
             }
         }
+        print_report(&report)?;
         if failed > 0 {
             return Err(format!("{failed} of {} files failed", results.len()));
         }
