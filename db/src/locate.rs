@@ -58,6 +58,20 @@ enum Bound<'a> {
     Number(i64),
 }
 
+/// `query` with each of `bound` bound, in order (the query types of sqlx differ).
+macro_rules! bind_all {
+    ($query:expr, $bound:expr) => {{
+        let mut query = $query;
+        for value in $bound {
+            query = match value {
+                Bound::Text(text) => query.bind(*text),
+                Bound::Number(number) => query.bind(*number),
+            };
+        }
+        query
+    }};
+}
+
 impl Db {
     /// Up to `limit` objects meeting every filter (destroyed ones only with
     /// `destroyed_too`), most recently created first, created before `before` (creation
@@ -103,14 +117,9 @@ impl Db {
         self.conditions(filters, destroyed_too, &mut sql, &mut bound);
         let sql = numbered(&sql, 1);
         on_pool!(self, |pool| {
-            let mut query = sqlx::query_scalar(&sql);
-            for value in &bound[..] {
-                query = match value {
-                    Bound::Text(text) => query.bind(*text),
-                    Bound::Number(number) => query.bind(*number),
-                };
-            }
-            query.fetch_one(pool).await
+            bind_all!(sqlx::query_scalar(&sql), &bound[..])
+                .fetch_one(pool)
+                .await
         })
         .map_err(query_error("count located objects"))
     }
@@ -118,14 +127,7 @@ impl Db {
     async fn objects(&self, sql: &str, bound: &[Bound<'_>]) -> Result<Vec<ObjectRecord>> {
         let sql = numbered(sql, 1);
         on_pool!(self, |pool| {
-            let mut query = sqlx::query_as(&sql);
-            for value in bound {
-                query = match value {
-                    Bound::Text(text) => query.bind(*text),
-                    Bound::Number(number) => query.bind(*number),
-                };
-            }
-            query.fetch_all(pool).await
+            bind_all!(sqlx::query_as(&sql), bound).fetch_all(pool).await
         })
         .map_err(query_error("locate objects"))
     }
